@@ -1,0 +1,166 @@
+#include "base/file.hpp"
+
+#include "base/error.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace urunc {
+
+std::string read_fd(int fd, const std::string &what)
+{
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error("read `" + what + "`");
+        }
+        if (n == 0)
+            break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string read_file(const std::string &path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open `" + path + "`");
+    return read_fd(fd.get(), path);
+}
+
+void write_all(int fd, std::string_view data, const std::string &what)
+{
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error("write `" + what + "`");
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+void write_file_atomic(const std::string &path, std::string_view data, unsigned mode)
+{
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::string tmp = dir + "/." + base + ".XXXXXX";
+    std::vector<char> tmpl(tmp.begin(), tmp.end());
+    tmpl.push_back('\0');
+    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    if (!fd)
+        throw sys_error("create `" + tmp + "`");
+    std::string tmppath(tmpl.data());
+    try {
+        write_all(fd.get(), data, tmppath);
+        if (::fchmod(fd.get(), mode) < 0)
+            throw sys_error("chmod `" + tmppath + "`");
+        fd.reset();
+        if (::rename(tmppath.c_str(), path.c_str()) < 0)
+            throw sys_error("rename `" + tmppath + "` to `" + path + "`");
+    } catch (...) {
+        ::unlink(tmppath.c_str());
+        throw;
+    }
+}
+
+void mkdir_p(const std::string &path, unsigned mode)
+{
+    if (path.empty())
+        return;
+    std::string cur;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        cur = path.substr(0, pos);
+        if (cur.empty() || cur == "/")
+            continue;
+        if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
+            throw sys_error("mkdir `" + cur + "`");
+    }
+}
+
+static void remove_at(int dirfd, const char *name, dev_t dev, const std::string &path,
+                      std::string &errors)
+{
+    struct stat st;
+    if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT)
+            errors += (errors.empty() ? "" : "; ") + sys_error("stat `" + path + "`").message_text();
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (st.st_dev != dev) {
+            errors += (errors.empty() ? "" : "; ") + ("`" + path + "` is a mountpoint, not removed");
+            return;
+        }
+        int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            errors += (errors.empty() ? "" : "; ") + sys_error("open `" + path + "`").message_text();
+            return;
+        }
+        DIR *d = ::fdopendir(fd);
+        if (!d) {
+            ::close(fd);
+            return;
+        }
+        std::vector<std::string> names;
+        while (auto *e = ::readdir(d)) {
+            if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
+                names.emplace_back(e->d_name);
+        }
+        for (auto &n : names)
+            remove_at(::dirfd(d), n.c_str(), dev, path + "/" + n, errors);
+        ::closedir(d);
+        if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + path + "`").message_text();
+    } else if (::unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
+        errors += (errors.empty() ? "" : "; ") + sys_error("unlink `" + path + "`").message_text();
+    }
+}
+
+std::string remove_tree(const std::string &path)
+{
+    std::string errors;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0)
+        return errno == ENOENT ? "" : sys_error("stat `" + path + "`").message_text();
+    remove_at(AT_FDCWD, path.c_str(), st.st_dev, path, errors);
+    return errors;
+}
+
+bool path_exists(const std::string &path)
+{
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string join_path(std::string_view a, std::string_view b)
+{
+    std::string out(a);
+    while (out.size() > 1 && out.back() == '/')
+        out.pop_back();
+    while (!b.empty() && b.front() == '/')
+        b.remove_prefix(1);
+    if (b.empty())
+        return out;
+    if (out != "/")
+        out += '/';
+    out += b;
+    return out;
+}
+
+} // namespace urunc

@@ -1,0 +1,91 @@
+// The guest (unikernel type) interface. Guests are pure: no filesystem, no syscalls.
+// One file per guest type, registered in registry.cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace urunc::unikernels {
+
+enum class RootfsKind { none, block, initrd, ninep, virtiofs };
+
+std::string_view to_string(RootfsKind k);
+
+// Guest network as the guest must configure it (values as they appear on command lines).
+struct Net {
+    std::string tap;      // host tap device the VMM attaches
+    std::string ip;       // e.g. 10.0.0.2
+    std::string mask;     // dotted, e.g. 255.255.255.0
+    std::string gateway;  // e.g. 10.0.0.1
+    std::string mac;      // e.g. 52:54:00:12:34:56
+    std::string dns;      // e.g. 8.8.8.8 (may be empty)
+    unsigned mtu = 0;
+};
+
+// A disk the guest gets. `source` is the path as the VMM sees it.
+struct Block {
+    std::string id;          // "rootfs" for the container rootfs, "vol<N>", "annot_vol"
+    std::string source;
+    std::string mountpoint;  // where the guest mounts it
+    std::string fstype;
+};
+
+struct GuestParams {
+    std::vector<std::string> args;  // process.args (or the cmdline annotation split)
+    std::vector<std::string> env;   // process.env
+    std::string monitor;            // VMM registry name: qemu, firecracker, hvt, spt, cloud-hypervisor
+    std::string version;            // com.urunc.unikernel.unikernelVersion
+    std::string arch = "x86_64";    // x86_64 | aarch64
+    std::optional<Net> net;
+    std::vector<Block> blocks;      // rootfs block first when rootfs == block
+    RootfsKind rootfs = RootfsKind::none;
+    std::string solo5_net_dev = "service";  // Mirage manifest device names
+    std::string solo5_blk_dev = "storage";
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::string cwd = "/";
+};
+
+// A disk as the guest wants the VMM to present it: either id+path (the VMM formats it)
+// or exact argv words.
+struct BlockArg {
+    std::string id;
+    std::string path;
+    std::vector<std::string> exact;
+};
+
+// What a guest adds to the VMM's argv (double dispatch: the VMM asks, the guest answers
+// for that monitor in GuestParams::monitor).
+struct MonitorArgs {
+    std::vector<std::string> net;    // non-empty: replaces the VMM's default net words
+    std::vector<BlockArg> blocks;
+    std::string extra_initrd;        // path inside the monitor root
+    std::vector<std::string> other;  // appended before the guest command line
+    // Files the guest needs in the monitor root: {absolute path inside it, content}.
+    std::vector<std::pair<std::string, std::string>> files;
+};
+
+class Guest {
+public:
+    virtual ~Guest() = default;
+    virtual std::string_view name() const = 0;
+    virtual std::vector<std::string_view> monitors() const = 0;  // allowed VMMs
+    virtual bool supports_block() const = 0;
+    virtual bool supports_fs(std::string_view fstype) const = 0;
+    // The guest kernel command line. Throws urunc::Error on invalid params.
+    virtual std::string command_line(const GuestParams &p) const = 0;
+    virtual MonitorArgs monitor_args(const GuestParams &p) const = 0;
+    // Non-fatal remarks to log (e.g. undefined unikraft version).
+    virtual std::vector<std::string> warnings(const GuestParams &) const { return {}; }
+};
+
+// Registry (registry.cpp): one table line per guest.
+const Guest *find_guest(std::string_view name);
+std::span<const Guest *const> all_guests();
+
+} // namespace urunc::unikernels
