@@ -1,0 +1,274 @@
+#include "oci/spec.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <fmt/format.h>
+
+namespace urunc::oci {
+namespace {
+
+using Value = rapidjson::Value;
+
+[[noreturn]] void fail(const std::string &path, const std::string &why)
+{
+    throw Error(fmt::format("config.json: {}: {}", path, why));
+}
+
+const Value *member(const Value &obj, const char *name)
+{
+    auto it = obj.FindMember(name);
+    if (it == obj.MemberEnd() || it->value.IsNull())
+        return nullptr;
+    return &it->value;
+}
+
+std::string str(const Value &v, const std::string &path)
+{
+    if (!v.IsString())
+        fail(path, "expected a string");
+    return std::string(v.GetString(), v.GetStringLength());
+}
+
+std::string opt_str(const Value &obj, const char *name, const std::string &path)
+{
+    const Value *v = member(obj, name);
+    return v ? str(*v, path + "." + name) : std::string();
+}
+
+bool opt_bool(const Value &obj, const char *name, const std::string &path)
+{
+    const Value *v = member(obj, name);
+    if (!v)
+        return false;
+    if (!v->IsBool())
+        fail(path + "." + name, "expected a boolean");
+    return v->GetBool();
+}
+
+template <typename T> T opt_int(const Value &obj, const char *name, const std::string &path)
+{
+    const Value *v = member(obj, name);
+    if (!v)
+        return 0;
+    if constexpr (std::is_signed_v<T>) {
+        if (!v->IsInt64())
+            fail(path + "." + name, "expected an integer");
+        return static_cast<T>(v->GetInt64());
+    } else {
+        if (!v->IsUint64() || v->GetUint64() > std::numeric_limits<T>::max())
+            fail(path + "." + name, "expected a non-negative integer");
+        return static_cast<T>(v->GetUint64());
+    }
+}
+
+const Value &object(const Value &v, const std::string &path)
+{
+    if (!v.IsObject())
+        fail(path, "expected an object");
+    return v;
+}
+
+const Value *opt_object(const Value &obj, const char *name, const std::string &path)
+{
+    const Value *v = member(obj, name);
+    if (v)
+        object(*v, path + "." + name);
+    return v;
+}
+
+std::vector<std::string> str_array(const Value &obj, const char *name, const std::string &path)
+{
+    std::vector<std::string> out;
+    const Value *v = member(obj, name);
+    if (!v)
+        return out;
+    std::string p = path + "." + name;
+    if (!v->IsArray())
+        fail(p, "expected an array of strings");
+    for (rapidjson::SizeType i = 0; i < v->Size(); ++i)
+        out.push_back(str((*v)[i], fmt::format("{}[{}]", p, i)));
+    return out;
+}
+
+void parse_process(const Value &p, Spec &s)
+{
+    const std::string path = "process";
+    s.terminal = opt_bool(p, "terminal", path);
+    if (const Value *cs = opt_object(p, "consoleSize", path)) {
+        s.console_rows = opt_int<unsigned>(*cs, "height", path + ".consoleSize");
+        s.console_cols = opt_int<unsigned>(*cs, "width", path + ".consoleSize");
+    }
+    if (const Value *u = opt_object(p, "user", path)) {
+        s.uid = opt_int<uint32_t>(*u, "uid", path + ".user");
+        s.gid = opt_int<uint32_t>(*u, "gid", path + ".user");
+        if (const Value *g = member(*u, "additionalGids")) {
+            if (!g->IsArray())
+                fail(path + ".user.additionalGids", "expected an array of integers");
+            for (rapidjson::SizeType i = 0; i < g->Size(); ++i) {
+                if (!(*g)[i].IsUint())
+                    fail(fmt::format("{}.user.additionalGids[{}]", path, i), "expected a gid");
+                s.additional_gids.push_back((*g)[i].GetUint());
+            }
+        }
+    }
+    s.args = str_array(p, "args", path);
+    s.env = str_array(p, "env", path);
+    s.cwd = opt_str(p, "cwd", path);
+    if (s.cwd.empty())
+        s.cwd = "/";
+    else if (s.cwd[0] != '/')
+        fail(path + ".cwd", "must be an absolute path");
+    s.no_new_privileges = opt_bool(p, "noNewPrivileges", path);
+}
+
+std::vector<SpecHook> parse_hook_list(const Value &hooks, const char *name)
+{
+    std::vector<SpecHook> out;
+    const Value *list = member(hooks, name);
+    if (!list)
+        return out;
+    std::string path = std::string("hooks.") + name;
+    if (!list->IsArray())
+        fail(path, "expected an array");
+    for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+        std::string hp = fmt::format("{}[{}]", path, i);
+        const Value &h = object((*list)[i], hp);
+        SpecHook hook;
+        hook.path = opt_str(h, "path", hp);
+        if (hook.path.empty() || hook.path[0] != '/')
+            fail(hp + ".path", "must be an absolute path");
+        hook.args = str_array(h, "args", hp);
+        hook.has_env = member(h, "env") != nullptr;
+        hook.env = str_array(h, "env", hp);
+        hook.timeout = opt_int<int>(h, "timeout", hp);
+        if (member(h, "timeout") && hook.timeout <= 0)
+            fail(hp + ".timeout", "must be greater than zero");
+        out.push_back(std::move(hook));
+    }
+    return out;
+}
+
+void parse_linux(const Value &l, Spec &s)
+{
+    const std::string path = "linux";
+    s.has_linux = true;
+    if (const Value *ns = member(l, "namespaces")) {
+        if (!ns->IsArray())
+            fail(path + ".namespaces", "expected an array");
+        for (rapidjson::SizeType i = 0; i < ns->Size(); ++i) {
+            std::string np = fmt::format("{}.namespaces[{}]", path, i);
+            const Value &n = object((*ns)[i], np);
+            Namespace out{opt_str(n, "type", np), opt_str(n, "path", np)};
+            static const char *known[] = {"mount", "network", "pid", "ipc", "uts", "cgroup", "user", "time"};
+            bool ok = false;
+            for (auto *k : known)
+                ok = ok || out.type == k;
+            if (!ok)
+                fail(np + ".type", fmt::format("unknown namespace type `{}`", out.type));
+            if (!out.path.empty() && out.path[0] != '/')
+                fail(np + ".path", "must be an absolute path");
+            if (s.find_namespace(out.type))
+                fail(np + ".type", fmt::format("duplicate namespace `{}`", out.type));
+            s.namespaces.push_back(std::move(out));
+        }
+    }
+    s.cgroups_path = opt_str(l, "cgroupsPath", path);
+    s.rootfs_propagation = opt_str(l, "rootfsPropagation", path);
+    s.has_seccomp = member(l, "seccomp") != nullptr;
+    if (const Value *r = opt_object(l, "resources", path)) {
+        std::string rp = path + ".resources";
+        if (const Value *m = opt_object(*r, "memory", rp)) {
+            s.resources.memory_limit = opt_int<int64_t>(*m, "limit", rp + ".memory");
+            s.resources.memory_swap = opt_int<int64_t>(*m, "swap", rp + ".memory");
+        }
+        if (const Value *c = opt_object(*r, "cpu", rp)) {
+            s.resources.cpu_shares = opt_int<uint64_t>(*c, "shares", rp + ".cpu");
+            s.resources.cpu_quota = opt_int<int64_t>(*c, "quota", rp + ".cpu");
+            s.resources.cpu_period = opt_int<uint64_t>(*c, "period", rp + ".cpu");
+            s.resources.cpuset_cpus = opt_str(*c, "cpus", rp + ".cpu");
+            s.resources.cpuset_mems = opt_str(*c, "mems", rp + ".cpu");
+        }
+        if (const Value *p = opt_object(*r, "pids", rp))
+            s.resources.pids_limit = opt_int<int64_t>(*p, "limit", rp + ".pids");
+    }
+}
+
+} // namespace
+
+const Namespace *Spec::find_namespace(const std::string &type) const
+{
+    for (const auto &n : namespaces)
+        if (n.type == type)
+            return &n;
+    return nullptr;
+}
+
+Spec parse_spec(const std::string &json, const std::string &bundle)
+{
+    rapidjson::Document doc;
+    doc.Parse(json.c_str(), json.size());
+    if (doc.HasParseError())
+        throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
+                                rapidjson::GetParseError_En(doc.GetParseError())));
+    if (!doc.IsObject())
+        fail("(root)", "expected an object");
+    Spec s;
+    s.oci_version = opt_str(doc, "ociVersion", "(root)");
+    if (s.oci_version.empty())
+        fail("ociVersion", "missing");
+    const Value *proc = opt_object(doc, "process", "(root)");
+    if (!proc)
+        fail("process", "missing");
+    parse_process(*proc, s);
+    const Value *root = opt_object(doc, "root", "(root)");
+    if (!root)
+        fail("root", "missing");
+    std::string rp = opt_str(*root, "path", "root");
+    if (rp.empty())
+        fail("root.path", "missing");
+    s.root_path = rp[0] == '/' ? rp : join_path(bundle, rp);
+    s.root_readonly = opt_bool(*root, "readonly", "root");
+    s.hostname = opt_str(doc, "hostname", "(root)");
+    if (const Value *m = member(doc, "mounts")) {
+        if (!m->IsArray())
+            fail("mounts", "expected an array");
+        for (rapidjson::SizeType i = 0; i < m->Size(); ++i) {
+            std::string mp = fmt::format("mounts[{}]", i);
+            const Value &mv = object((*m)[i], mp);
+            Mount mount{opt_str(mv, "destination", mp), opt_str(mv, "type", mp), opt_str(mv, "source", mp),
+                        str_array(mv, "options", mp)};
+            if (mount.destination.empty())
+                fail(mp + ".destination", "missing");
+            s.mounts.push_back(std::move(mount));
+        }
+    }
+    if (const Value *a = opt_object(doc, "annotations", "(root)")) {
+        for (auto it = a->MemberBegin(); it != a->MemberEnd(); ++it) {
+            std::string key(it->name.GetString(), it->name.GetStringLength());
+            s.annotations[key] = str(it->value, "annotations." + key);
+        }
+    }
+    if (const Value *h = opt_object(doc, "hooks", "(root)")) {
+        s.hooks.prestart = parse_hook_list(*h, "prestart");
+        s.hooks.create_runtime = parse_hook_list(*h, "createRuntime");
+        s.hooks.create_container = parse_hook_list(*h, "createContainer");
+        s.hooks.start_container = parse_hook_list(*h, "startContainer");
+        s.hooks.poststart = parse_hook_list(*h, "poststart");
+        s.hooks.poststop = parse_hook_list(*h, "poststop");
+    }
+    if (const Value *l = opt_object(doc, "linux", "(root)"))
+        parse_linux(*l, s);
+    return s;
+}
+
+Spec load_spec(const std::string &bundle)
+{
+    std::string path = join_path(bundle, "config.json");
+    return parse_spec(read_file(path), bundle);
+}
+
+} // namespace urunc::oci
