@@ -1,0 +1,150 @@
+#include "rootfs/mountinfo.hpp"
+
+#include "base/error.hpp"
+
+#include <libmount/libmount.h>
+#include <sys/sysmacros.h>
+
+#include <memory>
+
+namespace urunc::rootfs {
+
+bool MountEntry::read_only() const
+{
+    return has_option(options, "ro") || has_option(super_options, "ro");
+}
+
+bool has_option(std::string_view options, std::string_view opt)
+{
+    while (!options.empty()) {
+        auto comma = options.find(',');
+        std::string_view word = options.substr(0, comma);
+        // Options with values ("mode=755") match on their name only when asked by name.
+        if (word == opt)
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        options.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+std::string normalize_path(std::string_view path)
+{
+    std::vector<std::string_view> parts;
+    while (!path.empty()) {
+        auto slash = path.find('/');
+        std::string_view part = path.substr(0, slash);
+        if (part == "..") {
+            if (!parts.empty())
+                parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        if (slash == std::string_view::npos)
+            break;
+        path.remove_prefix(slash + 1);
+    }
+    std::string out;
+    for (auto p : parts) {
+        out += '/';
+        out += p;
+    }
+    return out.empty() ? "/" : out;
+}
+
+namespace {
+
+struct TableDeleter {
+    void operator()(libmnt_table *t) const { mnt_unref_table(t); }
+};
+struct IterDeleter {
+    void operator()(libmnt_iter *i) const { mnt_free_iter(i); }
+};
+
+std::string str_or_empty(const char *s) { return s ? s : ""; }
+
+// libmount reports malformed lines through this callback; remember the first one and
+// make the parse fail (the default would be to skip the line silently).
+int on_parse_error(libmnt_table *tb, const char *, int line)
+{
+    auto *bad = static_cast<int *>(mnt_table_get_userdata(tb));
+    if (bad && *bad == 0)
+        *bad = line;
+    return -EINVAL;
+}
+
+} // namespace
+
+MountInfo MountInfo::load(const std::string &file)
+{
+    std::unique_ptr<libmnt_table, TableDeleter> tb(mnt_new_table());
+    if (!tb)
+        throw sys_error("parse `" + file + "`", ENOMEM);
+    int bad_line = 0;
+    mnt_table_set_userdata(tb.get(), &bad_line);
+    mnt_table_set_parser_errcb(tb.get(), on_parse_error);
+    int rc = mnt_table_parse_file(tb.get(), file.c_str());
+    if (bad_line)
+        throw Error("parse `" + file + "`: line " + std::to_string(bad_line) + " is malformed",
+                    EINVAL);
+    if (rc < 0)
+        throw sys_error("parse `" + file + "`", -rc);
+
+    MountInfo mi;
+    std::unique_ptr<libmnt_iter, IterDeleter> it(mnt_new_iter(MNT_ITER_FORWARD));
+    if (!it)
+        throw sys_error("parse `" + file + "`", ENOMEM);
+    libmnt_fs *fs = nullptr;
+    while (mnt_table_next_fs(tb.get(), it.get(), &fs) == 0) {
+        MountEntry e;
+        e.id = mnt_fs_get_id(fs);
+        e.parent = mnt_fs_get_parent_id(fs);
+        dev_t dev = mnt_fs_get_devno(fs);
+        e.major = ::major(dev);
+        e.minor = ::minor(dev);
+        e.root = str_or_empty(mnt_fs_get_root(fs));
+        e.mountpoint = str_or_empty(mnt_fs_get_target(fs));
+        e.fstype = str_or_empty(mnt_fs_get_fstype(fs));
+        e.source = str_or_empty(mnt_fs_get_source(fs));
+        e.options = str_or_empty(mnt_fs_get_vfs_options(fs));
+        e.super_options = str_or_empty(mnt_fs_get_fs_options(fs));
+        e.propagation = str_or_empty(mnt_fs_get_optional_fields(fs));
+        mi.entries_.push_back(std::move(e));
+    }
+    if (mi.entries_.empty())
+        throw Error("parse `" + file + "`: no mounts in it", EINVAL);
+    return mi;
+}
+
+const MountEntry *MountInfo::find_mount(std::string_view path) const
+{
+    std::string want = normalize_path(path);
+    std::vector<const MountEntry *> stack;
+    for (const auto &e : entries_) {
+        if (e.mountpoint == want)
+            stack.push_back(&e);
+    }
+    // Stacked mounts: the visible one is the one no other mount on the same path sits on.
+    // mountinfo lists them in mount order, so the last such entry wins.
+    const MountEntry *found = nullptr;
+    for (const auto *e : stack) {
+        bool covered = false;
+        for (const auto *other : stack)
+            covered = covered || other->parent == e->id;
+        if (!covered)
+            found = e;
+    }
+    return found;
+}
+
+const MountEntry *MountInfo::find_by_id(int id) const
+{
+    for (const auto &e : entries_) {
+        if (e.id == id)
+            return &e;
+    }
+    return nullptr;
+}
+
+} // namespace urunc::rootfs

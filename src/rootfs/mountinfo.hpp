@@ -1,0 +1,52 @@
+// The mount table of a process (/proc/<pid>/mountinfo), parsed with libmount.
+// Paths come back unescaped (libmount decodes \040 and friends).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace urunc::rootfs {
+
+struct MountEntry {
+    int id = 0;
+    int parent = 0;
+    unsigned major = 0;
+    unsigned minor = 0;
+    std::string root;          // path inside the filesystem that is mounted ("/" unless a bind)
+    std::string mountpoint;
+    std::string fstype;
+    std::string source;
+    std::string options;       // per-mount (VFS) options, e.g. "ro,nosuid,relatime"
+    std::string super_options; // superblock options, e.g. "rw,size=4k"
+    std::string propagation;   // optional fields, e.g. "shared:12 master:3"; empty = private
+
+    // `ro` either on this mount or on the superblock: nothing can be written through it.
+    bool read_only() const;
+};
+
+// True when `opt` is one of the comma-separated words in `options` ("ro" in "ro,nosuid").
+bool has_option(std::string_view options, std::string_view opt);
+
+// Lexical normalisation of an absolute path: collapses "//", drops "." and trailing "/",
+// resolves ".." textually. Used to compare with mountinfo, which holds clean paths.
+std::string normalize_path(std::string_view path);
+
+class MountInfo {
+public:
+    // Parse a mountinfo file; throws Error naming the file (and the line when malformed).
+    static MountInfo load(const std::string &file = "/proc/self/mountinfo");
+
+    const std::vector<MountEntry> &entries() const { return entries_; }
+
+    // The mount whose mountpoint is `path` (normalised). When several are stacked on the
+    // same path the last one wins: it is the one a lookup of the path reaches.
+    const MountEntry *find_mount(std::string_view path) const;
+    const MountEntry *find_by_id(int id) const;
+    bool is_mountpoint(std::string_view path) const { return find_mount(path) != nullptr; }
+
+private:
+    std::vector<MountEntry> entries_;
+};
+
+} // namespace urunc::rootfs
