@@ -1,0 +1,120 @@
+#include "rootfs/safe_open.hpp"
+
+#include "base/error.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace urunc::rootfs {
+
+namespace {
+
+// glibc 2.36 has no wrapper for openat2.
+int sys_openat2(int dirfd, const char *path, std::uint64_t flags, std::uint64_t resolve)
+{
+    struct open_how how = {};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = resolve;
+    for (int attempt = 0;; ++attempt) {
+        int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+        // EAGAIN: a concurrent rename raced the ".." check; the kernel asks for a retry.
+        if (fd >= 0 || errno != EAGAIN || attempt == 32)
+            return fd;
+    }
+}
+
+Error no_openat2(const std::string &path)
+{
+    return Error("open `" + path + "`: openat2 is not supported by this kernel (Linux 5.6 or later "
+                 "is needed to resolve paths safely)", ENOSYS);
+}
+
+const char *file_type(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISLNK(mode))
+        return "a symlink";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISFIFO(mode))
+        return "a fifo";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a file";
+}
+
+} // namespace
+
+std::string fd_path(int fd)
+{
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    char buf[4096];
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n < 0)
+        return link;
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+UniqueFd open_in_root(int root_dirfd, const std::string &path, int flags)
+{
+    if (path.find('\0') != std::string::npos)
+        throw Error("open `" + path + "`: the path contains a NUL byte", EINVAL);
+    std::string rel = path;
+    rel.erase(0, rel.find_first_not_of('/'));
+    if (rel.empty())
+        rel = ".";
+    int fd = sys_openat2(root_dirfd, rel.c_str(), static_cast<std::uint64_t>(flags),
+                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0)
+        return UniqueFd(fd);
+    int err = errno;
+    std::string root = fd_path(root_dirfd);
+    if (err == EXDEV)
+        throw Error("`" + path + "` in `" + root + "` escapes it through a symlink or ..", EXDEV);
+    if (err == ENOSYS)
+        throw no_openat2(path);
+    throw sys_error("open `" + path + "` in `" + root + "`", err);
+}
+
+UniqueFd open_no_symlinks(const std::string &abs_path, int flags)
+{
+    int fd = sys_openat2(AT_FDCWD, abs_path.c_str(), static_cast<std::uint64_t>(flags),
+                         RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0)
+        return UniqueFd(fd);
+    int err = errno;
+    if (err == ENOSYS)
+        throw no_openat2(abs_path);
+    if (err == ELOOP) {
+        // Name the culprit: the first component that is a symlink.
+        size_t pos = 0;
+        do {
+            pos = abs_path.find('/', pos + 1);
+            std::string prefix = abs_path.substr(0, pos);
+            struct stat st;
+            if (::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+                throw Error("`" + abs_path + "`: `" + prefix + "` is a symlink, and symlinks are "
+                            "not followed here", ELOOP);
+        } while (pos != std::string::npos);
+    }
+    throw sys_error("open `" + abs_path + "`", err);
+}
+
+std::uint64_t regular_file_size(int fd, const std::string &what)
+{
+    struct stat st;
+    if (::fstat(fd, &st) < 0)
+        throw sys_error("stat `" + what + "`");
+    if (!S_ISREG(st.st_mode))
+        throw Error("`" + what + "` is not a regular file (it is " + file_type(st.st_mode) + ")",
+                    S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+} // namespace urunc::rootfs
