@@ -1,0 +1,79 @@
+// Host configuration: /etc/urunc/config.toml (or $URUNC_CONFIG), overlaid on built-in
+// defaults. Recorded in state.json at create so that later commands of the same container
+// do not disagree with an edited file. Keys: docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace urunc::oci {
+
+inline constexpr const char *kDefaultHostConfigPath = "/etc/urunc/config.toml";
+
+struct MonitorConfig {
+    std::string path;                  // explicit VMM binary; empty: PATH lookup
+    uint64_t default_memory_mib = 256;
+    unsigned default_vcpus = 1;
+    std::string data_path;             // qemu firmware root; empty: system default
+    bool vhost = false;
+
+    bool operator==(const MonitorConfig &) const = default;
+};
+
+struct HostConfig {
+    // Keyed by VMM name; defaults exist for qemu, firecracker, hvt, spt, cloud-hypervisor.
+    std::map<std::string, MonitorConfig> monitors = default_monitors();
+
+    struct Virtiofsd {  // [extra_binaries.virtiofsd]
+        std::string path = "/usr/libexec/virtiofsd";
+        std::string options = "--cache always --sandbox none";
+        bool operator==(const Virtiofsd &) const = default;
+    } virtiofsd;
+
+    struct Log {  // [log]; level is one of debug, info, warn, error
+        std::string level = "info";
+        bool syslog = false;
+        bool operator==(const Log &) const = default;
+    } log;
+
+    struct Timestamps {  // [timestamps]
+        bool enabled = false;
+        std::string destination = "/var/log/urunc/timestamps.log";
+        bool operator==(const Timestamps &) const = default;
+    } timestamps;
+
+    struct SnapshotView {  // [snapshot_view]; empty: any mountpoint that passes the checks
+        std::vector<std::string> allowed_prefixes;
+        bool operator==(const SnapshotView &) const = default;
+    } snapshot_view;
+
+    struct Runtime {  // [runtime]
+        bool require_kvm = false;       // true: no TCG fallback, missing KVM is an error
+        std::string runc_path = "runc"; // delegate for non-unikernel bundles (PATH lookup)
+        bool operator==(const Runtime &) const = default;
+    } runtime;
+
+    std::string source;  // the file read, or "" for built-in defaults
+
+    bool operator==(const HostConfig &) const = default;
+
+    static std::map<std::string, MonitorConfig> default_monitors();
+};
+
+// $URUNC_CONFIG (if set and non-empty) names the file, else /etc/urunc/config.toml.
+// A missing file gives the defaults; any other read error, malformed TOML or a wrong type
+// throws Error "config `<file>`: line N: `<key>`: <reason>". Unknown keys are ignored.
+HostConfig load_host_config();
+
+// Parse TOML text over the defaults; `name` is used in errors and as `source`.
+HostConfig parse_host_config(std::string_view toml, const std::string &name);
+
+// JSON form for state.json. from_json overlays on defaults (state written by an older
+// version keeps working) and throws Error on malformed input or wrong types.
+std::string host_config_to_json(const HostConfig &c);
+HostConfig host_config_from_json(std::string_view json);
+
+} // namespace urunc::oci
