@@ -68,6 +68,10 @@ struct MonitorArgs {
     std::vector<std::string> other;  // appended before the guest command line
     // Files the guest needs in the monitor root: {absolute path inside it, content}.
     std::vector<std::pair<std::string, std::string>> files;
+    // Files to append to the rootfs initrd (RootfsKind::initrd only), e.g. the urunit
+    // config of a Linux guest: {absolute path inside the initrd, content}. The caller
+    // appends them as cpio "newc" members; a guest never touches the filesystem.
+    std::vector<std::pair<std::string, std::string>> initrd_files;
 };
 
 class Guest {

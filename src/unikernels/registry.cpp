@@ -1,4 +1,8 @@
+// The guest table: one line per guest type. It also feeds `urunc features` / `--version`.
 #include "unikernels/guest.hpp"
+#include "unikernels/guests.hpp"
+
+#include <array>
 
 namespace urunc::unikernels {
 
@@ -14,17 +18,26 @@ std::string_view to_string(RootfsKind k)
     return "none";
 }
 
-// Placeholder table until the guest files land.
-static const Guest *const kGuests[] = {nullptr};
+namespace {
+
+const std::array<const Guest *, 1> &table()
+{
+    static const std::array<const Guest *, 1> guests{
+        &unikraft_guest(),
+    };
+    return guests;
+}
+
+} // namespace
 
 const Guest *find_guest(std::string_view name)
 {
-    for (const Guest *g : kGuests)
-        if (g && g->name() == name)
+    for (const Guest *g : table())
+        if (g->name() == name)
             return g;
     return nullptr;
 }
 
-std::span<const Guest *const> all_guests() { return {kGuests, 0}; }
+std::span<const Guest *const> all_guests() { return {table().data(), table().size()}; }
 
 } // namespace urunc::unikernels
