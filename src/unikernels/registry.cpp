@@ -20,10 +20,11 @@ std::string_view to_string(RootfsKind k)
 
 namespace {
 
-const std::array<const Guest *, 1> &table()
+const std::array<const Guest *, 2> &table()
 {
-    static const std::array<const Guest *, 1> guests{
+    static const std::array<const Guest *, 2> guests{
         &unikraft_guest(),
+        &rumprun_guest(),
     };
     return guests;
 }
