@@ -20,11 +20,12 @@ std::string_view to_string(RootfsKind k)
 
 namespace {
 
-const std::array<const Guest *, 2> &table()
+const std::array<const Guest *, 3> &table()
 {
-    static const std::array<const Guest *, 2> guests{
+    static const std::array<const Guest *, 3> guests{
         &unikraft_guest(),
         &rumprun_guest(),
+        &mirage_guest(),
     };
     return guests;
 }
