@@ -20,12 +20,13 @@ std::string_view to_string(RootfsKind k)
 
 namespace {
 
-const std::array<const Guest *, 3> &table()
+const std::array<const Guest *, 4> &table()
 {
-    static const std::array<const Guest *, 3> guests{
+    static const std::array<const Guest *, 4> guests{
         &unikraft_guest(),
         &rumprun_guest(),
         &mirage_guest(),
+        &mewz_guest(),
     };
     return guests;
 }
