@@ -20,13 +20,14 @@ std::string_view to_string(RootfsKind k)
 
 namespace {
 
-const std::array<const Guest *, 4> &table()
+const std::array<const Guest *, 5> &table()
 {
-    static const std::array<const Guest *, 4> guests{
+    static const std::array<const Guest *, 5> guests{
         &unikraft_guest(),
         &rumprun_guest(),
         &mirage_guest(),
         &mewz_guest(),
+        &linux_guest(),
     };
     return guests;
 }
