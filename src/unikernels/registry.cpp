@@ -20,14 +20,15 @@ std::string_view to_string(RootfsKind k)
 
 namespace {
 
-const std::array<const Guest *, 5> &table()
+const std::array<const Guest *, 6> &table()
 {
-    static const std::array<const Guest *, 5> guests{
+    static const std::array<const Guest *, 6> guests{
         &unikraft_guest(),
         &rumprun_guest(),
         &mirage_guest(),
         &mewz_guest(),
         &linux_guest(),
+        &hermit_guest(),
     };
     return guests;
 }
