@@ -393,3 +393,33 @@ TEST_CASE("to_annotations: non-empty fields only, round trip", "[oci][config]")
     c.mount_rootfs.reset();
     CHECK(to_annotations(c).count(P + "mountRootfs") == 0);
 }
+
+TEST_CASE("validate: upstream's allowed (hypervisor, type) pairs", "[oci][config]")
+{
+    // annotations.go (2026) validateValues; checked for whatever is registered so far.
+    const std::map<std::string, std::vector<std::string>> allowed{
+        {"hvt", {"rumprun", "mirage"}},
+        {"spt", {"rumprun", "mirage"}},
+        {"qemu", {"mewz", "mirage", "unikraft", "linux", "hermit"}},
+        {"firecracker", {"linux", "unikraft"}},
+        {"cloud-hypervisor", {"linux"}},
+    };
+    int checked = 0;
+    for (const auto &[hv, types] : allowed) {
+        for (std::string type : {"rumprun", "mirage", "mewz", "unikraft", "linux", "hermit"}) {
+            if (!unikernels::find_guest(type) || !vmm::find_vmm(hv))
+                continue;
+            auto c = base();
+            c.type = type;
+            c.hypervisor = hv;
+            INFO(type << " on " << hv);
+            if (std::find(types.begin(), types.end(), type) != types.end())
+                CHECK(validate_msg(c).empty());
+            else
+                check_rejects(c, "hypervisor", "cannot run unikernel type `" + type + "`");
+            ++checked;
+        }
+    }
+    if (checked == 0)
+        WARN("no guest/VMM pair registered yet: pair table not exercised");
+}
