@@ -92,18 +92,25 @@ UniqueFd open_no_symlinks(const std::string &abs_path, int flags)
     if (err == ENOSYS)
         throw no_openat2(abs_path);
     if (err == ELOOP) {
-        // Name the culprit: the first component that is a symlink.
-        size_t pos = 0;
-        do {
-            pos = abs_path.find('/', pos + 1);
-            std::string prefix = abs_path.substr(0, pos);
-            struct stat st;
-            if (::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
-                throw Error("`" + abs_path + "`: `" + prefix + "` is a symlink, and symlinks are "
-                            "not followed here", ELOOP);
-        } while (pos != std::string::npos);
+        std::string link = first_symlink_component(abs_path);
+        if (!link.empty())
+            throw Error("`" + abs_path + "`: `" + link + "` is a symlink, and symlinks are not "
+                        "followed here", ELOOP);
     }
     throw sys_error("open `" + abs_path + "`", err);
+}
+
+std::string first_symlink_component(const std::string &abs_path)
+{
+    size_t pos = 0;
+    do {
+        pos = abs_path.find('/', pos + 1);
+        std::string prefix = abs_path.substr(0, pos);
+        struct stat st;
+        if (::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+            return prefix;
+    } while (pos != std::string::npos);
+    return "";
 }
 
 std::uint64_t regular_file_size(int fd, const std::string &what)

@@ -24,6 +24,10 @@ UniqueFd open_in_root(int root_dirfd, const std::string &path, int flags);
 // the error names the component that is a symlink.
 UniqueFd open_no_symlinks(const std::string &abs_path, int flags);
 
+// The first component of an absolute path that is a symlink ("/a/b" for "/a/b/c" when b is
+// one), or "" when there is none.
+std::string first_symlink_component(const std::string &abs_path);
+
 // Size of the regular file behind `fd` (O_PATH fds work); anything else throws Error
 // "`<what>` is not a regular file (it is a directory)".
 std::uint64_t regular_file_size(int fd, const std::string &what);

@@ -1,0 +1,107 @@
+#include "rootfs/view.hpp"
+
+#include "base/error.hpp"
+#include "base/strings.hpp"
+#include "rootfs/safe_open.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+namespace urunc::rootfs {
+
+namespace {
+
+struct MountId {
+    int id = 0; // 0 when the kernel does not report it (before 5.8)
+    dev_t dev = 0;
+};
+
+MountId mount_id_of(int dirfd, const char *path, int flags, const std::string &what)
+{
+    struct statx sx;
+    if (::statx(dirfd, path, flags, STATX_MNT_ID | STATX_TYPE, &sx) < 0)
+        throw sys_error("stat `" + what + "`");
+    MountId m;
+    m.id = (sx.stx_mask & STATX_MNT_ID) ? static_cast<int>(sx.stx_mnt_id) : 0;
+    m.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    return m;
+}
+
+bool under_prefix(const std::string &path, const std::string &prefix)
+{
+    return prefix == "/" || path == prefix || starts_with(path, prefix + "/");
+}
+
+} // namespace
+
+SnapshotView validate_view(const std::string &value, const std::string &rootfs_dir,
+                           const std::vector<std::string> &allowed_prefixes, const MountInfo &mi)
+{
+    const std::string who = "snapshot view `" + value + "`: ";
+    auto fail = [&](const std::string &rule, int err = EINVAL) { return Error(who + rule, err); };
+
+    if (value.empty() || value.front() != '/')
+        throw fail("must be an absolute path");
+    if (normalize_path(value) != value)
+        throw fail("must be a normalised path (no `.` or `..` components, `//` or trailing `/`)");
+    if (!allowed_prefixes.empty()) {
+        std::vector<std::string> shown;
+        bool ok = false;
+        for (const auto &p : allowed_prefixes) {
+            std::string norm = normalize_path(p);
+            ok = ok || under_prefix(value, norm);
+            shown.push_back("`" + norm + "`");
+        }
+        if (!ok)
+            throw fail("must be under one of the allowed prefixes " + join(shown, ", "), EPERM);
+    }
+
+    SnapshotView view;
+    view.path = value;
+    try {
+        view.dirfd = open_no_symlinks(value, O_PATH | O_DIRECTORY);
+    } catch (const Error &e) {
+        if (e.code() == ENOENT)
+            throw fail("does not exist", ENOENT);
+        if (e.code() == ENOTDIR)
+            throw fail("must be a directory", ENOTDIR);
+        if (e.code() == ELOOP) {
+            std::string link = first_symlink_component(value);
+            throw fail("must not go through a symlink (`" + (link.empty() ? value : link) +
+                           "` is one)", ELOOP);
+        }
+        throw wrap(who.substr(0, who.size() - 2), e);
+    }
+
+    // The mount is identified from the fd we hold, not from the path string, so the
+    // checks below are about the very directory the artifacts will be opened from.
+    MountId mine = mount_id_of(view.dirfd.get(), "", AT_EMPTY_PATH, value);
+    const MountEntry *m = mine.id ? mi.find_by_id(mine.id) : mi.find_mount(value);
+    if (mine.id && !m)
+        throw fail("its mount (id " + std::to_string(mine.id) + ") is not in the mount table; was "
+                   "it mounted after the table was read?", ESTALE);
+    if (!m || m->mountpoint != value)
+        throw fail("must be a mountpoint (the shim mounts the view there)", EINVAL);
+    if (!m->read_only())
+        throw fail("must be mounted read-only (mount options `" + m->options + "`, filesystem `" +
+                       m->super_options + "`)", EROFS);
+
+    if (rootfs_dir.empty())
+        throw fail("the container rootfs path is empty, so the view cannot be checked against it");
+    MountId rootfs = mount_id_of(AT_FDCWD, rootfs_dir.c_str(), 0, rootfs_dir);
+    if (normalize_path(rootfs_dir) == value || (mine.id && mine.id == rootfs.id))
+        throw fail("must not be the container rootfs `" + rootfs_dir + "` itself", EINVAL);
+    if (mine.dev == rootfs.dev)
+        throw fail("must be on another filesystem than the container rootfs `" + rootfs_dir +
+                       "` (both are on device " + std::to_string(major(mine.dev)) + ":" +
+                       std::to_string(minor(mine.dev)) + ")", EINVAL);
+
+    view.dev = mine.dev;
+    view.mount_id = m->id;
+    view.fstype = m->fstype;
+    view.source = m->source;
+    return view;
+}
+
+} // namespace urunc::rootfs
