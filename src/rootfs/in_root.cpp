@@ -1,0 +1,149 @@
+#include "rootfs/in_root.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/strings.hpp"
+#include "rootfs/mountinfo.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace urunc::rootfs {
+
+namespace {
+
+std::string proc_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// "/a/b/c" -> {"a/b", "c"}; the root itself has no name.
+std::pair<std::string, std::string> split_parent(const std::string &path)
+{
+    std::string norm = normalize_path(path);
+    auto slash = norm.rfind('/');
+    return {norm.substr(1, slash == 0 ? 0 : slash - 1), norm.substr(slash + 1)};
+}
+
+} // namespace
+
+std::string RootDir::shown(const std::string &path) const
+{
+    return join_path(shown_, normalize_path(path));
+}
+
+UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
+{
+    UniqueFd cur(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!cur)
+        throw sys_error("dup `" + shown_ + "`");
+    std::string done;
+    for (const auto &name : split(normalize_path(path).substr(1), '/')) {
+        if (name.empty())
+            continue;
+        done += "/" + name;
+        if (create && ::mkdirat(cur.get(), name.c_str(), mode) < 0 && errno != EEXIST)
+            throw sys_error("mkdir `" + shown(done) + "`");
+        UniqueFd next(::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next)
+            throw sys_error("open `" + shown(done) + "`");
+        cur = std::move(next);
+    }
+    return cur;
+}
+
+UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const { return walk(path, true, mode); }
+
+void RootDir::make_file(const std::string &path, mode_t mode) const
+{
+    auto [parent, name] = split_parent(path);
+    UniqueFd dir = mkdirs(parent);
+    UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
+    if (!f)
+        throw sys_error("create `" + shown(path) + "`");
+}
+
+UniqueFd RootDir::open(const std::string &path, int flags) const
+{
+    auto [parent, name] = split_parent(path);
+    UniqueFd dir = walk(parent, false, 0);
+    if (name.empty())
+        return dir;
+    UniqueFd fd(::openat(dir.get(), name.c_str(), (flags ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open `" + shown(path) + "`");
+    return fd;
+}
+
+void RootDir::mount(const std::string &source, const std::string &path, const char *fstype,
+                    unsigned long flags, const std::string &data) const
+{
+    UniqueFd target = open(path);
+    if (::mount(source.c_str(), proc_fd(target.get()).c_str(), fstype, flags,
+                data.empty() ? nullptr : data.c_str()) < 0)
+        throw sys_error("mount `" + source + "` on `" + shown(path) + "`");
+}
+
+void RootDir::bind_read_only(const std::string &source, const std::string &path) const
+{
+    mount(source, path, nullptr, MS_BIND, "");
+    // Reopen: the old fd names the mountpoint underneath, the remount must reach the bind.
+    UniqueFd bound = open(path);
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV;
+    struct statvfs vfs;
+    if (::fstatvfs(bound.get(), &vfs) < 0)
+        throw sys_error("statfs `" + shown(path) + "`");
+    // Flags a remount may not drop when they are locked (e.g. in a user namespace).
+    if (vfs.f_flag & ST_NOEXEC)
+        flags |= MS_NOEXEC;
+    if (vfs.f_flag & ST_NOATIME)
+        flags |= MS_NOATIME;
+    if (vfs.f_flag & ST_NODIRATIME)
+        flags |= MS_NODIRATIME;
+    if (vfs.f_flag & ST_RELATIME)
+        flags |= MS_RELATIME;
+    if (::mount(nullptr, proc_fd(bound.get()).c_str(), nullptr, flags, nullptr) < 0)
+        throw sys_error("remount `" + shown(path) + "` read-only");
+}
+
+void RootDir::copy_device(const std::string &host_dev, const std::string &path) const
+{
+    struct stat st;
+    if (::stat(host_dev.c_str(), &st) < 0)
+        throw sys_error("stat device `" + host_dev + "`");
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        throw Error("`" + host_dev + "` is not a device node", ENODEV);
+    auto [parent, name] = split_parent(path);
+    UniqueFd dir = mkdirs(parent);
+    mode_t perm = (st.st_mode & 0777) | 0666;
+    if (::mknodat(dir.get(), name.c_str(), (st.st_mode & S_IFMT) | perm, st.st_rdev) < 0)
+        throw sys_error("mknod `" + shown(path) + "`");
+    // mknod is subject to the umask; set the mode exactly, and the host's owner.
+    if (::fchmodat(dir.get(), name.c_str(), perm, 0) < 0)
+        throw sys_error("chmod `" + shown(path) + "`");
+    if (::fchownat(dir.get(), name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        throw sys_error("chown `" + shown(path) + "`");
+}
+
+void RootDir::write_file(const std::string &path, const std::string &content, mode_t mode) const
+{
+    auto [parent, name] = split_parent(path);
+    UniqueFd dir = mkdirs(parent);
+    UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600));
+    if (!f)
+        throw sys_error("create `" + shown(path) + "`");
+    write_all(f.get(), content, shown(path));
+    if (::fchmod(f.get(), mode) < 0)
+        throw sys_error("chmod `" + shown(path) + "`");
+}
+
+void RootDir::symlink(const std::string &target, const std::string &path) const
+{
+    auto [parent, name] = split_parent(path);
+    UniqueFd dir = mkdirs(parent);
+    if (::symlinkat(target.c_str(), dir.get(), name.c_str()) < 0)
+        throw sys_error("symlink `" + shown(path) + "` -> `" + target + "`");
+}
+
+} // namespace urunc::rootfs

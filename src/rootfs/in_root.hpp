@@ -1,0 +1,50 @@
+// Primitives for building a directory tree beneath a root fd that we own (the monitor
+// root): every path is relative to the root, no symlink is ever followed on the way, and
+// mounts are done through /proc/self/fd/N of an O_PATH fd, so a symlink planted in the
+// tree can never redirect a mount onto the host. Errors carry errno and the full path.
+#pragma once
+
+#include "base/fd.hpp"
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace urunc::rootfs {
+
+class RootDir {
+public:
+    // `shown` is the host path of the root, only for messages.
+    RootDir(UniqueFd fd, std::string shown) : fd_(std::move(fd)), shown_(std::move(shown)) {}
+
+    int fd() const { return fd_.get(); }
+    std::string shown(const std::string &path) const; // "<root>/<path>" for messages
+
+    // mkdir -p of an absolute (root-relative) path; returns an O_PATH fd on it.
+    UniqueFd mkdirs(const std::string &path, mode_t mode = 0755) const;
+    // An empty regular file (and its parents), to bind a file onto; existing files are kept.
+    void make_file(const std::string &path, mode_t mode = 0644) const;
+    // Open an existing path without following symlinks (O_PATH unless flags say otherwise).
+    UniqueFd open(const std::string &path, int flags = 0) const;
+
+    // mount(2) of `source` onto `path` inside the root.
+    void mount(const std::string &source, const std::string &path, const char *fstype,
+               unsigned long flags, const std::string &data) const;
+    // Bind `source` (a host path or /proc/self/fd/N) onto `path`, then make that bind
+    // read-only, nosuid and nodev (keeping the source's noexec/atime flags).
+    void bind_read_only(const std::string &source, const std::string &path) const;
+    // A device node at `path` with the type and major:minor of `host_dev`, mode |= 0666
+    // and the host's owner, so a VMM running as the container user can use it.
+    void copy_device(const std::string &host_dev, const std::string &path) const;
+    void write_file(const std::string &path, const std::string &content, mode_t mode) const;
+    void symlink(const std::string &target, const std::string &path) const;
+
+private:
+    // Open each component with O_NOFOLLOW (creating it first when asked).
+    UniqueFd walk(const std::string &path, bool create, mode_t mode) const;
+
+    UniqueFd fd_;
+    std::string shown_;
+};
+
+} // namespace urunc::rootfs

@@ -1,0 +1,222 @@
+#include "rootfs/monitor_root.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/strings.hpp"
+#include "rootfs/in_root.hpp"
+#include "rootfs/mountinfo.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+namespace urunc::rootfs {
+
+namespace {
+
+// One level of symlink: the link text, and the path it names (relative to its directory).
+std::pair<std::string, std::string> read_link(const std::string &path)
+{
+    char buf[4096];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    if (n <= 0)
+        throw sys_error("readlink `" + path + "`");
+    std::string text(buf, static_cast<size_t>(n));
+    std::string dir = path.substr(0, path.rfind('/'));
+    return {text, normalize_path(text.front() == '/' ? text : dir + "/" + text)};
+}
+
+// What will be bound and linked, decided from the host before anything is mounted.
+struct Plan {
+    struct Bind {
+        std::string path; // host path, bound at the same path in the root
+        bool dir = false;
+    };
+    std::vector<Bind> binds;
+    std::vector<std::pair<std::string, std::string>> links; // path in root -> link text
+    std::set<std::string> seen;
+
+    // `follow`: a symlink at `path` is replicated and its target (one level) bound.
+    void add(const std::string &path, bool optional, bool follow = true)
+    {
+        if (path.empty() || path.front() != '/')
+            throw Error("bind `" + path + "`: must be an absolute path", EINVAL);
+        std::string norm = normalize_path(path);
+        if (!seen.insert(norm).second)
+            return;
+        struct stat st;
+        if (::lstat(norm.c_str(), &st) < 0) {
+            if (optional && errno == ENOENT)
+                return;
+            throw sys_error("bind `" + norm + "`");
+        }
+        if (!S_ISLNK(st.st_mode)) {
+            binds.push_back({norm, S_ISDIR(st.st_mode)});
+            return;
+        }
+        if (!follow) {
+            if (optional)
+                return;
+            throw Error("bind `" + norm + "`: a symlink again; only one level of symlink is "
+                        "followed", ELOOP);
+        }
+        auto [text, target] = read_link(norm);
+        struct stat tst;
+        if (::lstat(target.c_str(), &tst) < 0) {
+            if (optional && errno == ENOENT)
+                return;
+            throw sys_error("bind `" + norm + "` -> `" + target + "`");
+        }
+        links.emplace_back(norm, text);
+        add(target, optional, false); // no-op when it is bound already (/lib -> usr/lib)
+    }
+
+    // A data dir, and the targets of its entries that are symlinks leading out of it.
+    void add_data_dir(const std::string &dir)
+    {
+        std::string norm = normalize_path(dir);
+        add(norm, true);
+        struct stat st;
+        if (::lstat(norm.c_str(), &st) < 0)
+            return;
+        std::string real = S_ISLNK(st.st_mode) ? read_link(norm).second : norm;
+        DIR *d = ::opendir(real.c_str());
+        if (!d)
+            return;
+        std::vector<std::string> outside;
+        while (auto *e = ::readdir(d)) {
+            struct stat est;
+            if (e->d_type != DT_LNK &&
+                (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(d), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+                 !S_ISLNK(est.st_mode)))
+                continue;
+            std::string target = read_link(real + "/" + e->d_name).second;
+            if (!starts_with(target, real + "/"))
+                outside.push_back(target);
+        }
+        ::closedir(d);
+        std::sort(outside.begin(), outside.end());
+        for (const auto &t : outside)
+            add(t, true, false);
+    }
+};
+
+// The root tmpfs must not land in a shared peer group (it would appear on the host when
+// "/" is rshared) and pivot_root refuses a shared parent: make the nearest mount above
+// `dir` private. This only changes our own, fresh namespace.
+void make_parent_private(const std::string &dir)
+{
+    std::string p = normalize_path(dir);
+    for (;;) {
+        p = p.substr(0, std::max<size_t>(p.rfind('/'), 1));
+        if (::mount(nullptr, p.c_str(), nullptr, MS_PRIVATE, nullptr) == 0)
+            return;
+        if (errno != EINVAL || p == "/")
+            throw sys_error("make the mount above `" + dir + "` private (at `" + p + "`)");
+    }
+}
+
+void build(const MonitorRootRequest &req)
+{
+    if (req.root_dir.empty() || req.root_dir.front() != '/')
+        throw Error("root directory `" + req.root_dir + "` must be an absolute path", EINVAL);
+    Plan plan;
+    for (const auto &b : req.binds)
+        plan.add(b, false);
+    if (req.libs) {
+        for (const char *lib : {"/lib", "/lib64", "/usr/lib", "/usr/lib64"})
+            plan.add(lib, true);
+    }
+    for (const auto &d : req.data_dirs)
+        plan.add_data_dir(d);
+    std::sort(plan.binds.begin(), plan.binds.end(),
+              [](const auto &a, const auto &b) { return a.path < b.path; }); // parents first
+    for (const auto &dev : req.devices) {
+        if (!starts_with(normalize_path(dev), "/dev/"))
+            throw Error("device `" + dev + "` must be under /dev", EINVAL);
+    }
+
+    if (req.root_propagation &&
+        ::mount(nullptr, "/", nullptr, req.root_propagation, nullptr) < 0)
+        throw sys_error("set the propagation of `/`");
+    make_parent_private(req.root_dir);
+    if (::mount("tmpfs", req.root_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                ("mode=755,size=" + req.root_size).c_str()) < 0)
+        throw sys_error("mount tmpfs on `" + req.root_dir + "`");
+    UniqueFd rootfd(::open(req.root_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!rootfd)
+        throw sys_error("open `" + req.root_dir + "`");
+    RootDir root(std::move(rootfd), req.root_dir);
+
+    if (req.proc) {
+        root.mkdirs("/proc");
+        root.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+    }
+    root.mkdirs("/dev");
+    root.mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+               "mode=755,size=" + req.dev_size);
+    root.mkdirs("/tmp");
+    root.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" + req.tmp_size);
+
+    for (const auto &b : plan.binds) {
+        if (b.dir)
+            root.mkdirs(b.path);
+        else
+            root.make_file(b.path);
+        root.bind_read_only(b.path, b.path);
+    }
+    for (const auto &fb : req.file_binds) {
+        root.make_file(fb.destination);
+        root.bind_read_only(fb.source, fb.destination);
+    }
+    for (const auto &dev : req.devices)
+        root.copy_device(dev, dev);
+    for (const auto &f : req.files)
+        root.write_file(f.path, f.content, f.mode);
+    for (const auto &[path, text] : plan.links)
+        root.symlink(text, path);
+    if (req.read_only_root) {
+        std::string self = "/proc/self/fd/" + std::to_string(root.fd());
+        if (::mount(nullptr, self.c_str(), nullptr,
+                    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) < 0)
+            throw sys_error("remount `" + req.root_dir + "` read-only");
+    }
+}
+
+} // namespace
+
+void build_monitor_root(const MonitorRootRequest &req)
+{
+    try {
+        build(req);
+    } catch (const Error &e) {
+        throw wrap("monitor root", e);
+    }
+}
+
+void enter_monitor_root(const std::string &dir)
+{
+    const std::string ctx = "enter monitor root `" + dir + "`: ";
+    UniqueFd fd(::open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!fd || ::fchdir(fd.get()) < 0)
+        throw sys_error(ctx + "chdir");
+    // pivot_root(".", "."): the old root ends up stacked on the new one, at ".", with no
+    // put_old directory to create or remove.
+    if (::syscall(SYS_pivot_root, ".", ".") < 0)
+        throw sys_error(ctx + "pivot_root");
+    // The old root's mounts may still be shared with the host: rslave first, so that
+    // detaching it cannot propagate an unmount back.
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+        throw sys_error(ctx + "make the old root rslave");
+    if (::umount2(".", MNT_DETACH) < 0)
+        throw sys_error(ctx + "detach the old root");
+    if (::chdir("/") < 0)
+        throw sys_error(ctx + "chdir `/`");
+}
+
+} // namespace urunc::rootfs

@@ -1,0 +1,58 @@
+// The minimal root the VMM runs in. It is assembled on a tmpfs mounted over `root_dir`
+// inside the container's fresh mount namespace, so nothing is written to the host disk
+// and everything disappears with the namespace; then the process pivots into it.
+#pragma once
+
+#include <sys/mount.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace urunc::rootfs {
+
+struct FileBind {
+    std::string source;      // host path, or /proc/self/fd/N of an O_PATH fd (a view artifact)
+    std::string destination; // absolute path inside the root
+};
+
+struct FileContent {
+    std::string path;        // absolute path inside the root
+    std::string content;
+    mode_t mode = 0644;
+};
+
+struct MonitorRootRequest {
+    std::string root_dir;    // an existing (empty) host directory, e.g. <state>/<id>/root
+    // Applied to "/" first so nothing mounted here propagates back to the host.
+    unsigned long root_propagation = MS_SLAVE | MS_REC;
+    // Host paths bound read-only at the same path; they must exist (the VMM binary...).
+    std::vector<std::string> binds;
+    // Adds /lib, /lib64, /usr/lib, /usr/lib64, each skipped when missing.
+    bool libs = false;
+    // Data directories (/usr/share/qemu, /usr/share/seabios), skipped when missing. Their
+    // entries that are symlinks leading out of the directory get their target bound too
+    // (one level: OVMF.fd -> ../ovmf/OVMF.fd).
+    std::vector<std::string> data_dirs;
+    std::vector<FileBind> file_binds; // read-only
+    std::vector<FileContent> files;
+    // Host device nodes re-created at the same path (under /dev) with mode |= 0666:
+    // /dev/null, /dev/urandom, /dev/kvm, /dev/net/tun, the guest's block devices.
+    std::vector<std::string> devices;
+    bool proc = true;                  // proc at /proc
+    std::string dev_size = "65536k";   // tmpfs /dev (mode 755)
+    std::string tmp_size = "65536k";   // tmpfs /tmp (mode 1777, nosuid, nodev)
+    std::string root_size = "8m";      // the root tmpfs itself: mountpoints and `files`
+    bool read_only_root = true;        // remount the root tmpfs read-only when done
+};
+
+// Build the tree. Call in a fresh private mount namespace (after unshare(CLONE_NEWNS)).
+// A path that is a symlink on the host (/lib -> usr/lib) becomes the same symlink in the
+// root, and its target (one level) is bound instead. Errors are prefixed "monitor root: ".
+void build_monitor_root(const MonitorRootRequest &req);
+
+// Make `dir` the root: pivot_root(".", "."), detach the old root (made rslave first so the
+// detach does not propagate), chdir("/").
+void enter_monitor_root(const std::string &dir);
+
+} // namespace urunc::rootfs
