@@ -1,1 +1,170 @@
-int main() { return 0; }
+// The CLI: parse runc-compatible arguments and call src/oci. No logic lives here.
+// CLI11 is kept to this one translation unit (it costs 10-16 s to compile).
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "oci/lifecycle.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace urunc;
+
+// Go's flag package accepts "-flag" for "--flag"; go-runc emits e.g. "-no-subreaper".
+std::vector<std::string> normalise_args(int argc, char **argv)
+{
+    static const std::set<std::string> longs = {
+        "root", "log", "log-format", "debug", "systemd-cgroup", "rootless", "criu", "bundle",
+        "pid-file", "console-socket", "no-pivot", "no-new-keyring", "detach", "force", "all",
+        "format", "keep", "no-subreaper", "preserve-fds", "quiet", "help", "version"};
+    std::vector<std::string> out;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (i > 0 && a.size() > 2 && a[0] == '-' && a[1] != '-') {
+            std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
+            if (longs.count(name))
+                a = "-" + a;
+        }
+        out.push_back(a);
+    }
+    return out;
+}
+
+int not_supported(const std::string &verb)
+{
+    throw Error(verb + " is not supported by urunc");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::vector<std::string> args = normalise_args(argc, argv);
+    oci::Globals g;
+    g.argv = args;
+    std::string log_file, log_format = "text", rootless, criu;
+    bool debug = false;
+
+    CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
+    app.set_version_flag("-v,--version", oci::version_text());
+    app.add_option("--root", g.root, "root directory for container state");
+    app.add_option("--log", log_file, "log file (default: stderr)");
+    app.add_option("--log-format", log_format, "log format: text or json");
+    app.add_flag("--debug", debug, "debug logging");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "cgroupsPath is slice:prefix:name");
+    app.add_option("--rootless", rootless, "accepted and ignored");
+    app.add_option("--criu", criu, "accepted and ignored");
+    app.require_subcommand(1);
+
+    oci::CreateOptions co;
+    std::string id, signal, format = "table";
+    bool all = false, force = false, detach = false, keep = false, quiet = false, no_subreaper = false;
+    int preserve_fds = 0;
+    std::vector<std::string> rest;
+
+    auto add_create_flags = [&](CLI::App *c) {
+        c->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
+        c->add_option("--pid-file", co.pid_file, "write the init pid here");
+        c->add_option("--console-socket", co.console_socket, "AF_UNIX socket receiving the pty master");
+        c->add_flag("--no-pivot", co.no_pivot, "accepted (the VMM always gets a private root)");
+        c->add_flag("--no-new-keyring", co.no_new_keyring, "accepted and ignored");
+        c->add_option("--preserve-fds", preserve_fds, "accepted and ignored");
+        c->add_option("id", co.id, "container id")->required();
+    };
+    auto *create = app.add_subcommand("create", "create a container");
+    add_create_flags(create);
+    create->add_flag("-d,--detach", detach, "accepted (create always detaches)");
+    auto *run = app.add_subcommand("run", "create and start a container");
+    add_create_flags(run);
+    run->add_flag("-d,--detach", detach, "do not wait for the container");
+    run->add_flag("--keep", keep, "do not delete the container when it exits");
+    run->add_flag("--no-subreaper", no_subreaper, "accepted and ignored");
+    auto *start = app.add_subcommand("start", "start a created container");
+    start->add_option("id", id)->required();
+    auto *state = app.add_subcommand("state", "print the state of a container");
+    state->add_option("id", id)->required();
+    auto *kill = app.add_subcommand("kill", "send a signal to the container");
+    kill->add_flag("-a,--all", all, "all processes of the container");
+    kill->add_option("id", id)->required();
+    kill->add_option("signal", signal, "signal name or number (default SIGTERM)");
+    auto *del = app.add_subcommand("delete", "delete a container");
+    del->add_flag("-f,--force", force, "kill it first if running");
+    del->add_option("id", id)->required();
+    auto *list = app.add_subcommand("list", "list containers");
+    list->add_option("-f,--format", format, "table or json");
+    list->add_flag("-q,--quiet", quiet, "ids only");
+    auto *ps = app.add_subcommand("ps", "processes of a container");
+    ps->add_option("-f,--format", format, "table or json");
+    ps->add_option("id", id)->required();
+    ps->add_option("ps-args", rest, "arguments for ps");
+    auto *features = app.add_subcommand("features", "print the runtime's features (JSON)");
+    std::vector<CLI::App *> unsupported;
+    for (const char *verb : {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
+        auto *u = app.add_subcommand(verb, std::string(verb) + " (not supported by urunc)");
+        u->allow_extras();
+        u->prefix_command();
+        unsupported.push_back(u);
+    }
+
+    std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
+    try {
+        app.parse(rev);
+    } catch (const CLI::CallForVersion &) {
+        std::fputs(oci::version_text().c_str(), stdout);
+        return 0;
+    } catch (const CLI::Success &) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::ParseError &e) {
+        try {
+            log::setup({log_file, log_format == "json", log::Level::info});
+        } catch (const Error &) {
+        }
+        log::fatal(std::string("usage: ") + e.what());
+        return 1;
+    }
+
+    try {
+        if (log_format != "text" && log_format != "json")
+            throw Error("invalid log-format: " + log_format);
+        log::setup({log_file, log_format == "json", debug ? log::Level::debug : log::Level::info});
+        if (g.root.empty() || g.root == "/")
+            throw Error("option --root argument should not be set to /");
+        if (g.root[0] != '/') {
+            char cwd[4096];
+            if (!::getcwd(cwd, sizeof cwd))
+                throw sys_error("getcwd");
+            g.root = std::string(cwd) + "/" + g.root;
+        }
+        if (*create)
+            return oci::create(g, co);
+        if (*run)
+            return oci::run(g, co, detach, keep);
+        if (*start)
+            return oci::start(g, id);
+        if (*state)
+            return oci::state(g, id);
+        if (*kill)
+            return oci::kill(g, id, signal, all);
+        if (*del)
+            return oci::remove(g, id, force);
+        if (*list)
+            return oci::list(g, format, quiet);
+        if (*ps)
+            return oci::ps(g, id, format, rest);
+        if (*features)
+            return oci::features();
+        for (auto *u : unsupported)
+            if (*u)
+                return not_supported(u->get_name());
+    } catch (const std::exception &e) {
+        log::fatal(e.what());
+        return 1;
+    }
+    return 1;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything urunc and its tests need, from Debian's packages. Idempotent.
+set -euo pipefail
+pkgs=(
+  build-essential g++ meson ninja-build pkg-config
+  libmount-dev libdevmapper-dev rapidjson-dev libcli11-dev libfmt-dev catch2
+  libtomlplusplus-dev libseccomp-dev
+  gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps
+  qemu-system-x86 qemu-utils
+  bats jq
+  runc crun containerd docker.io
+  hyperfine gnuplot-nox
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

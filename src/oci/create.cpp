@@ -1,0 +1,238 @@
+// create: validate and plan everything, then clone the init into the container's
+// namespaces and cgroup, park it on the exec fifo, write the pid file. Nothing is left
+// behind on failure.
+#include "oci/container_ops.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "oci/cgroup.hpp"
+#include "oci/console.hpp"
+#include "oci/hooks.hpp"
+#include "oci/init.hpp"
+#include "oci/runc.hpp"
+#include "oci/state.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+namespace urunc::oci {
+namespace {
+
+std::string absolute_bundle(const std::string &bundle)
+{
+    char buf[PATH_MAX];
+    std::string b = bundle.empty() ? "." : bundle;
+    if (!::realpath(b.c_str(), buf))
+        throw sys_error("bundle `" + b + "`");
+    return buf;
+}
+
+int clone_flags(const Spec &s, bool &new_uts)
+{
+    int flags = CLONE_NEWNS;  // always: the monitor root lives in a private mount namespace
+    for (const auto &ns : s.namespaces) {
+        if (!ns.path.empty())
+            continue;
+        if (ns.type == "network") flags |= CLONE_NEWNET;
+        else if (ns.type == "pid") flags |= CLONE_NEWPID;
+        else if (ns.type == "ipc") flags |= CLONE_NEWIPC;
+        else if (ns.type == "uts") { flags |= CLONE_NEWUTS; new_uts = true; }
+    }
+    if (s.find_namespace("user"))
+        throw Error("linux.namespaces: user namespaces are not supported by urunc");
+    if (s.find_namespace("time"))
+        throw Error("linux.namespaces: time namespaces are not supported by urunc");
+    return flags;
+}
+
+// A pid namespace named by path is joined by create itself: it only affects our children.
+void join_pid_namespace(const Spec &s)
+{
+    const Namespace *p = s.find_namespace("pid");
+    if (!p || p->path.empty())
+        return;
+    UniqueFd fd(::open(p->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open pid namespace `" + p->path + "`");
+    if (::setns(fd.get(), CLONE_NEWPID) < 0)
+        throw sys_error("join pid namespace `" + p->path + "`");
+}
+
+std::string recv_msg(int fd)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error("sync with init");
+        return std::string(buf, static_cast<size_t>(n));
+    }
+}
+
+void expect(int fd, const char *what)
+{
+    std::string m = recv_msg(fd);
+    if (m == what)
+        return;
+    if (!m.empty() && m[0] == kSyncError)
+        throw Error(m.substr(1));
+    throw Error("container init exited before it was ready");
+}
+
+void send_go(int fd)
+{
+    if (::send(fd, kSyncGo, std::strlen(kSyncGo), MSG_NOSIGNAL) < 0)
+        throw sys_error("sync with init");
+}
+
+void write_pid_file(const std::string &path, int pid)
+{
+    if (path.empty())
+        return;
+    write_file_atomic(path, std::to_string(pid), 0644);
+}
+
+} // namespace
+
+Created create_container(const Globals &g, const CreateOptions &o)
+{
+    if (!valid_id(o.id))
+        throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-]");
+    std::string bundle = absolute_bundle(o.bundle);
+    const std::string spec_text = read_file(join_path(bundle, "config.json"));
+    Spec spec = parse_spec(spec_text, bundle);
+    auto config = detect_unikernel(spec);
+    if (!config)
+        exec_runc(g.argv);
+    if (!spec.has_linux)
+        throw Error("config.json: linux: missing");
+    if (spec.terminal && o.console_socket.empty())
+        throw Error("cannot allocate tty if urunc will detach without setting console socket");
+    if (!spec.terminal && !o.console_socket.empty())
+        throw Error("cannot use console socket if urunc will not detach or allocate tty");
+    bool new_uts = false;
+    int flags = clone_flags(spec, new_uts);
+    HostConfig host = load_host_config();
+
+    StateDir dir = StateDir::create(g.root, o.id);
+    Created out;
+    out.state_dir = dir.path();
+    pid_t child = -1;
+    Cgroup cgroup;
+    bool have_cgroup = false;
+    try {
+        auto launch = std::make_unique<Launch>(prepare_launch(spec, *config, host, dir.path()));
+        Launch &l = *launch;
+        log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice,
+                  l.artifact_source);
+
+        State st;
+        st.id = o.id;
+        st.bundle = bundle;
+        st.rootfs = spec.root_path;
+        st.oci_version = spec.oci_version;
+        st.created = now_rfc3339();
+        st.annotations = spec.annotations;
+        for (const auto &[k, v] : to_annotations(l.config))
+            st.annotations[k] = v;
+        st.host_config = host_config_to_json(l.host);
+        st.rootfs_choice = l.rootfs_choice;
+        st.artifact_source = l.artifact_source;
+        st.copy_dir = l.copy_dir;
+        st.systemd_cgroup = g.systemd_cgroup;
+        dir.save(st);
+        // Later commands read this snapshot: edits to the bundle's config.json don't matter.
+        write_file_atomic(dir.file("config.json"), spec_text, 0600);
+
+        std::string fifo = dir.file("exec.fifo");
+        if (::mkfifo(fifo.c_str(), 0600) < 0)
+            throw sys_error("mkfifo `" + fifo + "`");
+        UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo_fd)
+            throw sys_error("open `" + fifo + "`");
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+            throw sys_error("socketpair");
+        UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
+        Pty pty;
+        if (spec.terminal)
+            pty = open_pty();
+        if (spec.terminal && spec.console_rows)
+            set_winsize(pty.master.get(), spec.console_rows, spec.console_cols);
+
+        InitArgs args;
+        args.launch = &l;
+        args.sync_fd = child_sock.get();
+        args.fifo_fd = fifo_fd.get();
+        args.console_slave = spec.terminal ? pty.slave.get() : -1;
+        args.new_uts = new_uts;
+        args.state_json = oci_state_json(st, Status::creating, false);
+
+        join_pid_namespace(spec);
+        child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+        if (child < 0)
+            throw sys_error("clone the container init");
+        if (child == 0)
+            init_main(args);
+        child_sock.reset();
+        pty.slave.reset();
+        out.pid = child;
+
+        CgroupRequest cr;
+        cr.path = spec.cgroups_path;
+        cr.systemd = g.systemd_cgroup;
+        cr.id = o.id;
+        cr.resources = spec.resources;
+        cgroup = place_in_cgroup(child, cr);
+        have_cgroup = true;
+        st.cgroup = cgroup_to_json(cgroup);
+        st.pid = child;
+        send_go(parent_sock.get());
+        expect(parent_sock.get(), kSyncNsReady);
+
+        std::string creating = oci_state_json(st, Status::creating, false);
+        run_hooks(spec.hooks.prestart, "prestart", creating, 0);
+        run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
+        send_go(parent_sock.get());
+        expect(parent_sock.get(), kSyncReady);
+
+        if (spec.terminal)
+            send_console_master(o.console_socket, pty.master.get(), pty.slave_name);
+        st.pid_start = process_start_time(child);
+        if (st.pid_start == 0)
+            throw Error("container init exited before it was ready");
+        st.creating = false;
+        dir.save(st);
+        write_pid_file(o.pid_file, child);
+        return out;
+    } catch (...) {
+        if (child > 0) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, nullptr, 0);
+        }
+        if (have_cgroup)
+            remove_cgroup(cgroup);
+        dir.remove();
+        throw;
+    }
+}
+
+int create(const Globals &g, const CreateOptions &o)
+{
+    create_container(g, o);
+    return 0;
+}
+
+} // namespace urunc::oci

@@ -1,0 +1,32 @@
+// The init process: cloned by create into the container's namespaces, it assembles the
+// monitor root, parks on the exec fifo and, at start, becomes the VMM (same pid).
+#pragma once
+
+#include "oci/launch.hpp"
+
+#include <string>
+
+namespace urunc::oci {
+
+// Messages on the sync socket (SOCK_SEQPACKET) between create and the init.
+inline constexpr const char *kSyncGo = "go";         // create -> init: proceed
+inline constexpr const char *kSyncNsReady = "ns";    // init -> create: namespaces joined
+inline constexpr const char *kSyncReady = "ready";   // init -> create: parked, monitor root ready
+inline constexpr char kSyncError = 'E';              // init -> create: "E<message>"
+
+struct InitArgs {
+    Launch *launch = nullptr;
+    int sync_fd = -1;
+    int fifo_fd = -1;          // O_PATH fd of <state>/exec.fifo
+    int console_slave = -1;    // pty slave, or -1: inherit stdio
+    std::string state_json;    // for createContainer hooks
+    bool new_uts = false;
+};
+
+// Runs in the cloned child; never returns.
+[[noreturn]] void init_main(InitArgs &a);
+
+// Close every fd >= 3 except those listed.
+void close_fds_except(std::vector<int> keep);
+
+} // namespace urunc::oci

@@ -1,0 +1,59 @@
+// Everything create decides before the init process exists: the guest, the VMM, the
+// artifacts (opened, never copied unless a block rootfs has no view), the monitor root and
+// the VMM argv (built once here so errors surface at create, rebuilt at start with the
+// network). The init child is a clone of create, so it inherits this in memory.
+#pragma once
+
+#include "base/fd.hpp"
+#include "oci/host_config.hpp"
+#include "oci/spec.hpp"
+#include "oci/unikernel_config.hpp"
+#include "unikernels/guest.hpp"
+#include "vmm/vmm.hpp"
+
+#include <string>
+#include <vector>
+
+namespace urunc::oci {
+
+// Inside the monitor root, boot artifacts live here (never collides with /lib, /usr, ...).
+inline constexpr const char *kArtifactDir = "/.urunc";
+
+struct FileBind {
+    int fd;                   // O_PATH fd of the source (kept open across clone)
+    std::string destination;  // path inside the monitor root
+};
+
+struct Launch {
+    Spec spec;
+    UnikernelConfig config;
+    HostConfig host;
+    const unikernels::Guest *guest = nullptr;
+    const vmm::Vmm *vmm = nullptr;
+    unikernels::GuestParams params;
+    vmm::ExecPlan exec;
+
+    // Monitor root
+    std::string root_dir;                 // host dir the root is assembled on (tmpfs)
+    std::vector<std::string> host_binds;  // host paths bound read-only at the same path
+    std::vector<FileBind> file_binds;     // artifacts
+    std::vector<std::string> devices;     // host device nodes recreated inside
+    std::vector<UniqueFd> fds;            // owners of the fds above
+
+    // Decisions, logged and recorded in state
+    std::string rootfs_choice;
+    std::string artifact_source;
+    std::string copy_dir;
+};
+
+// Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.
+Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const std::string &state_dir);
+
+// The unikernel config of a bundle: annotations, else urunc.json in the rootfs (read
+// without following symlinks out of it). nullopt: not a unikernel (runc's).
+std::optional<UnikernelConfig> detect_unikernel(const Spec &spec);
+
+// The VMM argv for this launch (with the network when known).
+vmm::Command build_command(const Launch &l);
+
+} // namespace urunc::oci

@@ -1,0 +1,202 @@
+#include "oci/launch.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "rootfs/safe_open.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace urunc::oci {
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+// PATH lookup of a VMM binary; returns the absolute path or "".
+std::string find_in_path(std::string_view name)
+{
+    const char *path = std::getenv("PATH");
+    std::string p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto &dir : split(p, ':')) {
+        if (dir.empty() || dir[0] != '/')
+            continue;
+        std::string cand = join_path(dir, name);
+        if (::access(cand.c_str(), X_OK) == 0)
+            return cand;
+    }
+    return {};
+}
+
+std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
+{
+    if (!mc.path.empty()) {
+        if (mc.path[0] != '/')
+            throw Error("monitor `" + std::string(v.name()) + "`: path `" + mc.path + "` must be absolute");
+        if (::access(mc.path.c_str(), X_OK) < 0)
+            throw sys_error("vmm `" + std::string(v.name()) + "` binary `" + mc.path + "`");
+        return mc.path;
+    }
+    std::string found = find_in_path(v.default_binary());
+    if (found.empty())
+        throw Error("vmm `" + std::string(v.name()) + "` not found: `" + std::string(v.default_binary()) +
+                    "` is not in PATH (set [monitors." + std::string(v.name()) + "] path)");
+    return found;
+}
+
+// Open a boot artifact inside its root, refusing anything that is not a regular file.
+UniqueFd open_artifact(int rootfd, const std::string &root, const std::string &rel, const char *what)
+{
+    UniqueFd fd = rootfs::open_in_root(rootfd, rel, O_PATH | O_CLOEXEC);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0)
+        throw sys_error(std::string("stat ") + what + " `" + rel + "`");
+    if (!S_ISREG(st.st_mode))
+        throw Error(std::string(what) + " `" + rel + "` in `" + root + "` is not a regular file");
+    return fd;
+}
+
+void add_if_exists(std::vector<std::string> &v, const std::string &p)
+{
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0)
+        v.push_back(p);
+}
+
+} // namespace
+
+std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
+{
+    auto from_annotations = config_from_annotations(spec.annotations);
+    std::optional<std::string> json;
+    if (!from_annotations || !complete(*from_annotations)) {
+        // urunc.json at the rootfs top, never through a symlink out of the rootfs.
+        UniqueFd root(::open(spec.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (root) {
+            try {
+                UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
+                                                  O_RDONLY | O_CLOEXEC);
+                struct stat st;
+                if (::fstat(f.get(), &st) == 0 && S_ISREG(st.st_mode))
+                    json = read_fd(f.get(), spec.root_path + "/urunc.json");
+            } catch (const Error &e) {
+                if (e.code() != ENOENT)
+                    throw;
+            }
+        }
+    }
+    auto cfg = resolve(from_annotations, json);
+    if (cfg)
+        validate(*cfg);
+    return cfg;
+}
+
+vmm::Command build_command(const Launch &l)
+{
+    return l.vmm->build(l.exec, *l.guest, l.params);
+}
+
+Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const std::string &state_dir)
+{
+    Launch l;
+    l.spec = std::move(spec);
+    l.config = std::move(config);
+    l.host = std::move(host);
+    const Spec &s = l.spec;
+    const UnikernelConfig &c = l.config;
+
+    l.guest = unikernels::find_guest(c.type);
+    if (!l.guest)
+        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type + "`");
+    l.vmm = vmm::find_vmm(c.hypervisor);
+    if (!l.vmm)
+        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor + "`");
+    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
+    MonitorConfig mc = mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
+
+    // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line.
+    bool kvm = l.vmm->uses_kvm() && vmm::kvm_usable();
+    if (l.vmm->needs_kvm() && !kvm)
+        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm");
+    if (l.vmm->uses_kvm() && !kvm) {
+        if (l.host.runtime.require_kvm)
+            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set)");
+        log::warn("KVM is not usable on this host: {} runs the guest under TCG (software emulation)",
+                  l.vmm->name());
+    }
+
+    // Boot artifacts: from the container rootfs (the view comes with the block rootfs work).
+    std::string art_root = s.root_path;
+    UniqueFd rootfd(::open(art_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd)
+        throw sys_error("open rootfs `" + art_root + "`");
+    UniqueFd kernel = open_artifact(rootfd.get(), art_root, c.binary, "kernel");
+    l.exec.kernel = std::string(kArtifactDir) + "/kernel";
+    l.file_binds.push_back({kernel.get(), l.exec.kernel});
+    l.fds.push_back(std::move(kernel));
+    l.artifact_source = "rootfs " + art_root;
+    if (!c.initrd.empty()) {
+        UniqueFd initrd = open_artifact(rootfd.get(), art_root, c.initrd, "initrd");
+        l.exec.initrd = std::string(kArtifactDir) + "/initrd";
+        l.file_binds.push_back({initrd.get(), l.exec.initrd});
+        l.fds.push_back(std::move(initrd));
+        l.params.rootfs = unikernels::RootfsKind::initrd;
+        l.rootfs_choice = "initrd: the initrd annotation is set";
+    } else {
+        l.params.rootfs = unikernels::RootfsKind::none;
+        l.rootfs_choice = "none: no initrd, block or shared filesystem requested";
+    }
+
+    // Guest parameters
+    l.params.args = s.args;
+    if (l.params.args.empty() && !c.cmdline.empty())
+        l.params.args = split_ws(c.cmdline);
+    l.params.env = s.env;
+    l.params.monitor = std::string(l.vmm->name());
+    l.params.version = c.version;
+    l.params.solo5_net_dev = c.solo5_net_dev;
+    l.params.solo5_blk_dev = c.solo5_blk_dev;
+    l.params.uid = s.uid;
+    l.params.gid = s.gid;
+    l.params.cwd = s.cwd;
+
+    // VMM plan
+    l.exec.binary = vmm_binary(*l.vmm, mc);
+    l.exec.memory_mib = s.resources.memory_limit > 0
+                            ? std::max<uint64_t>(1, static_cast<uint64_t>(s.resources.memory_limit) / kMiB)
+                            : mc.default_memory_mib;
+    l.exec.vcpus = std::max(1u, mc.default_vcpus);
+    l.exec.kvm = kvm;
+    l.exec.seccomp = s.has_seccomp;
+    l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
+    if (mc.vhost && !l.exec.vhost)
+        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost", l.vmm->name());
+    l.exec.data_dir = mc.data_path.empty() ? "/usr/share/qemu" : mc.data_path;
+    for (const auto &w : l.guest->warnings(l.params))
+        log::warn("{}", w);
+    l.exec.guest_cmdline = l.guest->command_line(l.params);
+
+    // Monitor root: the VMM binary, its libraries and data, the devices it needs.
+    l.root_dir = state_dir + "/root";
+    l.host_binds.push_back(l.exec.binary);
+    if (l.vmm->wants_libs())
+        for (const char *d : {"/lib", "/lib64", "/usr/lib", "/usr/lib64"})
+            add_if_exists(l.host_binds, d);
+    if (l.vmm->name() == "qemu") {
+        add_if_exists(l.host_binds, l.exec.data_dir);
+        add_if_exists(l.host_binds, "/usr/share/seabios");
+        add_if_exists(l.host_binds, "/usr/lib/ipxe");
+    }
+    l.devices = {"/dev/null", "/dev/zero", "/dev/urandom"};
+    if (kvm)
+        l.devices.push_back("/dev/kvm");
+
+    build_command(l);  // fail at create, not at start
+    return l;
+}
+
+} // namespace urunc::oci

@@ -1,0 +1,114 @@
+// start: release the parked init. The init prepares the VMM, writes "0" to the exec fifo
+// right before execve and the fifo closes on exec; anything else on the fifo is the init's
+// error, which start reports.
+#include "oci/container_ops.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "oci/hooks.hpp"
+#include "oci/spec.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace urunc::oci {
+namespace {
+
+int pidfd_open(pid_t pid)
+{
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Read the fifo until the writer closes it (exec or exit) or the init dies.
+std::string read_exec_fifo(int fifo, int pidfd)
+{
+    std::string data;
+    struct pollfd p[2] = {{fifo, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    for (;;) {
+        int n = ::poll(p, pidfd >= 0 ? 2 : 1, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error("poll exec fifo");
+        }
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+            char buf[4096];
+            ssize_t r = ::read(fifo, buf, sizeof buf);
+            if (r > 0) {
+                data.append(buf, static_cast<size_t>(r));
+                continue;
+            }
+            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+                return data;
+        }
+        if (p[1].revents & POLLIN) {
+            // The init died; drain what it may have written first.
+            char buf[4096];
+            ssize_t r;
+            while ((r = ::read(fifo, buf, sizeof buf)) > 0)
+                data.append(buf, static_cast<size_t>(r));
+            return data.empty() ? std::string("\x01") : data;
+        }
+    }
+}
+
+} // namespace
+
+void start_container(const Globals &g, const std::string &id)
+{
+    auto dir = StateDir::open(g.root, id);
+    if (!dir || !dir->has_state())
+        throw Error("container does not exist");
+    State st = dir->load();
+    Status status = live_status(st, dir->path());
+    if (status == Status::running)
+        throw Error("cannot start an already running container");
+    if (status == Status::stopped)
+        throw Error("cannot start a container that has stopped");
+    if (status != Status::created)
+        throw Error(std::string("cannot start a container in state ") + to_string(status));
+
+    Spec spec = parse_spec(read_file(dir->file("config.json")), st.bundle);
+    std::string created_json = oci_state_json(st, Status::created, false);
+    // startContainer hooks run in the container's namespaces except the mount namespace:
+    // the VMM's root holds only the VMM, so hook paths resolve on the host.
+    run_hooks(spec.hooks.start_container, "startContainer", created_json, st.pid);
+
+    std::string fifo_path = dir->file("exec.fifo");
+    UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo)
+        throw sys_error("open `" + fifo_path + "`");
+    UniqueFd pidfd(pidfd_open(st.pid));
+    std::string out = read_exec_fifo(fifo.get(), pidfd.get());
+    ::unlink(fifo_path.c_str());
+    if (out != "0") {
+        if (out.size() > 1 && out[0] == '0')
+            out = out.substr(1);
+        if (!out.empty() && out[0] == 'E')
+            throw Error(out.substr(1));
+        throw Error("container init exited before the VMM started");
+    }
+    std::string running = oci_state_json(st, Status::running, false);
+    try {
+        run_hooks(spec.hooks.poststart, "poststart", running, 0);
+    } catch (const Error &) {
+        ::kill(st.pid, SIGKILL);
+        throw;
+    }
+}
+
+int start(const Globals &g, const std::string &id)
+{
+    if (!valid_id(id))
+        throw Error("invalid container id `" + id + "`");
+    if (is_runc_container(g, id))
+        not_ours(g);
+    start_container(g, id);
+    return 0;
+}
+
+} // namespace urunc::oci

@@ -1,0 +1,299 @@
+#include "oci/state.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace urunc::oci {
+
+namespace {
+constexpr int kSchema = 1;
+constexpr const char *kMarker = "urunc";
+} // namespace
+
+const char *to_string(Status s)
+{
+    switch (s) {
+    case Status::creating: return "creating";
+    case Status::created: return "created";
+    case Status::running: return "running";
+    case Status::stopped: return "stopped";
+    }
+    return "stopped";
+}
+
+bool valid_id(const std::string &id)
+{
+    if (id.empty() || id.size() > 1024 || id == "." || id == "..")
+        return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '+' || c == '.' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static UniqueFd lock_dir(const std::string &path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open `" + path + "`");
+    while (::flock(fd.get(), LOCK_EX) < 0) {
+        if (errno != EINTR)
+            throw sys_error("lock `" + path + "`");
+    }
+    return fd;
+}
+
+StateDir StateDir::create(const std::string &root, const std::string &id)
+{
+    mkdir_p(root, 0700);
+    std::string path = root + "/" + id;
+    if (::mkdir(path.c_str(), 0711) < 0) {
+        if (errno == EEXIST)
+            throw Error("container with id exists: " + id);
+        throw sys_error("mkdir `" + path + "`");
+    }
+    try {
+        return StateDir(path, lock_dir(path));
+    } catch (...) {
+        ::rmdir(path.c_str());
+        throw;
+    }
+}
+
+std::optional<StateDir> StateDir::open(const std::string &root, const std::string &id)
+{
+    std::string path = root + "/" + id;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT)
+            return std::nullopt;
+        throw sys_error("open `" + path + "`");
+    }
+    while (::flock(fd.get(), LOCK_EX) < 0) {
+        if (errno != EINTR)
+            throw sys_error("lock `" + path + "`");
+    }
+    // A delete that held the lock before us may have removed the directory meanwhile.
+    struct stat st;
+    if (::fstat(fd.get(), &st) == 0 && st.st_nlink == 0)
+        return std::nullopt;
+    return StateDir(path, std::move(fd));
+}
+
+bool StateDir::has_state() const { return path_exists(file("state.json")); }
+
+static std::string get_str(const rapidjson::Value &o, const char *k)
+{
+    auto it = o.FindMember(k);
+    return it != o.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
+}
+
+static State parse_state(const std::string &text, const std::string &where)
+{
+    rapidjson::Document d;
+    d.Parse(text.c_str(), text.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember(kMarker))
+        throw Error("`" + where + "` is not a urunc state file");
+    State s;
+    s.id = get_str(d, "id");
+    s.bundle = get_str(d, "bundle");
+    s.rootfs = get_str(d, "rootfs");
+    s.oci_version = get_str(d, "ociVersion");
+    s.created = get_str(d, "created");
+    if (d.HasMember("pid") && d["pid"].IsInt())
+        s.pid = d["pid"].GetInt();
+    if (d.HasMember("pidStart") && d["pidStart"].IsUint64())
+        s.pid_start = d["pidStart"].GetUint64();
+    s.creating = d.HasMember("creating") && d["creating"].IsBool() && d["creating"].GetBool();
+    if (d.HasMember("annotations") && d["annotations"].IsObject())
+        for (auto &m : d["annotations"].GetObject())
+            if (m.value.IsString())
+                s.annotations[m.name.GetString()] = m.value.GetString();
+    s.host_config = get_str(d, "hostConfig");
+    s.cgroup = get_str(d, "cgroup");
+    s.rootfs_choice = get_str(d, "rootfsChoice");
+    s.artifact_source = get_str(d, "artifactSource");
+    s.copy_dir = get_str(d, "copyDir");
+    s.systemd_cgroup = d.HasMember("systemdCgroup") && d["systemdCgroup"].IsBool() &&
+                       d["systemdCgroup"].GetBool();
+    return s;
+}
+
+State StateDir::load() const
+{
+    std::string p = file("state.json");
+    return parse_state(read_file(p), p);
+}
+
+State StateDir::open_unlocked_load(const std::string &dir)
+{
+    std::string p = dir + "/state.json";
+    return parse_state(read_file(p), p);
+}
+
+void StateDir::save(const State &s) const
+{
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto kv = [&](const char *k, const std::string &v) {
+        w.Key(k);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    w.StartObject();
+    w.Key(kMarker);
+    w.Int(kSchema);
+    kv("id", s.id);
+    kv("bundle", s.bundle);
+    kv("rootfs", s.rootfs);
+    kv("ociVersion", s.oci_version);
+    kv("created", s.created);
+    w.Key("pid");
+    w.Int(s.pid);
+    w.Key("pidStart");
+    w.Uint64(s.pid_start);
+    w.Key("creating");
+    w.Bool(s.creating);
+    w.Key("annotations");
+    w.StartObject();
+    for (const auto &[k, v] : s.annotations)
+        kv(k.c_str(), v);
+    w.EndObject();
+    kv("hostConfig", s.host_config);
+    kv("cgroup", s.cgroup);
+    kv("rootfsChoice", s.rootfs_choice);
+    kv("artifactSource", s.artifact_source);
+    kv("copyDir", s.copy_dir);
+    w.Key("systemdCgroup");
+    w.Bool(s.systemd_cgroup);
+    w.EndObject();
+    write_file_atomic(file("state.json"), std::string_view(buf.GetString(), buf.GetSize()), 0600);
+}
+
+std::string StateDir::remove()
+{
+    std::string err = remove_tree(path_);
+    lock_.reset();
+    return err;
+}
+
+bool is_urunc_state(const std::string &root, const std::string &id)
+{
+    std::string p = root + "/" + id + "/state.json";
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return false;
+    char buf[16] = {};
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    return n > 0 && std::strncmp(buf, "{\"urunc\":", 9) == 0;
+}
+
+unsigned long long process_start_time(int pid)
+{
+    if (pid <= 0)
+        return 0;
+    std::string stat;
+    try {
+        stat = read_file(fmt::format("/proc/{}/stat", pid));
+    } catch (const Error &) {
+        return 0;
+    }
+    auto rp = stat.rfind(')');
+    if (rp == std::string::npos || rp + 2 >= stat.size())
+        return 0;
+    // After ")": field 3 (state) ... field 22 (starttime).
+    const char *p = stat.c_str() + rp + 2;
+    char state = *p;
+    if (state == 'Z' || state == 'X')
+        return 0;
+    int field = 3;
+    while (*p && field < 22) {
+        if (*p == ' ')
+            ++field;
+        ++p;
+    }
+    return std::strtoull(p, nullptr, 10);
+}
+
+Status live_status(const State &s, const std::string &dir)
+{
+    if (s.creating)
+        return Status::creating;
+    unsigned long long st = process_start_time(s.pid);
+    if (st == 0 || st != s.pid_start)
+        return Status::stopped;
+    if (path_exists(dir + "/exec.fifo"))
+        return Status::created;
+    return Status::running;
+}
+
+std::string oci_state_json(const State &s, Status st, bool pretty)
+{
+    rapidjson::StringBuffer buf;
+    auto emit = [&](auto &w) {
+        auto kv = [&](const char *k, const std::string &v) {
+            w.Key(k);
+            w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+        };
+        w.StartObject();
+        kv("ociVersion", s.oci_version);
+        kv("id", s.id);
+        w.Key("pid");
+        w.Int(st == Status::stopped ? 0 : s.pid);
+        kv("status", to_string(st));
+        kv("bundle", s.bundle);
+        kv("rootfs", s.rootfs);
+        kv("created", s.created);
+        if (!s.annotations.empty()) {
+            w.Key("annotations");
+            w.StartObject();
+            for (const auto &[k, v] : s.annotations)
+                kv(k.c_str(), v);
+            w.EndObject();
+        }
+        kv("owner", "");
+        w.EndObject();
+    };
+    if (pretty) {
+        rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+        w.SetIndent(' ', 2);
+        emit(w);
+    } else {
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        emit(w);
+    }
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string now_rfc3339()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+} // namespace urunc::oci
