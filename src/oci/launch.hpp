@@ -19,8 +19,13 @@ namespace urunc::oci {
 // Inside the monitor root, boot artifacts live here (never collides with /lib, /usr, ...).
 inline constexpr const char *kArtifactDir = "/.urunc";
 
+// An artifact bound into the monitor root. create validates it (fd); the init, whose mount
+// namespace is a copy, resolves the same path again (a mount can only be bound from the
+// caller's own namespace) and binds it only if it is still the same inode.
 struct FileBind {
-    int fd;                   // O_PATH fd of the source (kept open across clone)
+    int fd;                   // O_PATH fd opened and checked by create
+    std::string root;         // directory it was resolved in (rootfs or view)
+    std::string path;         // path inside that directory
     std::string destination;  // path inside the monitor root
 };
 

@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/file.hpp"
+#include "rootfs/safe_open.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -71,9 +72,17 @@ void prepare_monitor_root(const Launch &l)
         bind_ro(src, dst);
     }
     for (const auto &fb : l.file_binds) {
+        UniqueFd dir(::open(fb.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!dir)
+            throw sys_error("open `" + fb.root + "`");
+        UniqueFd again = rootfs::open_in_root(dir.get(), fb.path, O_PATH | O_CLOEXEC);
+        struct stat a, b;
+        if (::fstat(fb.fd, &a) < 0 || ::fstat(again.get(), &b) < 0 || a.st_dev != b.st_dev ||
+            a.st_ino != b.st_ino)
+            throw Error("`" + fb.path + "` in `" + fb.root + "` changed while the container was created");
         std::string dst = root + fb.destination;
         make_mountpoint(dst, false);
-        bind_ro("/proc/self/fd/" + std::to_string(fb.fd), dst);
+        bind_ro("/proc/self/fd/" + std::to_string(again.get()), dst);
     }
 
     std::string dev = root + "/dev";

@@ -136,13 +136,13 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
         throw sys_error("open rootfs `" + art_root + "`");
     UniqueFd kernel = open_artifact(rootfd.get(), art_root, c.binary, "kernel");
     l.exec.kernel = std::string(kArtifactDir) + "/kernel";
-    l.file_binds.push_back({kernel.get(), l.exec.kernel});
+    l.file_binds.push_back({kernel.get(), art_root, c.binary, l.exec.kernel});
     l.fds.push_back(std::move(kernel));
     l.artifact_source = "rootfs " + art_root;
     if (!c.initrd.empty()) {
         UniqueFd initrd = open_artifact(rootfd.get(), art_root, c.initrd, "initrd");
         l.exec.initrd = std::string(kArtifactDir) + "/initrd";
-        l.file_binds.push_back({initrd.get(), l.exec.initrd});
+        l.file_binds.push_back({initrd.get(), art_root, c.initrd, l.exec.initrd});
         l.fds.push_back(std::move(initrd));
         l.params.rootfs = unikernels::RootfsKind::initrd;
         l.rootfs_choice = "initrd: the initrd annotation is set";
