@@ -1,19 +1,30 @@
+// The VMM table: one line per VMM. It also feeds `urunc features` / `--version`.
 #include "vmm/vmm.hpp"
+#include "vmm/vmms.hpp"
+
+#include <array>
 
 namespace urunc::vmm {
+namespace {
 
-static const Vmm *const kVmms[] = {nullptr};
+const std::array<const Vmm *, 1> &table()
+{
+    static const std::array<const Vmm *, 1> vmms{
+        &qemu_vmm(),
+    };
+    return vmms;
+}
+
+} // namespace
 
 const Vmm *find_vmm(std::string_view name)
 {
-    for (const Vmm *v : kVmms)
-        if (v && v->name() == name)
+    for (const Vmm *v : table())
+        if (v->name() == name)
             return v;
     return nullptr;
 }
 
-std::span<const Vmm *const> all_vmms() { return {kVmms, 0}; }
-
-bool kvm_usable() { return false; }
+std::span<const Vmm *const> all_vmms() { return {table().data(), table().size()}; }
 
 } // namespace urunc::vmm
