@@ -7,10 +7,11 @@
 namespace urunc::vmm {
 namespace {
 
-const std::array<const Vmm *, 1> &table()
+const std::array<const Vmm *, 2> &table()
 {
-    static const std::array<const Vmm *, 1> vmms{
+    static const std::array<const Vmm *, 2> vmms{
         &qemu_vmm(),
+        &firecracker_vmm(),
     };
     return vmms;
 }
