@@ -7,11 +7,13 @@
 namespace urunc::vmm {
 namespace {
 
-const std::array<const Vmm *, 2> &table()
+const std::array<const Vmm *, 4> &table()
 {
-    static const std::array<const Vmm *, 2> vmms{
+    static const std::array<const Vmm *, 4> vmms{
         &qemu_vmm(),
         &firecracker_vmm(),
+        &hvt_vmm(),
+        &spt_vmm(),
     };
     return vmms;
 }
