@@ -3,6 +3,8 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/file.hpp"
+#include "base/strings.hpp"
+#include "rootfs/mountinfo.hpp"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -41,8 +43,16 @@ TempDir::TempDir()
 
 TempDir::~TempDir()
 {
-    // Anything still mounted below would make remove_tree stop there; detach first.
-    ::umount2(path_.c_str(), MNT_DETACH);
+    // Whatever a test left mounted below (it failed half-way): detach, deepest first, so
+    // that remove_tree, which never crosses a mount, removes everything.
+    try {
+        auto mi = MountInfo::load();
+        for (auto it = mi.entries().rbegin(); it != mi.entries().rend(); ++it) {
+            if (it->mountpoint == path_ || starts_with(it->mountpoint, path_ + "/"))
+                ::umount2(it->mountpoint.c_str(), MNT_DETACH);
+        }
+    } catch (const Error &) {
+    }
     remove_tree(path_);
 }
 
@@ -148,6 +158,62 @@ std::string run_in_child(const std::function<void()> &fn)
         return "child exited with " + std::to_string(WEXITSTATUS(status));
     return "";
 }
+
+ParkedChild::ParkedChild(const std::function<void()> &setup)
+{
+    int ready[2], rel[2];
+    if (::pipe2(ready, O_CLOEXEC) < 0)
+        throw sys_error("pipe2");
+    if (::pipe2(rel, O_CLOEXEC) < 0) {
+        ::close(ready[0]);
+        ::close(ready[1]);
+        throw sys_error("pipe2");
+    }
+    pid_ = ::fork();
+    if (pid_ < 0)
+        throw sys_error("fork");
+    if (pid_ == 0) {
+        ::close(ready[0]);
+        ::close(rel[1]);
+        std::string msg = "ok";
+        try {
+            setup();
+        } catch (const std::exception &e) {
+            msg = e.what();
+        }
+        (void)!::write(ready[1], msg.data(), msg.size());
+        ::close(ready[1]);
+        char c;
+        while (::read(rel[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(rel[0]);
+    release_fd_ = rel[1];
+    std::string msg = read_fd(ready[0], "child pipe");
+    ::close(ready[0]);
+    if (msg != "ok") {
+        release();
+        throw std::runtime_error("parked child setup failed: " + msg);
+    }
+}
+
+void ParkedChild::release()
+{
+    if (release_fd_ >= 0) {
+        ::close(release_fd_);
+        release_fd_ = -1;
+    }
+    if (pid_ > 0) {
+        int status;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+}
+
+ParkedChild::~ParkedChild() { release(); }
 
 std::string error_of(const std::function<void()> &fn)
 {

@@ -2,6 +2,8 @@
 // Everything is RAII so a failing test still cleans up.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 
@@ -57,6 +59,23 @@ void write_text(const std::string &path, const std::string &text);
 // Run `fn` in a forked child; returns "" when it returned normally, else the exception text
 // or a description of how the child died. The child never returns into Catch2.
 std::string run_in_child(const std::function<void()> &fn);
+
+// A forked child that runs `setup` (e.g. unshare a mount namespace) and then stays parked,
+// holding whatever it set up, until release() or destruction. The constructor returns once
+// setup is done and throws with the child's message if it failed. Synchronised by pipes.
+class ParkedChild {
+public:
+    explicit ParkedChild(const std::function<void()> &setup);
+    ~ParkedChild();
+    ParkedChild(const ParkedChild &) = delete;
+    ParkedChild &operator=(const ParkedChild &) = delete;
+    pid_t pid() const { return pid_; }
+    void release(); // let it exit and reap it
+
+private:
+    pid_t pid_ = -1;
+    int release_fd_ = -1;
+};
 
 // The message of the Error `fn` throws, or "" when it throws nothing.
 std::string error_of(const std::function<void()> &fn);

@@ -1,0 +1,122 @@
+#include "rootfs/block_unmount.hpp"
+
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/strings.hpp"
+#include "rootfs/block.hpp"
+#include "rootfs/mountinfo.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <set>
+
+namespace urunc::rootfs {
+
+namespace {
+
+struct DirCloser {
+    void operator()(DIR *d) const { ::closedir(d); }
+};
+
+std::string mount_ns_of(const std::string &pid)
+{
+    char buf[64];
+    ssize_t n = ::readlink(("/proc/" + pid + "/ns/mnt").c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+void add_matches(const MountInfo &mi, unsigned major, unsigned minor, const std::string &prefix,
+                 std::vector<std::string> &out)
+{
+    for (const auto &e : mi.entries()) {
+        if (e.major == major && e.minor == minor)
+            out.push_back(prefix + e.mountpoint);
+    }
+}
+
+} // namespace
+
+std::vector<std::string> mounts_of_device(unsigned major, unsigned minor)
+{
+    std::vector<std::string> out;
+    std::set<std::string> seen{mount_ns_of("self")};
+    add_matches(MountInfo::load("/proc/self/mountinfo"), major, minor, "", out);
+    std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
+    if (!proc)
+        throw sys_error("open `/proc`");
+    while (auto *e = ::readdir(proc.get())) {
+        std::string pid = e->d_name;
+        if (pid.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::string ns = mount_ns_of(pid);
+        if (ns.empty() || !seen.insert(ns).second)
+            continue;
+        try {
+            add_matches(MountInfo::load("/proc/" + pid + "/mountinfo"), major, minor,
+                        "pid " + pid + ": ", out);
+        } catch (const Error &) {
+            // The process exited meanwhile; its namespace may live on in another pid,
+            // which is why `seen` is only filled for namespaces actually read.
+            seen.erase(ns);
+        }
+    }
+    return out;
+}
+
+bool block_device_claimed(const std::string &dev_path)
+{
+    // O_EXCL without O_CREAT on a block device: fails with EBUSY while the device is
+    // claimed (mounted anywhere, even lazily detached, or used by device-mapper).
+    UniqueFd fd(::open(dev_path.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC));
+    if (fd)
+        return false;
+    if (errno == EBUSY)
+        return true;
+    throw sys_error("open `" + dev_path + "` exclusively");
+}
+
+void unmount_for_guest(const std::string &path)
+{
+    const std::string ctx = "unmount `" + path + "` for the guest";
+    std::string why;
+    auto dev = block_device_for(path, MountInfo::load(), &why);
+    if (!dev)
+        throw Error(ctx + ": " + why, EINVAL);
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
+    if (!real)
+        throw sys_error(ctx + ": resolve");
+
+    // EBUSY can be transient (udev/blkid probing right after the mount); give it a moment,
+    // but never fall back to a lazy unmount.
+    for (int attempt = 0;; ++attempt) {
+        if (::umount2(real.get(), UMOUNT_NOFOLLOW) == 0)
+            break;
+        int err = errno;
+        if (err != EBUSY)
+            throw sys_error(ctx, err);
+        if (attempt == 4)
+            throw sys_error(ctx + " (a process still uses it; it is not detached lazily, or the host "
+                                  "could go on writing to `" + dev->path + "`)", err);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
+
+    auto left = mounts_of_device(dev->major, dev->minor);
+    if (!left.empty())
+        throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
+                        "); refusing to hand it to the guest",
+                    EBUSY);
+    if (block_device_claimed(dev->path))
+        throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
+                        "namespace not visible here, or device-mapper); refusing to hand it to the guest",
+                    EBUSY);
+}
+
+} // namespace urunc::rootfs

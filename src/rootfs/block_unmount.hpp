@@ -1,0 +1,45 @@
+// Taking a block rootfs away from the host before the VMM gets the device.
+//
+// Why this is not simply umount(2), and not "make it shared first" (upstream #562/#572):
+// * The mount is done by the shim/containerd in the host mount namespace. Upstream
+//   unmounted it from the container's namespace, where the copy is a slave (or private):
+//   an unmount there never travels back to the host, so the host kept the filesystem
+//   mounted while the guest wrote the device -> corruption. We unmount in the namespace
+//   that owns the mount: `urunc create` calls this before the container's mount namespace
+//   exists (so that namespace never gets a copy at all).
+// * Umount propagation follows the peer group of the *parent* mount, fixed when each copy
+//   was made. Making the rootfs (or its parent) shared now would not reach copies that
+//   other namespaces already hold privately; so we do not change the host's propagation.
+//   Copies that are peers or slaves of the parent go away by propagation; others remain
+//   and are detected below.
+// * No MNT_DETACH: a lazily detached mount that is still in use keeps the superblock alive
+//   and can flush writes to the device later, invisible in every mountinfo. A busy mount
+//   makes us fail instead (after a few short retries for transient users).
+// * Then we verify: the device must not appear in the mountinfo of any mount namespace we
+//   can see (/proc/<pid>/mountinfo, one pid per namespace), and an O_EXCL open of the
+//   block device must succeed, which the kernel refuses (EBUSY) while any filesystem still
+//   holds the device, in any namespace, detached or not. If either check fails we refuse
+//   with the places it is still mounted. We do not re-mount on failure: create fails and
+//   the shim cleans up its own mount.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace urunc::rootfs {
+
+// Unmount the block device filesystem mounted at `path` and make sure nothing still has
+// it mounted. Throws Error naming the path and the device.
+void unmount_for_guest(const std::string &path);
+
+// "pid 123: /mnt/x" for every mount of major:minor in a mount namespace other than ours
+// (and "/mnt/x" for ours), scanning /proc/<pid>/mountinfo once per namespace.
+std::vector<std::string> mounts_of_device(unsigned major, unsigned minor);
+
+// Whether an O_EXCL open of the block device fails with EBUSY (a filesystem or an
+// exclusive user such as device-mapper holds it).
+bool block_device_claimed(const std::string &dev_path);
+
+} // namespace urunc::rootfs
