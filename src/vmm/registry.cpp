@@ -7,13 +7,14 @@
 namespace urunc::vmm {
 namespace {
 
-const std::array<const Vmm *, 4> &table()
+const std::array<const Vmm *, 5> &table()
 {
-    static const std::array<const Vmm *, 4> vmms{
+    static const std::array<const Vmm *, 5> vmms{
         &qemu_vmm(),
         &firecracker_vmm(),
         &hvt_vmm(),
         &spt_vmm(),
+        &cloud_hypervisor_vmm(),
     };
     return vmms;
 }
