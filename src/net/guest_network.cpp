@@ -1,0 +1,197 @@
+#include "net/guest_network.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/strings.hpp"
+#include "net/netlink.hpp"
+#include "net/tap.hpp"
+#include "net/tc.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace urunc::net {
+
+namespace {
+
+struct ContainerIface {
+    Link link;
+    Ipv4Address addr;
+    std::string gateway;
+};
+
+std::optional<ContainerIface> find_container_iface(const NlSocket &s, const std::vector<Link> &links)
+{
+    auto addrs = list_ipv4_addresses(s);
+    auto routes = list_ipv4_main_routes(s);
+    for (const auto &l : links) {
+        if ((l.flags & IFF_LOOPBACK) || !(l.flags & IFF_UP))
+            continue;
+        auto a = std::find_if(addrs.begin(), addrs.end(), [&](auto &x) { return x.ifindex == l.index; });
+        auto r = std::find_if(routes.begin(), routes.end(),
+                              [&](auto &x) { return x.is_default() && x.ifindex == l.index; });
+        if (a != addrs.end() && r != routes.end())
+            return ContainerIface{l, *a, r->gateway};
+    }
+    return std::nullopt;
+}
+
+// Undo on scope exit unless disarmed: the tap (which takes its own qdisc and filters with
+// it) and the ingress qdisc on the container interface (which takes its filter with it).
+class Undo {
+public:
+    explicit Undo(const NlSocket &s) : s_(s) {}
+    Undo(const Undo &) = delete;
+    Undo &operator=(const Undo &) = delete;
+    ~Undo()
+    {
+        if (qdisc_ifindex_)
+            delete_ingress_qdisc(s_, qdisc_ifindex_);
+        if (!tap_.empty()) {
+            try {
+                if (auto l = find_link(s_, tap_))
+                    delete_link(s_, l->index);
+            } catch (const Error &) {
+                // Nothing better to do in a destructor: the netns dies with the container.
+            }
+        }
+    }
+    void tap(std::string name) { tap_ = std::move(name); }
+    void qdisc(int ifindex) { qdisc_ifindex_ = ifindex; }
+    void disarm()
+    {
+        tap_.clear();
+        qdisc_ifindex_ = 0;
+    }
+
+private:
+    const NlSocket &s_;
+    std::string tap_;
+    int qdisc_ifindex_ = 0;
+};
+
+std::string resolv_conf_dns()
+{
+    try {
+        return first_ipv4_nameserver(read_file("/etc/resolv.conf"));
+    } catch (const Error &) {
+        return "";  // no resolv.conf: the guest gets no DNS server, not an error
+    }
+}
+
+} // namespace
+
+bool is_urunc_tap_name(std::string_view name)
+{
+    constexpr std::string_view prefix = "tap", suffix = "_urunc";
+    if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+        !name.ends_with(suffix))
+        return false;
+    auto digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string first_ipv4_nameserver(std::string_view resolv_conf)
+{
+    for (const auto &line : split(resolv_conf, '\n')) {
+        auto words = split_ws(line);
+        in_addr tmp{};
+        // IPv6 servers are skipped: guest command lines (Unikraft, Linux ip=) take IPv4 only.
+        if (words.size() >= 2 && words[0] == "nameserver" &&
+            inet_pton(AF_INET, words[1].c_str(), &tmp) == 1)
+            return words[1];
+    }
+    return "";
+}
+
+std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid)
+{
+    const std::string tap_name(guest_tap_name);
+    try {
+        NlSocket s;
+        auto links = list_links(s);
+        // Only our own naming counts (upstream counted every name containing "tap", #938).
+        for (const auto &l : links)
+            if (is_urunc_tap_name(l.name))
+                throw Error(fmt::format("create tap `{}`: one guest per network namespace, "
+                                        "`{}` already exists",
+                                        tap_name, l.name),
+                            EEXIST);
+
+        auto iface = find_container_iface(s, links);
+        if (!iface)
+            return std::nullopt;
+
+        Undo undo(s);
+        create_persistent_tap(tap_name, uid, gid);
+        undo.tap(tap_name);
+        auto tap = find_link(s, tap_name);
+        if (!tap)
+            throw sys_error(fmt::format("look up tap `{}` after creating it", tap_name), ENODEV);
+        set_link_up(s, *tap, iface->link.mtu);
+
+        add_ingress_qdisc(s, *tap);
+        add_ingress_qdisc(s, iface->link);
+        undo.qdisc(iface->link.index);
+        add_redirect_filter(s, iface->link, *tap);
+        add_redirect_filter(s, *tap, iface->link);
+        undo.disarm();
+
+        return GuestNetwork{tap_name,
+                            iface->addr.ip,
+                            prefix_to_mask(iface->addr.prefixlen),
+                            iface->gateway,
+                            iface->link.mac,
+                            resolv_conf_dns(),
+                            iface->link.mtu,
+                            iface->link.name};
+    } catch (const Error &e) {
+        throw wrap("set up guest network", e);
+    }
+}
+
+std::string teardown_guest_network(const std::string &tap, const std::string &container_iface)
+{
+    if (tap.empty())
+        return "";
+    if (!is_urunc_tap_name(tap))
+        return fmt::format("tear down guest network: refusing to delete `{}`, not a urunc tap", tap);
+    std::vector<std::string> errors;
+    try {
+        NlSocket s;
+        auto links = list_links(s);
+        auto by_name = [&](const std::string &n) {
+            auto it = std::find_if(links.begin(), links.end(), [&](auto &l) { return l.name == n; });
+            return it == links.end() ? std::optional<Link>() : std::optional<Link>(*it);
+        };
+        auto tap_link = by_name(tap);
+        auto iface = container_iface.empty() ? std::nullopt : by_name(container_iface);
+
+        // The container interface's ingress qdisc is ours when its filters redirect to our
+        // tap, or to a device that no longer exists (a tap deleted behind our back): left in
+        // place it would swallow all traffic and make the next setup fail with EEXIST.
+        if (iface) {
+            auto targets = ingress_redirect_targets(s, iface->index);
+            auto ours = [&](int t) {
+                return (tap_link && t == tap_link->index) ||
+                       std::none_of(links.begin(), links.end(), [&](auto &l) { return l.index == t; });
+            };
+            if (!targets.empty() && std::all_of(targets.begin(), targets.end(), ours))
+                if (int rc = delete_ingress_qdisc(s, iface->index); rc < 0)
+                    errors.push_back(
+                        nl_error(fmt::format("delete ingress qdisc on `{}`", iface->name), rc).what());
+        }
+        if (tap_link)
+            if (int rc = delete_link(s, tap_link->index); rc < 0)
+                errors.push_back(nl_error(fmt::format("delete tap `{}`", tap), rc).what());
+    } catch (const Error &e) {
+        errors.push_back(e.what());
+    }
+    return errors.empty() ? "" : "tear down guest network: " + join(errors, "; ");
+}
+
+} // namespace urunc::net
