@@ -43,6 +43,13 @@ TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
                                    "ip=10.0.0.5::192.168.1.1:255.255.255.0:urunc:eth0:off "
                                    "URUNIT_DEFROUTE=1 init=/init -- arg1");
     }
+    SECTION("deliberate: no gateway, no URUNIT_DEFROUTE")
+    {
+        GuestParams p = base();
+        p.net = net("10.0.0.5", "255.255.255.0", "");
+        CHECK(g.command_line(p) ==
+              "panic=-1 console=ttyS0 ip=10.0.0.5:::255.255.255.0:urunc:eth0:off init=/init -- arg1");
+    }
     SECTION("arguments with blanks are quoted for urunit")
     {
         GuestParams p = base();
