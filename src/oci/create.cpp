@@ -156,6 +156,11 @@ Created create_container(const Globals &g, const CreateOptions &o)
         // Later commands read this snapshot: edits to the bundle's config.json don't matter.
         write_file_atomic(dir.file("config.json"), spec_text, 0600);
 
+        // The monitor root is assembled on a tmpfs over this (empty) directory, inside the
+        // init's private mount namespace: the host only ever sees the empty directory.
+        if (::mkdir(l.root_dir.c_str(), 0700) < 0)
+            throw sys_error("mkdir `" + l.root_dir + "`");
+
         std::string fifo = dir.file("exec.fifo");
         if (::mkfifo(fifo.c_str(), 0600) < 0)
             throw sys_error("mkfifo `" + fifo + "`");

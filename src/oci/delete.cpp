@@ -9,10 +9,54 @@
 #include "oci/hooks.hpp"
 #include "oci/spec.hpp"
 
+#include "net/guest_network.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace urunc::oci {
+
+namespace {
+
+// Run the teardown in a child that joins the namespace, so we never change our own.
+std::string teardown_in_netns(const std::string &path, const std::string &iface)
+{
+    int pfd[2];
+    if (::pipe2(pfd, O_CLOEXEC) < 0)
+        return sys_error("pipe").message_text();
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(pfd[0]);
+        std::string err;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
+            err = sys_error("join network namespace `" + path + "`").message_text();
+        else
+            err = net::teardown_guest_network(std::string(net::guest_tap_name), iface);
+        ssize_t w = ::write(pfd[1], err.data(), err.size());
+        (void)w;
+        ::_exit(0);
+    }
+    ::close(pfd[1]);
+    if (child < 0) {
+        ::close(pfd[0]);
+        return sys_error("fork").message_text();
+    }
+    UniqueFd rd(pfd[0]);
+    std::string err;
+    try {
+        err = read_fd(rd.get(), "teardown");
+    } catch (const Error &e) {
+        err = e.what();
+    }
+    ::waitpid(child, nullptr, 0);
+    return err;
+}
+
+} // namespace
 
 std::string destroy(StateDir &dir, const State &st)
 {
@@ -30,6 +74,16 @@ std::string destroy(StateDir &dir, const State &st)
                 errors.push_back(e);
         } catch (const Error &e) {
             errors.push_back(e.what());
+        }
+    }
+    if (!st.net_iface.empty() && spec) {
+        // A namespace we created died with the VMM, and its tap with it; in a joined one
+        // (a pod's) the tap and its tc mirror would stay: remove them there.
+        const Namespace *ns = spec->find_namespace("network");
+        if (ns && !ns->path.empty()) {
+            std::string e = teardown_in_netns(ns->path, st.net_iface);
+            if (!e.empty())
+                errors.push_back(e);
         }
     }
     if (!st.copy_dir.empty()) {

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "net/guest_network.hpp"
 #include "oci/console.hpp"
 #include "oci/hooks.hpp"
 #include "oci/monitor_setup.hpp"
@@ -121,15 +122,29 @@ void drop_privileges(const Spec &s)
 {
     Launch &l = *a.launch;
     try {
+        if (l.network) {
+            // docker and CNI configure the namespace after create: look now.
+            if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid)) {
+                unikernels::Net n{gn->tap, gn->ip, gn->mask, gn->gateway, gn->mac,
+                                  gn->dns.empty() ? l.dns : gn->dns, gn->mtu};
+                l.params.net = n;
+                l.exec.net = n;
+                l.exec.guest_cmdline = l.guest->command_line(l.params);
+                // Tell start which interface carries the guest, for teardown at delete.
+                std::string msg = std::string(1, kFifoNet) + gn->container_iface + "\n";
+                write_all(fifo, msg, "exec fifo");
+            }
+        }
         vmm::Command cmd = build_command(l);
+        // Files outside /tmp were written into the root at create (it is read-only now).
         for (const auto &[path, content] : cmd.files)
-            write_file_atomic(path, content, 0644);
+            if (path.rfind("/tmp/", 0) == 0)
+                write_file_atomic(path, content, 0644);
         if (::chdir("/") < 0)
             throw sys_error("chdir `/`");
         drop_privileges(l.spec);
         if (l.spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
             throw sys_error("prctl no_new_privs");
-        l.vmm->pre_exec(l.exec);
         std::vector<char *> argv;
         for (auto &w : cmd.argv)
             argv.push_back(w.data());
@@ -139,6 +154,8 @@ void drop_privileges(const Spec &s)
         char *envp[] = {path_env, nullptr};
         reset_signals();
         write_all(fifo, "0", "exec fifo");
+        // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
+        l.vmm->pre_exec(l.exec);
         ::execve(argv[0], argv.data(), envp);
         throw sys_error("exec `" + cmd.argv[0] + "`");
     } catch (const std::exception &e) {

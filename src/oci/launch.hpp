@@ -41,9 +41,15 @@ struct Launch {
     // Monitor root
     std::string root_dir;                 // host dir the root is assembled on (tmpfs)
     std::vector<std::string> host_binds;  // host paths bound read-only at the same path
+    bool libs = false;                    // the VMM is dynamic: /lib, /usr/lib, ... too
+    std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
     std::vector<FileBind> file_binds;     // artifacts
     std::vector<std::string> devices;     // host device nodes recreated inside
     std::vector<UniqueFd> fds;            // owners of the fds above
+
+    // Network: set up by the init at start, in the container's network namespace.
+    bool network = false;       // the container has its own (new or joined) network namespace
+    std::string dns;            // from the container's /etc/resolv.conf mount, if any
 
     // Decisions, logged and recorded in state
     std::string rootfs_choice;

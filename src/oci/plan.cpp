@@ -4,6 +4,7 @@
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "net/guest_network.hpp"
 #include "rootfs/safe_open.hpp"
 
 #include <fcntl.h>
@@ -58,13 +59,6 @@ UniqueFd open_artifact(int rootfd, const std::string &root, const std::string &r
     if (!S_ISREG(st.st_mode))
         throw Error(std::string(what) + " `" + rel + "` in `" + root + "` is not a regular file");
     return fd;
-}
-
-void add_if_exists(std::vector<std::string> &v, const std::string &p)
-{
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0)
-        v.push_back(p);
 }
 
 } // namespace
@@ -183,17 +177,29 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     // Monitor root: the VMM binary, its libraries and data, the devices it needs.
     l.root_dir = state_dir + "/root";
     l.host_binds.push_back(l.exec.binary);
-    if (l.vmm->wants_libs())
-        for (const char *d : {"/lib", "/lib64", "/usr/lib", "/usr/lib64"})
-            add_if_exists(l.host_binds, d);
-    if (l.vmm->name() == "qemu") {
-        add_if_exists(l.host_binds, l.exec.data_dir);
-        add_if_exists(l.host_binds, "/usr/share/seabios");
-        add_if_exists(l.host_binds, "/usr/lib/ipxe");
-    }
+    l.libs = l.vmm->wants_libs();
+    if (l.vmm->name() == "qemu")
+        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios")})
+            if (path_exists(d))
+                l.data_dirs.push_back(d);
     l.devices = {"/dev/null", "/dev/zero", "/dev/urandom"};
     if (kvm)
         l.devices.push_back("/dev/kvm");
+    // Without a network namespace of its own the guest gets no network: we never create
+    // taps in the host's namespace.
+    l.network = s.find_namespace("network") != nullptr;
+    if (l.network) {
+        l.devices.push_back("/dev/net/tun");
+        for (const auto &m : s.mounts) {
+            if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
+                continue;
+            try {
+                l.dns = net::first_ipv4_nameserver(read_file(m.source));
+            } catch (const Error &e) {
+                log::debug("resolv.conf `{}`: {}", m.source, e.what());
+            }
+        }
+    }
 
     build_command(l);  // fail at create, not at start
     return l;

@@ -7,6 +7,7 @@
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "oci/hooks.hpp"
+#include "oci/init.hpp"
 #include "oci/spec.hpp"
 
 #include <fcntl.h>
@@ -85,6 +86,12 @@ void start_container(const Globals &g, const std::string &id)
     UniqueFd pidfd(pidfd_open(st.pid));
     std::string out = read_exec_fifo(fifo.get(), pidfd.get());
     ::unlink(fifo_path.c_str());
+    if (!out.empty() && out[0] == kFifoNet) {
+        auto nl = out.find('\n');
+        st.net_iface = out.substr(1, nl == std::string::npos ? std::string::npos : nl - 1);
+        out = nl == std::string::npos ? std::string() : out.substr(nl + 1);
+        dir->save(st);
+    }
     if (out != "0") {
         if (out.size() > 1 && out[0] == '0')
             out = out.substr(1);

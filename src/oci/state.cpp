@@ -134,6 +134,7 @@ static State parse_state(const std::string &text, const std::string &where)
     s.rootfs_choice = get_str(d, "rootfsChoice");
     s.artifact_source = get_str(d, "artifactSource");
     s.copy_dir = get_str(d, "copyDir");
+    s.net_iface = get_str(d, "netIface");
     s.systemd_cgroup = d.HasMember("systemdCgroup") && d["systemdCgroup"].IsBool() &&
                        d["systemdCgroup"].GetBool();
     return s;
@@ -183,6 +184,7 @@ void StateDir::save(const State &s) const
     kv("rootfsChoice", s.rootfs_choice);
     kv("artifactSource", s.artifact_source);
     kv("copyDir", s.copy_dir);
+    kv("netIface", s.net_iface);
     w.Key("systemdCgroup");
     w.Bool(s.systemd_cgroup);
     w.EndObject();

@@ -31,6 +31,7 @@ struct State {
     std::string artifact_source;  // "view <path>", "rootfs", "copy <dir>"
     std::string copy_dir;       // fallback copy to remove at delete ("" when none)
     bool systemd_cgroup = false;
+    std::string net_iface;      // container interface mirrored to the guest's tap ("" = none)
 };
 
 // Characters runc accepts in an id: [A-Za-z0-9_+.-]+ (and not "." / "..").
