@@ -11,7 +11,6 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstdlib>
 #include <ctime>
 #include <memory>

@@ -131,7 +131,7 @@ TEST_CASE("artifacts: the fallback copy keeps relative paths and modes", "[rootf
           "refusing to remove artifact copy directory `relative`");
 }
 
-TEST_CASE("artifacts: copy across filesystems and refusal when space is short", "[rootfs][artifacts]")
+TEST_CASE("artifacts: copy across filesystems and refusal when space is short", "[rootfs][artifacts][privileged]")
 {
     enter_private_mount_ns();
     Image img;

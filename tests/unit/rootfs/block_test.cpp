@@ -39,7 +39,7 @@ std::optional<BlockDevice> detect(const std::string &path, std::string &why)
 
 } // namespace
 
-TEST_CASE("block: a mounted loop device is a block rootfs", "[rootfs][block]")
+TEST_CASE("block: a mounted loop device is a block rootfs", "[rootfs][block][privileged]")
 {
     MountedLoop m;
     std::string why;
@@ -57,7 +57,7 @@ TEST_CASE("block: a mounted loop device is a block rootfs", "[rootfs][block]")
     CHECK(dev->minor == ::minor(st.st_rdev));
 }
 
-TEST_CASE("block: a bind mount of a subdirectory is refused", "[rootfs][block]")
+TEST_CASE("block: a bind mount of a subdirectory is refused", "[rootfs][block][privileged]")
 {
     MountedLoop m;
     mkdir_p(m.tmp / "bind");
@@ -72,7 +72,7 @@ TEST_CASE("block: a bind mount of a subdirectory is refused", "[rootfs][block]")
                      "` (from `/sub`)");
 }
 
-TEST_CASE("block: tmpfs, overlay and plain directories are refused", "[rootfs][block]")
+TEST_CASE("block: tmpfs, overlay and plain directories are refused", "[rootfs][block][privileged]")
 {
     enter_private_mount_ns();
     TempDir tmp;

@@ -52,7 +52,7 @@ void mount_ext4(const std::string &dev, const std::string &dir)
 
 } // namespace
 
-TEST_CASE("block unmount: the device is unmounted and free afterwards", "[rootfs][block_unmount]")
+TEST_CASE("block unmount: the device is unmounted and free afterwards", "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string mnt = d.tmp / "rootfs";
@@ -65,7 +65,7 @@ TEST_CASE("block unmount: the device is unmounted and free afterwards", "[rootfs
     CHECK(mounts_of_device(d.major, d.minor).empty());
 }
 
-TEST_CASE("block unmount: only a whole block device is unmounted", "[rootfs][block_unmount]")
+TEST_CASE("block unmount: only a whole block device is unmounted", "[rootfs][block_unmount][privileged]")
 {
     enter_private_mount_ns();
     TempDir tmp;
@@ -77,7 +77,7 @@ TEST_CASE("block unmount: only a whole block device is unmounted", "[rootfs][blo
     CHECK(MountInfo::load().is_mountpoint(tmp / "t"));
 }
 
-TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached", "[rootfs][block_unmount]")
+TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached", "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string mnt = d.tmp / "rootfs";
@@ -96,7 +96,7 @@ TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached", 
 }
 
 TEST_CASE("block unmount: a private copy in another namespace is found and refused",
-          "[rootfs][block_unmount]")
+          "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string mnt = d.tmp / "rootfs";
@@ -120,7 +120,7 @@ TEST_CASE("block unmount: a private copy in another namespace is found and refus
 }
 
 TEST_CASE("block unmount: copies under a shared parent go away by propagation",
-          "[rootfs][block_unmount]")
+          "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string parent = d.tmp / "run";
@@ -144,7 +144,7 @@ TEST_CASE("block unmount: copies under a shared parent go away by propagation",
 }
 
 TEST_CASE("block unmount: a second mount of the device in our namespace is refused",
-          "[rootfs][block_unmount]")
+          "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string a = d.tmp / "a", b = d.tmp / "b";

@@ -57,7 +57,7 @@ int run(const char *path, const char *arg0, const char *arg1)
 
 } // namespace
 
-TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[rootfs][monitor_root]")
+TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[rootfs][monitor_root][privileged]")
 {
     TempDir tmp;
     mkdir_p(tmp / "root");
@@ -141,7 +141,7 @@ TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[ro
     CHECK_FALSE(MountInfo::load().is_mountpoint(tmp / "root"));
 }
 
-TEST_CASE("monitor root: errors name the step and the path", "[rootfs][monitor_root]")
+TEST_CASE("monitor root: errors name the step and the path", "[rootfs][monitor_root][privileged]")
 {
     TempDir tmp;
     mkdir_p(tmp / "root");

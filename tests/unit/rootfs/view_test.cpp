@@ -51,7 +51,7 @@ std::string rule(const std::string &value, const std::string &text)
 
 } // namespace
 
-TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs][view]")
+TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs][view][privileged]")
 {
     Setup s;
     auto v = validate_view(s.view, s.rootfs, {}, MountInfo::load());
@@ -67,7 +67,7 @@ TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs]
     CHECK(v.mount_id == MountInfo::load().find_mount(s.view)->id);
 }
 
-TEST_CASE("view: must be absolute and normalised", "[rootfs][view]")
+TEST_CASE("view: must be absolute and normalised", "[rootfs][view][privileged]")
 {
     Setup s;
     CHECK(s.check("") == rule("", "must be an absolute path"));
@@ -81,7 +81,7 @@ TEST_CASE("view: must be absolute and normalised", "[rootfs][view]")
     }
 }
 
-TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][view]")
+TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][view][privileged]")
 {
     Setup s;
     CHECK(s.check(s.view, {s.tmp.path()}).empty());
@@ -94,14 +94,14 @@ TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][
           rule(s.view, "must be under one of the allowed prefixes `" + partial + "`, `/run/urunc`"));
 }
 
-TEST_CASE("view: must exist and be a directory", "[rootfs][view]")
+TEST_CASE("view: must exist and be a directory", "[rootfs][view][privileged]")
 {
     Setup s;
     CHECK(s.check(s.tmp / "absent") == rule(s.tmp / "absent", "does not exist"));
     CHECK(s.check(s.view + "/kernel") == rule(s.view + "/kernel", "must be a directory"));
 }
 
-TEST_CASE("view: no component may be a symlink", "[rootfs][view]")
+TEST_CASE("view: no component may be a symlink", "[rootfs][view][privileged]")
 {
     Setup s;
     REQUIRE(::symlink(s.view.c_str(), (s.tmp / "link").c_str()) == 0);
@@ -112,7 +112,7 @@ TEST_CASE("view: no component may be a symlink", "[rootfs][view]")
     CHECK(s.check(via) == rule(via, "must not go through a symlink (`" + (s.tmp / "here") + "` is one)"));
 }
 
-TEST_CASE("view: must be a mountpoint", "[rootfs][view]")
+TEST_CASE("view: must be a mountpoint", "[rootfs][view][privileged]")
 {
     Setup s;
     mkdir_p(s.tmp / "plain");
@@ -123,7 +123,7 @@ TEST_CASE("view: must be a mountpoint", "[rootfs][view]")
           rule(s.view + "/sub", "must be a mountpoint (the shim mounts the view there)"));
 }
 
-TEST_CASE("view: must be mounted read-only, per mount or per superblock", "[rootfs][view]")
+TEST_CASE("view: must be mounted read-only, per mount or per superblock", "[rootfs][view][privileged]")
 {
     Setup s;
     std::string rw = s.tmp / "rw";
@@ -140,7 +140,7 @@ TEST_CASE("view: must be mounted read-only, per mount or per superblock", "[root
     CHECK(MountInfo::load().find_mount(bind)->super_options.find("rw") == 0);
 }
 
-TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][view]")
+TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][view][privileged]")
 {
     Setup s;
     // The rootfs is itself a mount here (as with a block rootfs), read-only for the test.
@@ -160,7 +160,7 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
           rule(s.view, "the container rootfs path is empty, so the view cannot be checked against it"));
 }
 
-TEST_CASE("view: a mount table older than the view is refused", "[rootfs][view]")
+TEST_CASE("view: a mount table older than the view is refused", "[rootfs][view][privileged]")
 {
     enter_private_mount_ns();
     TempDir tmp;
