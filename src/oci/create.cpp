@@ -12,6 +12,7 @@
 #include "oci/init.hpp"
 #include "oci/runc.hpp"
 #include "oci/state.hpp"
+#include "rootfs/block_unmount.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -185,6 +186,13 @@ Created create_container(const Globals &g, const CreateOptions &o)
         args.new_uts = new_uts;
         args.state_json = oci_state_json(st, Status::creating, false);
 
+        // A block rootfs leaves the host now, in the namespace that owns the mount and
+        // before the container's mount namespace (a copy) exists.
+        if (!l.unmount_path.empty()) {
+            rootfs::unmount_for_guest(l.unmount_path);
+            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id,
+                      l.unmount_path, l.block_device);
+        }
         join_pid_namespace(spec);
         child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (child < 0)

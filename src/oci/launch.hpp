@@ -43,7 +43,12 @@ struct Launch {
     std::vector<std::string> host_binds;  // host paths bound read-only at the same path
     bool libs = false;                    // the VMM is dynamic: /lib, /usr/lib, ... too
     std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
-    std::vector<FileBind> file_binds;     // artifacts
+    std::vector<FileBind> file_binds;     // artifacts (read-only)
+    std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
+    struct DirBind {
+        std::string source, destination;
+    };
+    std::vector<DirBind> shared_binds;    // read-write directory binds (9pfs share)
     std::vector<std::string> devices;     // host device nodes recreated inside
     std::vector<UniqueFd> fds;            // owners of the fds above
 
@@ -55,6 +60,8 @@ struct Launch {
     std::string rootfs_choice;
     std::string artifact_source;
     std::string copy_dir;
+    std::string unmount_path;   // block rootfs: unmounted from the host before the init exists
+    std::string block_device;
 };
 
 // Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.

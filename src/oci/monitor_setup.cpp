@@ -44,9 +44,14 @@ void prepare_monitor_root(const Launch &l)
         if (::fstat(fb.fd, &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
             a.st_ino != b.st_ino)
             throw Error("`" + fb.path + "` in `" + fb.root + "` changed while the container was created");
-        req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), fb.destination});
+        bool writable = false;
+        for (size_t i : l.writable_binds)
+            writable = writable || &l.file_binds[i] == &fb;
+        req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
         again.push_back(std::move(fd));
     }
+    for (const auto &db : l.shared_binds)
+        req.file_binds.push_back({db.source, db.destination, true, true});
     // Guest files (e.g. urunit.conf) go in now: the root is read-only once entered. Files
     // under /tmp (the VMM's own config) are written at start, when the network is known.
     for (const auto &[path, content] : build_command(l).files)

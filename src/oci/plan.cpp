@@ -5,7 +5,10 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "net/guest_network.hpp"
+#include "oci/guest_rootfs.hpp"
+#include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
+#include "rootfs/view.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -49,18 +52,6 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
     return found;
 }
 
-// Open a boot artifact inside its root, refusing anything that is not a regular file.
-UniqueFd open_artifact(int rootfd, const std::string &root, const std::string &rel, const char *what)
-{
-    UniqueFd fd = rootfs::open_in_root(rootfd, rel, O_PATH | O_CLOEXEC);
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0)
-        throw sys_error(std::string("stat ") + what + " `" + rel + "`");
-    if (!S_ISREG(st.st_mode))
-        throw Error(std::string(what) + " `" + rel + "` in `" + root + "` is not a regular file");
-    return fd;
-}
-
 } // namespace
 
 std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
@@ -68,15 +59,19 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
     auto from_annotations = config_from_annotations(spec.annotations);
     std::optional<std::string> json;
     if (!from_annotations || !complete(*from_annotations)) {
-        // urunc.json at the rootfs top, never through a symlink out of the rootfs.
-        UniqueFd root(::open(spec.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        // urunc.json at the top of the view (validated first) or of the rootfs, never
+        // through a symlink out of it.
+        std::string dir = spec.root_path;
+        if (from_annotations && !from_annotations->snapshot_view.empty())
+            dir = rootfs::validate_view(from_annotations->snapshot_view, spec.root_path, load_host_config().snapshot_view.allowed_prefixes, rootfs::MountInfo::load()).path;
+        UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (root) {
             try {
                 UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
                                                   O_RDONLY | O_CLOEXEC);
                 struct stat st;
                 if (::fstat(f.get(), &st) == 0 && S_ISREG(st.st_mode))
-                    json = read_fd(f.get(), spec.root_path + "/urunc.json");
+                    json = read_fd(f.get(), dir + "/urunc.json");
             } catch (const Error &e) {
                 if (e.code() != ENOENT)
                     throw;
@@ -123,27 +118,7 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
                   l.vmm->name());
     }
 
-    // Boot artifacts: from the container rootfs (the view comes with the block rootfs work).
-    std::string art_root = s.root_path;
-    UniqueFd rootfd(::open(art_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!rootfd)
-        throw sys_error("open rootfs `" + art_root + "`");
-    UniqueFd kernel = open_artifact(rootfd.get(), art_root, c.binary, "kernel");
-    l.exec.kernel = std::string(kArtifactDir) + "/kernel";
-    l.file_binds.push_back({kernel.get(), art_root, c.binary, l.exec.kernel});
-    l.fds.push_back(std::move(kernel));
-    l.artifact_source = "rootfs " + art_root;
-    if (!c.initrd.empty()) {
-        UniqueFd initrd = open_artifact(rootfd.get(), art_root, c.initrd, "initrd");
-        l.exec.initrd = std::string(kArtifactDir) + "/initrd";
-        l.file_binds.push_back({initrd.get(), art_root, c.initrd, l.exec.initrd});
-        l.fds.push_back(std::move(initrd));
-        l.params.rootfs = unikernels::RootfsKind::initrd;
-        l.rootfs_choice = "initrd: the initrd annotation is set";
-    } else {
-        l.params.rootfs = unikernels::RootfsKind::none;
-        l.rootfs_choice = "none: no initrd, block or shared filesystem requested";
-    }
+    choose_guest_rootfs(l, state_dir);
 
     // Guest parameters
     l.params.args = s.args;
@@ -182,7 +157,7 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
         for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios")})
             if (path_exists(d))
                 l.data_dirs.push_back(d);
-    l.devices = {"/dev/null", "/dev/zero", "/dev/urandom"};
+    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
         l.devices.push_back("/dev/kvm");
     // Without a network namespace of its own the guest gets no network: we never create

@@ -171,8 +171,14 @@ void build(const MonitorRootRequest &req)
         root.bind_read_only(b.path, b.path);
     }
     for (const auto &fb : req.file_binds) {
-        root.make_file(fb.destination);
-        root.bind_read_only(fb.source, fb.destination);
+        if (fb.directory)
+            root.mkdirs(fb.destination);
+        else
+            root.make_file(fb.destination);
+        if (fb.writable)
+            root.mount(fb.source, fb.destination, nullptr, MS_BIND | MS_REC, "");
+        else
+            root.bind_read_only(fb.source, fb.destination);
     }
     for (const auto &dev : req.devices)
         root.copy_device(dev, dev);

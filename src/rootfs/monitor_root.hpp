@@ -14,6 +14,8 @@ namespace urunc::rootfs {
 struct FileBind {
     std::string source;      // host path, or /proc/self/fd/N of an O_PATH fd (a view artifact)
     std::string destination; // absolute path inside the root
+    bool writable = false;   // block images and shared directories the guest writes
+    bool directory = false;  // a directory (9pfs share) rather than a file
 };
 
 struct FileContent {
@@ -34,7 +36,7 @@ struct MonitorRootRequest {
     // entries that are symlinks leading out of the directory get their target bound too
     // (one level: OVMF.fd -> ../ovmf/OVMF.fd).
     std::vector<std::string> data_dirs;
-    std::vector<FileBind> file_binds; // read-only
+    std::vector<FileBind> file_binds; // read-only unless marked writable
     std::vector<FileContent> files;
     // Host device nodes re-created at the same path (under /dev) with mode |= 0666:
     // /dev/null, /dev/urandom, /dev/kvm, /dev/net/tun, the guest's block devices.

@@ -1,0 +1,137 @@
+// Which rootfs the guest gets, and where the boot artifacts come from. First match wins:
+//   initrd annotation > explicit block image at "/" > (mountRootfs) the container rootfs
+//   as a block device > 9pfs share > none.
+// Artifacts come from the snapshot view when the annotation names one (validated before
+// anything is touched), else from the container rootfs; a block rootfs without a view
+// falls back to a copy under the state dir, because its filesystem leaves the host before
+// the VMM writes the device.
+#include "oci/guest_rootfs.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "rootfs/artifacts.hpp"
+#include "rootfs/block.hpp"
+#include "rootfs/mountinfo.hpp"
+#include "rootfs/safe_open.hpp"
+#include "rootfs/view.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace urunc::oci {
+namespace {
+
+using unikernels::RootfsKind;
+
+// Keep an artifact's fd alive in the Launch and bind it at `dest` in the monitor root.
+void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, const std::string &dest)
+{
+    l.file_binds.push_back({a.fd.get(), root, a.relpath, dest});
+    l.fds.push_back(std::move(a.fd));
+}
+
+} // namespace
+
+void choose_guest_rootfs(Launch &l, const std::string &state_dir)
+{
+    const Spec &s = l.spec;
+    const UnikernelConfig &c = l.config;
+    const std::string rootfs_dir = s.root_path;
+    const bool mount_rootfs = c.mount_rootfs.value_or(false);
+
+    // 1. The artifact source. A view is untrusted input: validated before any use.
+    std::optional<rootfs::MountInfo> mi;
+    auto mountinfo = [&]() -> const rootfs::MountInfo & {
+        if (!mi)
+            mi = rootfs::MountInfo::load();
+        return *mi;
+    };
+    std::string art_root = rootfs_dir;
+    UniqueFd art_fd;
+    if (!c.snapshot_view.empty()) {
+        rootfs::SnapshotView v = rootfs::validate_view(c.snapshot_view, rootfs_dir,
+                                                       l.host.snapshot_view.allowed_prefixes, mountinfo());
+        art_root = v.path;
+        art_fd = std::move(v.dirfd);
+        l.artifact_source = "view " + art_root;
+    } else {
+        art_fd = UniqueFd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!art_fd)
+            throw sys_error("open rootfs `" + rootfs_dir + "`");
+        l.artifact_source = "rootfs " + art_root;
+    }
+    rootfs::BootArtifacts arts = rootfs::open_artifacts(art_fd.get(), {c.binary, c.initrd, ""});
+
+    // 2. The guest rootfs.
+    std::optional<rootfs::BlockDevice> dev;
+    std::string why_not_block;
+    if (!c.initrd.empty()) {
+        l.params.rootfs = RootfsKind::initrd;
+        l.rootfs_choice = "initrd: the initrd annotation is set";
+    } else if (!c.block.empty() && c.blk_mount_point == "/" && l.guest->supports_block()) {
+        // An image file inside the container rootfs, handed over read-write.
+        UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!rootfd)
+            throw sys_error("open rootfs `" + rootfs_dir + "`");
+        rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {c.block, "", ""});
+        std::string dest = std::string(kArtifactDir) + "/block";
+        l.writable_binds.push_back(l.file_binds.size());
+        bind_artifact(l, img.kernel, rootfs_dir, dest);
+        l.params.rootfs = RootfsKind::block;
+        l.params.blocks.push_back({"rootfs", dest, "/", ""});
+        l.rootfs_choice = "block: the image `" + c.block + "` of the block annotation, mounted at /";
+    } else if (mount_rootfs && l.guest->supports_block() &&
+               (dev = rootfs::block_device_for(rootfs_dir, mountinfo(), &why_not_block)) &&
+               l.guest->supports_fs(dev->fstype)) {
+        l.params.rootfs = RootfsKind::block;
+        l.params.blocks.push_back({"rootfs", dev->path, l.guest->name() == "rumprun" ? "/data" : "/",
+                                   dev->fstype});
+        l.devices.push_back(dev->path);
+        l.unmount_path = rootfs_dir;
+        l.block_device = dev->path;
+        l.rootfs_choice = "block: the container rootfs is " + dev->fstype + " on " + dev->path;
+        if (c.snapshot_view.empty()) {
+            // No view: the artifacts must leave the filesystem before it leaves the host.
+            l.copy_dir = state_dir + "/artifacts";
+            rootfs::CopiedArtifacts copy = rootfs::copy_artifacts(arts, l.copy_dir);
+            copy.release();  // delete removes it with the state dir
+            art_root = l.copy_dir;
+            art_fd = UniqueFd(::open(art_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!art_fd)
+                throw sys_error("open `" + art_root + "`");
+            arts = rootfs::open_artifacts(art_fd.get(), {c.binary, c.initrd, ""});
+            l.artifact_source = "copy " + art_root;
+            log::warn("container rootfs is a block device and no snapshot view was given: boot "
+                      "artifacts copied to `{}` ({} bytes)", art_root, arts.total_size());
+        }
+    } else if (mount_rootfs && l.guest->supports_fs("9pfs") && l.vmm->supports_shared_fs("9p")) {
+        l.params.rootfs = RootfsKind::ninep;
+        l.exec.shared_fs = "9p";
+        l.exec.shared_path = "/cntrRootfs";
+        l.shared_binds.push_back({rootfs_dir, l.exec.shared_path});
+        l.rootfs_choice = "9pfs: the container rootfs is shared with the guest" +
+                          (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
+    } else if (mount_rootfs) {
+        throw Error("annotation `com.urunc.unikernel.mountRootfs`: the container rootfs `" + rootfs_dir +
+                    "` can be given to a " + std::string(l.guest->name()) + " guest on " +
+                    std::string(l.vmm->name()) + " neither as a block device" +
+                    (why_not_block.empty() ? std::string() : " (" + why_not_block + ")") +
+                    " nor as a shared filesystem");
+    } else {
+        l.params.rootfs = RootfsKind::none;
+        l.rootfs_choice = "none: no initrd, block image or mountRootfs requested";
+    }
+
+    // 3. The artifacts, bound read-only into the monitor root: zero bytes copied.
+    l.exec.kernel = std::string(kArtifactDir) + "/kernel";
+    bind_artifact(l, arts.kernel, art_root, l.exec.kernel);
+    if (arts.initrd) {
+        l.exec.initrd = std::string(kArtifactDir) + "/initrd";
+        bind_artifact(l, *arts.initrd, art_root, l.exec.initrd);
+    }
+    l.fds.push_back(std::move(art_fd));
+}
+
+} // namespace urunc::oci
