@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "oci/lifecycle.hpp"
+#include "oci/timestamps.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +45,7 @@ int not_supported(const std::string &verb)
 
 int main(int argc, char **argv)
 {
+    oci::ts::invoked();
     std::vector<std::string> args = normalise_args(argc, argv);
     oci::Globals g;
     g.argv = args;

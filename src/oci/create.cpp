@@ -12,6 +12,7 @@
 #include "oci/init.hpp"
 #include "oci/runc.hpp"
 #include "oci/state.hpp"
+#include "oci/timestamps.hpp"
 #include "rootfs/block_unmount.hpp"
 
 #include <fcntl.h>
@@ -126,8 +127,12 @@ Created create_container(const Globals &g, const CreateOptions &o)
     bool new_uts = false;
     int flags = clone_flags(spec, new_uts);
     HostConfig host = load_host_config();
+    ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
+    ts::mark(0);
+    ts::mark(1);
 
     StateDir dir = StateDir::create(g.root, o.id);
+    ts::mark(2);
     Created out;
     out.state_dir = dir.path();
     pid_t child = -1;
@@ -194,6 +199,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
                       l.unmount_path, l.block_device);
         }
         join_pid_namespace(spec);
+        ts::mark(3);
         child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (child < 0)
             throw sys_error("clone the container init");
@@ -214,11 +220,14 @@ Created create_container(const Globals &g, const CreateOptions &o)
         st.pid = child;
         send_go(parent_sock.get());
         expect(parent_sock.get(), kSyncNsReady);
+        ts::mark(6);
 
         std::string creating = oci_state_json(st, Status::creating, false);
         run_hooks(spec.hooks.prestart, "prestart", creating, 0);
         run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
+        ts::mark(7);
         send_go(parent_sock.get());
+        ts::mark(8);
         expect(parent_sock.get(), kSyncReady);
 
         if (spec.terminal)
@@ -229,6 +238,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         st.creating = false;
         dir.save(st);
         write_pid_file(o.pid_file, child);
+        ts::mark(10);
         return out;
     } catch (...) {
         if (child > 0) {

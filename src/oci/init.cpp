@@ -6,6 +6,7 @@
 #include "net/guest_network.hpp"
 #include "oci/console.hpp"
 #include "oci/hooks.hpp"
+#include "oci/timestamps.hpp"
 #include "oci/monitor_setup.hpp"
 
 #include <fcntl.h>
@@ -122,6 +123,7 @@ void drop_privileges(const Spec &s)
 {
     Launch &l = *a.launch;
     try {
+        ts::mark(15);
         if (l.network) {
             // docker and CNI configure the namespace after create: look now.
             if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid)) {
@@ -135,6 +137,7 @@ void drop_privileges(const Spec &s)
                 write_all(fifo, msg, "exec fifo");
             }
         }
+        ts::mark(16);
         vmm::Command cmd = build_command(l);
         // Files outside /tmp were written into the root at create (it is read-only now).
         for (const auto &[path, content] : cmd.files)
@@ -155,6 +158,7 @@ void drop_privileges(const Spec &s)
         reset_signals();
         write_all(fifo, "0", "exec fifo");
         // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
+        ts::mark(18);
         l.vmm->pre_exec(l.exec);
         ::execve(argv[0], argv.data(), envp);
         throw sys_error("exec `" + cmd.argv[0] + "`");
@@ -188,21 +192,25 @@ void init_main(InitArgs &a)
     try {
         // Die with create until create is done with us.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave};
+        ts::mark(4);
+        std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave, ts::fd()};
         for (const auto &fb : l.file_binds)
             keep.push_back(fb.fd);
         close_fds_except(keep);  // includes create's lock on the state dir
+        ts::mark(5);
 
         wait_go(a.sync_fd);  // cgroup placed
         join_namespaces(l.spec);
         send_msg(a.sync_fd, kSyncNsReady);
         wait_go(a.sync_fd);  // prestart / createRuntime hooks done
+        ts::mark(9);
 
         if (a.new_uts && !l.spec.hostname.empty() &&
             ::sethostname(l.spec.hostname.data(), l.spec.hostname.size()) < 0)
             throw sys_error("sethostname `" + l.spec.hostname + "`");
 
         prepare_monitor_root(l);
+        ts::mark(17);
         run_hooks(l.spec.hooks.create_container, "createContainer", a.state_json, 0);
         enter_monitor_root(l);
 
@@ -226,6 +234,7 @@ void init_main(InitArgs &a)
     if (fifo < 0)
         ::_exit(1);
     ::close(a.fifo_fd);
+    ts::mark(14);
     become_vmm(a, fifo);
 }
 

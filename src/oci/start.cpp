@@ -8,6 +8,8 @@
 #include "base/log.hpp"
 #include "oci/hooks.hpp"
 #include "oci/init.hpp"
+#include "oci/host_config.hpp"
+#include "oci/timestamps.hpp"
 #include "oci/spec.hpp"
 
 #include <fcntl.h>
@@ -65,6 +67,14 @@ void start_container(const Globals &g, const std::string &id)
     if (!dir || !dir->has_state())
         throw Error("container does not exist");
     State st = dir->load();
+    if (!st.host_config.empty()) {
+        HostConfig hc = host_config_from_json(st.host_config);
+        ts::configure(hc.timestamps.enabled, hc.timestamps.destination, id);
+    } else {
+        ts::configure(false, "", id);
+    }
+    ts::mark(11);
+    ts::mark(12);
     Status status = live_status(st, dir->path());
     if (status == Status::running)
         throw Error("cannot start an already running container");
@@ -84,6 +94,7 @@ void start_container(const Globals &g, const std::string &id)
     if (!fifo)
         throw sys_error("open `" + fifo_path + "`");
     UniqueFd pidfd(pidfd_open(st.pid));
+    ts::mark(13);
     std::string out = read_exec_fifo(fifo.get(), pidfd.get());
     ::unlink(fifo_path.c_str());
     if (!out.empty() && out[0] == kFifoNet) {
