@@ -1,5 +1,6 @@
 #include "base/log.hpp"
 
+#include "base/clock.hpp"
 #include "base/error.hpp"
 #include "base/strings.hpp"
 
@@ -28,18 +29,6 @@ const char *name(Level l)
     case Level::error: return "error";
     }
     return "info";
-}
-
-std::string rfc3339_now()
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
 }
 
 void emit(int fd, Level l, std::string_view msg, bool json)

@@ -3,6 +3,7 @@
 // behind on failure.
 #include "oci/container_ops.hpp"
 
+#include "base/clock.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -149,7 +150,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         st.bundle = bundle;
         st.rootfs = spec.root_path;
         st.oci_version = spec.oci_version;
-        st.created = now_rfc3339();
+        st.created = rfc3339_now();
         st.annotations = spec.annotations;
         for (const auto &[k, v] : to_annotations(l.config))
             st.annotations[k] = v;

@@ -1,5 +1,7 @@
 #include "oci/host_config.hpp"
 
+#include "oci/json_error.hpp"
+
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "oci/unikernel_config.hpp"
@@ -24,14 +26,6 @@ std::map<std::string, MonitorConfig> HostConfig::default_monitors()
 
 namespace {
 
-// RapidJSON messages end in a period; ours continue after them.
-std::string parse_error_text(rapidjson::ParseErrorCode code)
-{
-    std::string m = rapidjson::GetParseError_En(code);
-    if (!m.empty() && m.back() == '.')
-        m.pop_back();
-    return m;
-}
 
 std::string_view type_name(const toml::node &n)
 {
@@ -366,7 +360,7 @@ HostConfig host_config_from_json(std::string_view json)
     doc.Parse(json.data(), json.size());
     if (doc.HasParseError())
         throw Error(std::string("host config json: ") +
-                    parse_error_text(doc.GetParseError()) + " at offset " +
+                    json_parse_error(doc.GetParseError()) + " at offset " +
                     std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("host config json: the document must be an object");

@@ -39,20 +39,29 @@ void not_ours(const Globals &g)
     exec_runc(g.argv);
 }
 
-int state(const Globals &g, const std::string &id)
+namespace {
+
+// The state of a container for a read-only verb: no lock (state.json is replaced
+// atomically, and a reader must not wait on a create in progress).
+State load_for_read(const Globals &g, const std::string &id)
 {
     if (!valid_id(id))
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))
         not_ours(g);
-    std::string dir = g.root + "/" + id;
-    State st;
     try {
-        // No lock: state.json is replaced atomically, and a reader must not wait on create.
-        st = StateDir::open_unlocked_load(dir);
+        return StateDir::open_unlocked_load(g.root + "/" + id);
     } catch (const Error &) {
         throw Error("container does not exist");
     }
+}
+
+} // namespace
+
+int state(const Globals &g, const std::string &id)
+{
+    State st = load_for_read(g, id);
+    std::string dir = g.root + "/" + id;
     print(oci_state_json(st, live_status(st, dir), true));
     return 0;
 }
@@ -105,17 +114,8 @@ int list(const Globals &g, const std::string &format, bool quiet)
 int ps(const Globals &g, const std::string &id, const std::string &format,
        const std::vector<std::string> &ps_args)
 {
-    if (!valid_id(id))
-        throw Error("invalid container id `" + id + "`");
-    if (is_runc_container(g, id))
-        not_ours(g);
+    State st = load_for_read(g, id);
     std::string dir = g.root + "/" + id;
-    State st;
-    try {
-        st = StateDir::open_unlocked_load(dir);
-    } catch (const Error &) {
-        throw Error("container does not exist");
-    }
     std::set<pid_t> pids;
     Status s = live_status(st, dir);
     if (s != Status::stopped) {

@@ -4,7 +4,7 @@
 #include "base/file.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
+#include "oci/json_error.hpp"
 
 #include <fmt/format.h>
 
@@ -213,7 +213,7 @@ Spec parse_spec(const std::string &json, const std::string &bundle)
     doc.Parse(json.c_str(), json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
-                                rapidjson::GetParseError_En(doc.GetParseError())));
+                                json_parse_error(doc.GetParseError())));
     if (!doc.IsObject())
         fail("(root)", "expected an object");
     Spec s;

@@ -286,16 +286,4 @@ std::string oci_state_json(const State &s, Status st, bool pretty)
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string now_rfc3339()
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
-}
-
 } // namespace urunc::oci

@@ -73,6 +73,5 @@ unsigned long long process_start_time(int pid);  // 0 if gone or zombie
 // runc's `state` JSON layout (2-space indent when pretty).
 std::string oci_state_json(const State &s, Status st, bool pretty);
 
-std::string now_rfc3339();
 
 } // namespace urunc::oci

@@ -1,5 +1,7 @@
 #include "oci/unikernel_config.hpp"
 
+#include "oci/json_error.hpp"
+
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -16,14 +18,6 @@
 namespace urunc::oci {
 namespace {
 
-// RapidJSON messages end in a period; ours continue after them.
-std::string parse_error_text(rapidjson::ParseErrorCode code)
-{
-    std::string m = rapidjson::GetParseError_En(code);
-    if (!m.empty() && m.back() == '.')
-        m.pop_back();
-    return m;
-}
 
 constexpr size_t kMaxLen = 4096;  // PATH_MAX; also upstream's limit for every value
 
@@ -225,7 +219,7 @@ UnikernelConfig config_from_urunc_json(std::string_view content)
     rapidjson::Document doc;
     doc.Parse(content.data(), content.size());
     if (doc.HasParseError())
-        throw Error(std::string("urunc.json: ") + parse_error_text(doc.GetParseError()) +
+        throw Error(std::string("urunc.json: ") + json_parse_error(doc.GetParseError()) +
                     " at offset " + std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("urunc.json: the document must be a JSON object");
