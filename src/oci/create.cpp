@@ -194,10 +194,10 @@ Created create_container(const Globals &g, const CreateOptions &o)
 
         // A block rootfs leaves the host now, in the namespace that owns the mount and
         // before the container's mount namespace (a copy) exists.
-        if (!l.unmount_path.empty()) {
-            rootfs::unmount_for_guest(l.unmount_path);
-            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id,
-                      l.unmount_path, l.block_device);
+        for (const auto &u : l.unmounts) {
+            rootfs::unmount_for_guest(u.path);
+            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
+                      u.device);
         }
         join_pid_namespace(spec);
         ts::mark(3);

@@ -17,6 +17,7 @@
 #include "rootfs/view.hpp"
 
 #include <fcntl.h>
+#include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,8 +90,7 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
         l.params.blocks.push_back({"rootfs", dev->path, l.guest->name() == "rumprun" ? "/data" : "/",
                                    dev->fstype});
         l.devices.push_back(dev->path);
-        l.unmount_path = rootfs_dir;
-        l.block_device = dev->path;
+        l.unmounts.push_back({rootfs_dir, dev->path});
         l.rootfs_choice = "block: the container rootfs is " + dev->fstype + " on " + dev->path;
         if (c.snapshot_view.empty()) {
             // No view: the artifacts must leave the filesystem before it leaves the host.
@@ -122,6 +122,39 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     } else {
         l.params.rootfs = RootfsKind::none;
         l.rootfs_choice = "none: no initrd, block image or mountRootfs requested";
+    }
+
+    // Volumes: a bind mount whose source is itself a block device mount becomes an extra
+    // disk (upstream getBlockVolumes), for a block rootfs; an explicit block image mounted
+    // elsewhere than "/" is an extra disk of any guest that takes disks.
+    if (l.params.rootfs == RootfsKind::block && !l.unmounts.empty()) {
+        for (size_t i = 0; i < s.mounts.size(); ++i) {
+            const Mount &m = s.mounts[i];
+            if (m.type != "bind" && std::find(m.options.begin(), m.options.end(), "bind") == m.options.end() &&
+                std::find(m.options.begin(), m.options.end(), "rbind") == m.options.end())
+                continue;
+            if (m.source.empty() || m.source[0] != '/')
+                continue;
+            std::string why;
+            auto vol = rootfs::block_device_for(m.source, mountinfo(), &why);
+            if (!vol || !l.guest->supports_fs(vol->fstype))
+                continue;
+            l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype});
+            l.devices.push_back(vol->path);
+            l.unmounts.push_back({m.source, vol->path});
+            log::info("volume `{}` ({} on {}) becomes guest disk vol{}", m.destination, vol->fstype,
+                      vol->path, i);
+        }
+    }
+    if (!c.block.empty() && c.blk_mount_point != "/" && l.guest->supports_block()) {
+        UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!rootfd)
+            throw sys_error("open rootfs `" + rootfs_dir + "`");
+        rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {c.block, "", ""});
+        std::string dest = std::string(kArtifactDir) + "/annot_vol";
+        l.writable_binds.push_back(l.file_binds.size());
+        bind_artifact(l, img.kernel, rootfs_dir, dest);
+        l.params.blocks.push_back({"annot_vol", dest, c.blk_mount_point, ""});
     }
 
     // 3. The artifacts, bound read-only into the monitor root: zero bytes copied.

@@ -60,8 +60,12 @@ struct Launch {
     std::string rootfs_choice;
     std::string artifact_source;
     std::string copy_dir;
-    std::string unmount_path;   // block rootfs: unmounted from the host before the init exists
-    std::string block_device;
+    // Block devices leaving the host for the guest: {mountpoint to unmount, device}. The
+    // container rootfs first, then volumes. Unmounted by create before the init exists.
+    struct HostUnmount {
+        std::string path, device;
+    };
+    std::vector<HostUnmount> unmounts;
 };
 
 // Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.
