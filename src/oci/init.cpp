@@ -111,10 +111,12 @@ void drop_privileges(const Spec &s)
     std::vector<gid_t> groups(s.additional_gids.begin(), s.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0)
         throw sys_error("setgroups");
+    prepare_capabilities(s.capabilities);
     if (::setresgid(s.gid, s.gid, s.gid) < 0)
         throw sys_error("setgid " + std::to_string(s.gid));
     if (::setresuid(s.uid, s.uid, s.uid) < 0)
         throw sys_error("setuid " + std::to_string(s.uid));
+    apply_capabilities(s.capabilities);
 }
 
 // At start: the rest of the VMM's preparation, then exec. The fifo carries "0" right before

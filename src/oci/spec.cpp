@@ -123,6 +123,26 @@ void parse_process(const Value &p, Spec &s)
     else if (s.cwd[0] != '/')
         fail(path + ".cwd", "must be an absolute path");
     s.no_new_privileges = opt_bool(p, "noNewPrivileges", path);
+    if (const Value *c = opt_object(p, "capabilities", path)) {
+        Capabilities caps;
+        std::string cp = path + ".capabilities";
+        auto list = [&](const char *name, std::vector<int> &out) {
+            auto names = str_array(*c, name, cp);
+            for (size_t i = 0; i < names.size(); ++i) {
+                try {
+                    out.push_back(capability_number(names[i]));
+                } catch (const Error &e) {
+                    fail(fmt::format("{}.{}[{}]", cp, name, i), e.what());
+                }
+            }
+        };
+        list("bounding", caps.bounding);
+        list("effective", caps.effective);
+        list("inheritable", caps.inheritable);
+        list("permitted", caps.permitted);
+        list("ambient", caps.ambient);
+        s.capabilities = std::move(caps);
+    }
 }
 
 std::vector<SpecHook> parse_hook_list(const Value &hooks, const char *name)

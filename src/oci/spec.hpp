@@ -1,6 +1,8 @@
 // config.json -> typed Spec, in one pass, with JSON paths in every error.
 #pragma once
 
+#include "oci/capabilities.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -52,6 +54,7 @@ struct Spec {
     std::vector<std::string> args, env;
     std::string cwd = "/";
     bool no_new_privileges = false;
+    std::optional<Capabilities> capabilities;  // absent: left as they are (runc)
     // root
     std::string root_path;  // absolute (bundle-relative paths resolved)
     bool root_readonly = false;
