@@ -2,6 +2,7 @@
 #include "oci/lifecycle.hpp"
 
 #include "base/file.hpp"
+#include "oci/capabilities.hpp"
 #include "unikernels/guest.hpp"
 #include "vmm/vmm.hpp"
 
@@ -58,7 +59,7 @@ int features()
             "pid",
             "uts"
         ],
-        "capabilities": [],
+        "capabilities": CAPS,
         "cgroup": {
             "v1": true,
             "v2": true,
@@ -95,6 +96,11 @@ int features()
     ]
 }
 )";
+    std::string caps = "[";
+    for (const auto &c : known_capabilities())
+        caps += std::string(caps.size() > 1 ? "," : "") + "\n            \"" + c + "\"";
+    caps += "\n        ]";
+    out.replace(out.find("CAPS"), 4, caps);
     write_all(1, out, "stdout");
     return 0;
 }
