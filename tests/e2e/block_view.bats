@@ -184,6 +184,30 @@ EOF
 	bv_assert_ok
 }
 
+@test "a busy rootfs is refused at create: no lazy unmount, it stays mounted" {
+	bv_body <<'EOF2'
+B=$BV_T/bundle V=$BV_T/view R=$BV_T/state
+mkdir "$R"
+ns_rootfs_image
+ns_view "$V"
+ns_block_bundle "$B" snapshotView="$V"
+before=$(ns_mount_state "$B/rootfs")
+# A process (this shell) keeps a file of the rootfs open.
+exec 5<"$B/rootfs/unikernel/kernel"
+if ns_urunc "$BV_T/out" 30 "$R" create -b "$B" "$(ns_id bv8)"; then
+	ns_fail "create accepted a busy rootfs: $(cat "$BV_T/out")"
+fi
+cat "$BV_T/out"
+grep -qF "unmount \`$B/rootfs\` for the guest (a process still uses it" "$BV_T/out" ||
+	ns_fail "unexpected error"
+[ "$(ns_mount_state "$B/rootfs")" = "$before" ] || ns_fail "the rootfs mount changed"
+exec 5<&-
+[ -z "$(ls -A "$R")" ] || ns_fail "left under the state root: $(find "$R")"
+EOF2
+	bv_run_body
+	bv_assert_ok
+}
+
 @test "view mode: a kernel symlink that stays inside the view is followed" {
 	bv_body <<'EOF2'
 B=$BV_T/bundle V=$BV_T/view R=$BV_T/state
