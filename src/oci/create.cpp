@@ -42,7 +42,9 @@ std::string absolute_bundle(const std::string &bundle)
 
 int clone_flags(const Spec &s, bool &new_uts)
 {
-    int flags = CLONE_NEWNS;  // always: the monitor root lives in a private mount namespace
+    // The mount namespace is unshared by the init itself, after create has taken a block
+    // rootfs away from the host (so the new namespace never holds a copy of it).
+    int flags = 0;
     for (const auto &ns : s.namespaces) {
         if (!ns.path.empty())
             continue;
@@ -192,12 +194,12 @@ Created create_container(const Globals &g, const CreateOptions &o)
         args.new_uts = new_uts;
         args.state_json = oci_state_json(st, Status::creating, false);
 
-        // A block rootfs leaves the host now, in the namespace that owns the mount and
-        // before the container's mount namespace (a copy) exists.
         for (const auto &u : l.unmounts) {
-            rootfs::unmount_for_guest(u.path);
-            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
-                      u.device);
+            UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!dev)
+                throw sys_error("open `" + u.device + "`");
+            l.device_fds.push_back(dev.get());
+            l.fds.push_back(std::move(dev));
         }
         join_pid_namespace(spec);
         ts::mark(3);
@@ -219,6 +221,13 @@ Created create_container(const Globals &g, const CreateOptions &o)
         have_cgroup = true;
         st.cgroup = cgroup_to_json(cgroup);
         st.pid = child;
+        // A block rootfs leaves the host now, after every check that can fail early, in the
+        // namespace that owns the mount, before the init makes its own mount namespace.
+        for (const auto &u : l.unmounts) {
+            rootfs::unmount_for_guest(u.path);
+            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
+                      u.device);
+        }
         send_go(parent_sock.get());
         expect(parent_sock.get(), kSyncNsReady);
         ts::mark(6);

@@ -68,10 +68,10 @@ void join_namespaces(const Spec &s)
         if (::setns(fd.get(), flag) < 0)
             throw sys_error("join " + ns.type + " namespace `" + ns.path + "`");
     }
-    // A joined mount namespace is never modified: the monitor root gets a private copy.
-    if (const Namespace *m = s.find_namespace("mount"); m && !m->path.empty())
-        if (::unshare(CLONE_NEWNS) < 0)
-            throw sys_error("unshare mount namespace");
+    // Always a mount namespace of our own for the monitor root; a joined one (path) is
+    // never modified: we take a private copy of it.
+    if (::unshare(CLONE_NEWNS) < 0)
+        throw sys_error("unshare mount namespace");
     if (const Namespace *c = s.find_namespace("cgroup"); c && c->path.empty())
         if (::unshare(CLONE_NEWCGROUP) < 0)
             throw sys_error("unshare cgroup namespace");
@@ -157,6 +157,8 @@ void drop_privileges(const Spec &s)
         // The VMM gets a clean environment: the container's env goes to the guest.
         static char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         char *envp[] = {path_env, nullptr};
+        for (int fd : l.device_fds)
+            ::fcntl(fd, F_SETFD, 0);  // the VMM holds the device until it opens it itself
         reset_signals();
         write_all(fifo, "0", "exec fifo");
         // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
@@ -196,6 +198,7 @@ void init_main(InitArgs &a)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ts::mark(4);
         std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave, ts::fd()};
+        keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
         for (const auto &fb : l.file_binds)
             keep.push_back(fb.fd);
         close_fds_except(keep);  // includes create's lock on the state dir

@@ -66,6 +66,10 @@ struct Launch {
         std::string path, device;
     };
     std::vector<HostUnmount> unmounts;
+    // Open fds on those devices, handed to the VMM across exec: a loop device with the
+    // autoclear flag (mount -o loop, containerd's loop mounts) would otherwise be detached
+    // when its filesystem is unmounted, before the VMM opens it.
+    std::vector<int> device_fds;
 };
 
 // Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.

@@ -69,14 +69,17 @@ UniqueFd open_in_root(int root_dirfd, const std::string &path, int flags)
     rel.erase(0, rel.find_first_not_of('/'));
     if (rel.empty())
         rel = ".";
+    // RESOLVE_NO_XDEV: a mount inside the root (e.g. a writable tmpfs over a directory of a
+    // read-only view) must not supply the file: what was validated is the root's own mount.
     int fd = sys_openat2(root_dirfd, rel.c_str(), static_cast<std::uint64_t>(flags),
-                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+                         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
     if (fd >= 0)
         return UniqueFd(fd);
     int err = errno;
     std::string root = fd_path(root_dirfd);
     if (err == EXDEV)
-        throw Error("`" + path + "` in `" + root + "` escapes it through a symlink or ..", EXDEV);
+        throw Error("`" + path + "` in `" + root + "` escapes it through a symlink, .. or a mount inside it",
+                    EXDEV);
     if (err == ENOSYS)
         throw no_openat2(path);
     throw sys_error("open `" + path + "` in `" + root + "`", err);

@@ -17,7 +17,8 @@ namespace urunc::rootfs {
 
 // Open `path` (leading "/" ignored: it is relative to the root) beneath `root_dirfd`.
 // O_CLOEXEC is always added. Escapes throw Error(EXDEV):
-//   "`<path>` in `<root>` escapes it through a symlink or .."
+//   "`<path>` in `<root>` escapes it through a symlink, .. or a mount inside it"
+// Crossing a mount inside the root is refused too (RESOLVE_NO_XDEV).
 UniqueFd open_in_root(int root_dirfd, const std::string &path, int flags);
 
 // Open an absolute host path refusing a symlink in any component (RESOLVE_NO_SYMLINKS);

@@ -266,7 +266,6 @@ EOF2
 }
 
 @test "a rootfs on an autoclear loop device (mount -o loop, containerd blockfile) reaches the guest" {
-	skip "BUG: urunc's unmount releases an autoclear loop device; the guest gets an unbound device (disk0: error: request status 1) and run still succeeds"
 	bv_body <<'EOF2'
 B=$BV_T/bundle V=$BV_T/view R=$BV_T/state
 mkdir "$R"
