@@ -1,0 +1,220 @@
+# Helpers for urunc.bats, containerd.bats and docker.bats: real QEMU (TCG) behind urunc,
+# containerd 1.6 (ctr) and dockerd 20.10.
+#
+# Why /dev/kvm is hidden: on the project's machines /dev/kvm exists but QEMU cannot use it
+# (`-cpu host` fails), so everything that starts QEMU (urunc, and containerd or dockerd
+# which call urunc) runs in a private mount namespace where /dev/kvm is /dev/null; urunc
+# then falls back to TCG. Mounts made in that namespace (snapshots, bundle rootfs) die
+# with its last process.
+#
+# Everything a file creates lives under $E2E_T (unique per run) and is named with
+# $E2E_SFX, so teardown can find and remove exactly what this run made: daemons by pid,
+# their helpers by mount namespace, containers by cgroup name.
+
+# shellcheck disable=SC2016  # the sh -c script is single-quoted on purpose
+E2E_HIDEKVM=(unshare -m --propagation private sh -c
+	'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"'
+	e2e-hidekvm)
+
+# Checks shared by every e2e file; sets URUNC, the fixture paths, E2E_T and E2E_SFX.
+# Called from setup_file (skip there skips the whole file).
+e2e_setup_file() {
+	[ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts, cgroups)"
+	[ -n "${URUNC_BUILD:-}" ] || skip "URUNC_BUILD is not set (run through scripts/test.sh)"
+	[ -f "$URUNC_BUILD/tests/fixtures/paths.env" ] || skip "fixtures not built"
+	# shellcheck disable=SC1091
+	. "$URUNC_BUILD/tests/fixtures/paths.env"
+	URUNC=$URUNC_BUILD/src/cli/urunc
+	[ -x "$URUNC" ] || skip "urunc is not built ($URUNC)"
+	local t
+	for t in unshare nsenter timeout jq qemu-system-x86_64 perl sha256sum base64 tar gzip findmnt; do
+		command -v "$t" >/dev/null || skip "\`$t\` is not installed"
+	done
+	E2E_T=$(mktemp -d /tmp/urunc-e2e.XXXXXX)
+	E2E_SFX=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	export URUNC TESTKERNEL FAKEVMM EXAMPLE_BUNDLE MAKE_BUNDLE E2E_T E2E_SFX
+}
+
+# e2e_wait <seconds> <command...>: run command every 0.1 s until it succeeds.
+# Returns 1 when the deadline passes first.
+e2e_wait() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# e2e_file_has <file> <fixed string>: a line of file contains the string.
+e2e_file_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
+
+# e2e_assert_line_has <string>: some line of $output (bats `run`) contains it.
+e2e_assert_line_has() {
+	grep -qF -- "$1" <<<"$output" && return 0
+	printf 'expected a line containing `%s` in:\n%s\n' "$1" "$output"
+	return 1
+}
+
+# e2e_assert_guest_output <args text>: in $output, the test kernel booted, its command line
+# ends with the application arguments (`... -- <args>`), and it exited.
+e2e_assert_guest_output() {
+	local l found=
+	e2e_assert_line_has "URUNC-TESTKERNEL: booted"
+	while IFS= read -r l; do
+		[[ $l == cmdline:*" -- $1" ]] && found=1
+	done <<<"$output"
+	[ -n "$found" ] || { printf 'no `cmdline: ... -- %s` line in:\n%s\n' "$1" "$output"; return 1; }
+	e2e_assert_line_has "URUNC-TESTKERNEL: exiting"
+}
+
+# --- images ---------------------------------------------------------------------------------
+
+# e2e_image_rootfs <dir>: what a urunc image holds: unikernel/kernel (the test kernel) and
+# urunc.json with base64 values, as image builders (bunny, pun) write it.
+e2e_image_rootfs() {
+	local dir=$1
+	mkdir -p "$dir/unikernel"
+	cp "$TESTKERNEL" "$dir/unikernel/kernel"
+	jq -cn --arg t "$(printf unikraft | base64 -w0)" --arg h "$(printf qemu | base64 -w0)" \
+		--arg b "$(printf /unikernel/kernel | base64 -w0)" \
+		'{"com.urunc.unikernel.unikernelType": $t, "com.urunc.unikernel.hypervisor": $h,
+		  "com.urunc.unikernel.binary": $b}' >"$dir/urunc.json"
+}
+
+# e2e_blob <layout> <file>: move file into <layout>/blobs/sha256/; prints "<digest> <size>".
+e2e_blob() {
+	local hex size
+	hex=$(sha256sum <"$2" | cut -d' ' -f1)
+	size=$(stat -c %s "$2")
+	mkdir -p "$1/blobs/sha256"
+	mv "$2" "$1/blobs/sha256/$hex"
+	echo "sha256:$hex $size"
+}
+
+# e2e_oci_image <rootfs dir> <out.tar> <name> <image config JSON>: an OCI image layout
+# tarball made by hand (no registry, no builder): one gzip layer, the image config with
+# the given "config" object (Cmd, Env...), a manifest and index.json naming the image.
+e2e_oci_image() {
+	local rootfs=$1 out=$2 name=$3 cfg=$4 work layout diff_id layer config manifest
+	work=$(mktemp -d "$E2E_T/oci.XXXXXX")
+	layout=$work/layout
+	tar -C "$rootfs" --sort=name --numeric-owner --owner=0 --group=0 -cf "$work/layer.tar" .
+	diff_id=sha256:$(sha256sum <"$work/layer.tar" | cut -d' ' -f1)
+	gzip -n "$work/layer.tar"
+	layer=$(e2e_blob "$layout" "$work/layer.tar.gz")
+	jq -cn --arg d "$diff_id" --argjson c "$cfg" \
+		'{architecture: "amd64", os: "linux", config: $c,
+		  rootfs: {type: "layers", diff_ids: [$d]}}' >"$work/config.json"
+	config=$(e2e_blob "$layout" "$work/config.json")
+	jq -cn --arg cd "${config% *}" --argjson cs "${config#* }" \
+		--arg ld "${layer% *}" --argjson ls "${layer#* }" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+		  config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+		  layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}]}' \
+		>"$work/manifest.json"
+	manifest=$(e2e_blob "$layout" "$work/manifest.json")
+	jq -cn --arg md "${manifest% *}" --argjson ms "${manifest#* }" --arg n "$name" \
+		'{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
+		  digest: $md, size: $ms, platform: {architecture: "amd64", os: "linux"},
+		  annotations: {"io.containerd.image.name": $n,
+		                "org.opencontainers.image.ref.name": ($n | sub(".*:"; ""))}}]}' \
+		>"$layout/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+	tar -C "$layout" -cf "$out" oci-layout index.json blobs
+	rm -rf "$work"
+}
+
+# --- daemons and cleanup --------------------------------------------------------------------
+
+# e2e_mntns <pid>: the mount namespace of pid ("mnt:[N]"), empty if it is gone.
+e2e_mntns() { readlink "/proc/$1/ns/mnt" 2>/dev/null || true; }
+
+# e2e_pids_in_mntns <ns>: pids of the processes in that mount namespace.
+e2e_pids_in_mntns() {
+	local p
+	[ -n "$1" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# e2e_stop_pid <pid> <seconds>: SIGTERM, wait (bounded), then SIGKILL. Only for pids
+# this run started (the daemons; read from our own pid files).
+e2e_stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	e2e_wait "$2" e2e_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	e2e_wait 5 e2e_gone "$pid" || true
+}
+
+# e2e_gone <pid>: the process no longer exists (a zombie still counts as existing).
+e2e_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# e2e_kill_mntns <ns>: SIGKILL every process left in the daemon's namespace (shims,
+# urunc calls). The namespace was created by this run, so all of them are ours.
+e2e_kill_mntns() {
+	local pid
+	[ -n "$1" ] && [ "$1" != "$(e2e_mntns $$)" ] || return 0
+	for pid in $(e2e_pids_in_mntns "$1"); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	e2e_wait 5 e2e_mntns_empty "$1" || true
+}
+
+# e2e_mntns_empty <ns>: no process is left in that mount namespace.
+e2e_mntns_empty() { [ -z "$(e2e_pids_in_mntns "$1")" ]; }
+
+# e2e_cgroup_dirs <name>: the cgroup directories called <name> right under each
+# hierarchy root (the per-run parent of every container this run started).
+e2e_cgroup_dirs() {
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$1" 2>/dev/null || true
+}
+
+# e2e_kill_cgroups <name>: SIGKILL the processes (VMMs that outlived their shim) in the
+# cgroups under <name>, then remove those cgroups, deepest first; bounded retries since a
+# killed process leaves its cgroup only once reaped.
+e2e_kill_cgroups() {
+	local top dir pid
+	[ -n "$1" ] || return 0
+	for top in $(e2e_cgroup_dirs "$1"); do
+		while read -r dir; do
+			while read -r pid; do
+				kill -KILL "$pid" 2>/dev/null || true
+			done <"$dir/cgroup.procs"
+		done < <(find "$top" -type d 2>/dev/null)
+		while read -r dir; do
+			e2e_wait 5 e2e_rmdir "$dir" || true
+		done < <(find "$top" -depth -type d 2>/dev/null)
+	done
+}
+
+# e2e_rmdir <dir>: remove an (empty) directory; true when it is gone.
+e2e_rmdir() { rmdir "$1" 2>/dev/null || [ ! -d "$1" ]; }
+
+# e2e_note_absent <path>: remember that path did not exist before this run created it
+# (the daemons create a few host-wide paths, e.g. /run/containerd/s); e2e_remove_noted
+# removes them again if they are still empty (or, for files, unconditionally).
+e2e_note_absent() {
+	[ -e "$1" ] || echo "$1" >>"$E2E_T/absent"
+}
+e2e_remove_noted() {
+	local p
+	[ -f "$E2E_T/absent" ] || return 0
+	# deepest first, so a parent is empty by the time it is tried
+	sort -r "$E2E_T/absent" | while read -r p; do
+		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; else rm -f "$p"; fi
+	done
+}
+
+# e2e_rm_tmp: unmount whatever is still mounted under $E2E_T (deepest first), then
+# remove it without crossing into another file system.
+e2e_rm_tmp() {
+	[ -n "${E2E_T:-}" ] && [ -d "$E2E_T" ] || return 0
+	findmnt -rn -o TARGET | grep -F "$E2E_T/" | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf --one-file-system "$E2E_T"
+}
