@@ -194,27 +194,26 @@ e2e_kill_cgroups() {
 # e2e_rmdir <dir>: remove an (empty) directory; true when it is gone.
 e2e_rmdir() { rmdir "$1" 2>/dev/null || [ ! -d "$1" ]; }
 
-# e2e_note_absent <path>: remember that path did not exist before this run created it
-# (the daemons create a few host-wide paths, e.g. /run/containerd/s); e2e_remove_noted
-# removes them again if they are still empty (or, for files, unconditionally).
+# e2e_note_absent <path>: remember that path did not exist before this run (the daemons
+# create a few host-wide paths, e.g. /run/containerd/s); e2e_rm_tmp removes it again:
+# a directory only if empty (someone else may have started using it), a file always.
 e2e_note_absent() {
 	[ -e "$1" ] || echo "$1" >>"$E2E_T/absent"
 }
-e2e_remove_noted() {
-	local p
-	[ -f "$E2E_T/absent" ] || return 0
-	# deepest first, so a parent is empty by the time it is tried
-	sort -r "$E2E_T/absent" | while read -r p; do
-		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; else rm -f "$p"; fi
-	done
-}
 
-# e2e_rm_tmp: unmount whatever is still mounted under $E2E_T (deepest first), then
-# remove it without crossing into another file system.
+# e2e_rm_tmp: unmount whatever is still mounted under $E2E_T (deepest first), remove it
+# without crossing into another file system, then the noted host-wide paths.
 e2e_rm_tmp() {
+	local m p noted
 	[ -n "${E2E_T:-}" ] && [ -d "$E2E_T" ] || return 0
+	noted=$(cat "$E2E_T/absent" 2>/dev/null || true)
 	findmnt -rn -o TARGET | grep -F "$E2E_T/" | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done
 	rm -rf --one-file-system "$E2E_T"
+	# deepest first, so a parent is empty by the time it is tried
+	sort -r <<<"$noted" | while read -r p; do
+		[ -n "$p" ] || continue
+		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; else rm -f "$p"; fi
+	done
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# urunc behind containerd 1.6 (Debian's containerd and ctr): the io.containerd.runc.v2 shim
+# with urunc as its runc binary (`ctr run --runc-binary`), which is what a containerd
+# runtime entry with `BinaryName = urunc` does. A private containerd (own config, root,
+# state and socket under $E2E_T, CRI disabled) runs in the namespace that hides /dev/kvm.
+# The image is an OCI layout tarball made by hand (kernel + urunc.json), imported with
+# `ctr images import`: no registry.
+
+bats_require_minimum_version 1.5.0
+load e2e_helpers
+
+setup_file() {
+	e2e_setup_file
+	local t
+	for t in containerd ctr containerd-shim-runc-v2; do
+		command -v "$t" >/dev/null || skip "\`$t\` is not installed"
+	done
+	C=$E2E_T/containerd                  # containerd's root, state and sockets
+	SOCK=$C/containerd.sock
+	NS=urunc-e2e-$E2E_SFX                # ctr namespace; also the cgroup parent (/<ns>/<id>)
+	RUNC_ROOT=$E2E_T/runc                # urunc's --root is <RUNC_ROOT>/<ns>
+	IMAGE=localhost/urunc-e2e:$E2E_SFX
+	export C SOCK NS RUNC_ROOT IMAGE
+	: >"$E2E_T/ids"
+
+	# The shim puts its socket in /run/containerd/s whatever containerd's own paths are.
+	e2e_note_absent /run/containerd
+	e2e_note_absent /run/containerd/s
+	mkdir -p "$C" "$E2E_T/fifo"
+	cat >"$C.toml" <<EOF
+version = 2
+root = "$C/root"
+state = "$C/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$SOCK"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$C/opt"
+[plugins."io.containerd.runtime.v1.linux"]
+  runtime_root = "$C/runc-v1"
+EOF
+	# URUNC_CONFIG reaches urunc through containerd and the shim (see the kill test).
+	URUNC_CONFIG=$E2E_T/urunc.toml "${E2E_HIDEKVM[@]}" containerd --config "$C.toml" \
+		</dev/null >"$E2E_T/containerd.log" 2>&1 3>&- &
+	echo $! >"$E2E_T/containerd.pid"
+	if ! e2e_wait 30 ctr_ready; then
+		tail -n 20 "$E2E_T/containerd.log"
+		echo "containerd did not answer on $SOCK within 30 s"
+		return 1
+	fi
+	CONTAINERD_PID=$(cat "$E2E_T/containerd.pid")
+	CONTAINERD_MNTNS=$(e2e_mntns "$CONTAINERD_PID")
+	export CONTAINERD_PID CONTAINERD_MNTNS
+	[ "$CONTAINERD_MNTNS" != "$(e2e_mntns $$)" ]
+
+	e2e_image_rootfs "$E2E_T/rootfs"
+	e2e_oci_image "$E2E_T/rootfs" "$E2E_T/image.tar" "$IMAGE" \
+		'{"Cmd": ["hello", "image"], "Env": ["PATH=/bin", "URUNC_E2E=image"]}'
+	e2e_ctr images import "$E2E_T/image.tar"
+}
+
+teardown_file() {
+	local id
+	e2e_stop_pid "$(cat "$E2E_T/containerd.pid" 2>/dev/null)" 10
+	e2e_kill_mntns "${CONTAINERD_MNTNS:-}"  # shims and urunc calls
+	e2e_kill_cgroups "${NS:-}"              # VMMs
+	# sockets of shims that were killed: /run/containerd/s/sha256(<address>/<ns>/<id>)
+	while read -r id; do
+		[ -n "$id" ] && rm -f "/run/containerd/s/$(printf '%s' "$SOCK/$NS/$id" | sha256sum | cut -d' ' -f1)"
+	done <"$E2E_T/ids" 2>/dev/null || true
+	e2e_rm_tmp
+}
+
+teardown() { rm -f "$E2E_T/urunc.toml"; }
+
+ctr_ready() { [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1; }
+
+e2e_ctr() { timeout -k 5 "${CTR_TIMEOUT:-60}" ctr -a "$SOCK" -n "$NS" "$@"; }
+
+# ctr_run <--flag[=value]...> <id> [args...]: `ctr run` of $IMAGE through the runc v2 shim
+# with urunc as the runtime binary; the id is recorded for teardown.
+ctr_run() {
+	local flags=()
+	while [[ $1 == -* ]]; do flags+=("$1"); shift; done
+	echo "$1" >>"$E2E_T/ids"
+	e2e_ctr run "${flags[@]}" --runtime io.containerd.runc.v2 --runc-binary "$URUNC" \
+		--runc-root "$RUNC_ROOT" --fifo-dir "$E2E_T/fifo" "$IMAGE" "$@"
+}
+
+# assert_container_gone <id>: containerd and urunc forgot the container, nothing of it
+# remains: urunc state dir, bundle, snapshot and mounts, cgroups, shim.
+assert_container_gone() {
+	local id=$1 left
+	! e2e_ctr containers ls -q | grep -qxF "$id" || { echo "container $id still listed"; return 1; }
+	[ ! -e "$RUNC_ROOT/$NS/$id" ] || { echo "urunc state left: $(find "$RUNC_ROOT/$NS/$id")"; return 1; }
+	[ ! -e "$C/state/io.containerd.runtime.v2.task/$NS/$id" ] || { echo "bundle left"; return 1; }
+	! e2e_ctr snapshots ls | grep -qw "$id" || { echo "snapshot $id left"; return 1; }
+	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET | grep -F "/$id" || true)
+	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
+	left=$(find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
+	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+	# the shim leaves after the container is deleted, asynchronously
+	if ! e2e_wait 10 only_containerd_left; then
+		echo "processes left beside containerd:"
+		ps -o pid,comm,args -p "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS" | paste -sd,)"
+		return 1
+	fi
+}
+
+only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAINERD_PID" ]; }
+
+@test "ctr run --rm: the guest's output with the given args on ctr's stdout" {
+	local id=run1-$E2E_SFX
+	run --separate-stderr ctr_run --rm "$id" hello ctr
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello ctr"
+	assert_container_gone "$id"
+}
+
+@test "ctr run --rm without args: the image's Cmd and Env, plus --env, reach the guest" {
+	local id=run2-$E2E_SFX
+	run --separate-stderr ctr_run --rm --env=FROM_CTR=yes "$id"
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello image"
+	e2e_assert_line_has "URUNC_E2E=image"
+	e2e_assert_line_has "FROM_CTR=yes"
+	assert_container_gone "$id"
+}
+
+@test "ctr run -d, task kill, task delete, container rm (fake VMM via URUNC_CONFIG): exit 143, nothing left" {
+	local id=kill-$E2E_SFX log=$E2E_T/kill.log pid
+	# containerd was started with URUNC_CONFIG naming this file: the shim and urunc
+	# inherit it, so the VMM must turn out to be the fake one (it waits for signals).
+	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
+	run ctr_run -d --log-uri="file://$log" "$id"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	e2e_wait 20 e2e_file_has "$log" "fakevmm: ready" || { cat "$log"; false; }
+	grep -qxF "fakevmm: argv[0]=$FAKEVMM" "$log" || { echo "not the fake VMM:"; cat "$log"; false; }
+	grep -qF "fakevmm: cgroup=" "$log" && grep -F "fakevmm: cgroup=" "$log" | grep -qF ":/$NS/$id"
+
+	pid=$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id && $3 == "RUNNING" { print $2 }')
+	[ -n "$pid" ] || { e2e_ctr tasks ls; false; }
+	[ -f "$RUNC_ROOT/$NS/$id/state.json" ] || { echo "no urunc state under $RUNC_ROOT/$NS"; false; }
+
+	e2e_ctr tasks kill "$id"
+	e2e_wait 20 task_stopped "$id" || { e2e_ctr tasks ls; false; }
+	e2e_file_has "$log" "fakevmm: signal=15"
+	run e2e_ctr tasks delete "$id"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	# ctr reports the exit status it got from the shim
+	e2e_assert_line_has "exit code 143"
+	e2e_ctr containers rm "$id"
+	e2e_gone "$pid" || { echo "the VMM (pid $pid) still runs"; false; }
+	assert_container_gone "$id"
+}
+
+task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
