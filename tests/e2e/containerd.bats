@@ -20,7 +20,8 @@ setup_file() {
 	NS=urunc-e2e-$E2E_SFX                # ctr namespace; also the cgroup parent (/<ns>/<id>)
 	RUNC_ROOT=$E2E_T/runc                # urunc's --root is <RUNC_ROOT>/<ns>
 	IMAGE=localhost/urunc-e2e:$E2E_SFX
-	export C SOCK NS RUNC_ROOT IMAGE
+	BROKEN_IMAGE=localhost/urunc-e2e-broken:$E2E_SFX
+	export C SOCK NS RUNC_ROOT IMAGE BROKEN_IMAGE
 	: >"$E2E_T/ids"
 
 	# The shim puts its socket in /run/containerd/s whatever containerd's own paths are.
@@ -57,6 +58,10 @@ EOF
 	e2e_oci_image "$E2E_T/rootfs" "$E2E_T/image.tar" "$IMAGE" \
 		'{"Cmd": ["hello", "image"], "Env": ["PATH=/bin", "URUNC_E2E=image"]}'
 	e2e_ctr images import "$E2E_T/image.tar"
+	# the same with urunc.json naming a kernel the image does not have
+	e2e_image_rootfs "$E2E_T/broken" /unikernel/missing
+	e2e_oci_image "$E2E_T/broken" "$E2E_T/broken.tar" "$BROKEN_IMAGE" '{"Cmd": ["hello"]}'
+	e2e_ctr images import "$E2E_T/broken.tar"
 }
 
 teardown_file() {
@@ -77,14 +82,14 @@ ctr_ready() { [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1; }
 
 e2e_ctr() { timeout -k 5 "${CTR_TIMEOUT:-60}" ctr -a "$SOCK" -n "$NS" "$@"; }
 
-# ctr_run <--flag[=value]...> <id> [args...]: `ctr run` of $IMAGE through the runc v2 shim
-# with urunc as the runtime binary; the id is recorded for teardown.
+# ctr_run <--flag[=value]...> <id> [args...]: `ctr run` of ${RUN_IMAGE:-$IMAGE} through
+# the runc v2 shim with urunc as the runtime binary; the id is recorded for teardown.
 ctr_run() {
 	local flags=()
 	while [[ $1 == -* ]]; do flags+=("$1"); shift; done
 	echo "$1" >>"$E2E_T/ids"
 	e2e_ctr run "${flags[@]}" --runtime io.containerd.runc.v2 --runc-binary "$URUNC" \
-		--runc-root "$RUNC_ROOT" --fifo-dir "$E2E_T/fifo" "$IMAGE" "$@"
+		--runc-root "$RUNC_ROOT" --fifo-dir "$E2E_T/fifo" "${RUN_IMAGE:-$IMAGE}" "$@"
 }
 
 # assert_container_gone <id>: containerd and urunc forgot the container, nothing of it
@@ -124,6 +129,16 @@ only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAI
 	e2e_assert_guest_output "hello image"
 	e2e_assert_line_has "URUNC_E2E=image"
 	e2e_assert_line_has "FROM_CTR=yes"
+	assert_container_gone "$id"
+}
+
+@test "ctr run of an image whose kernel is missing: urunc's error reaches ctr, nothing left" {
+	local id=broken-$E2E_SFX
+	RUN_IMAGE=$BROKEN_IMAGE run --separate-stderr ctr_run --rm "$id"
+	[ "$status" -ne 0 ] || { printf '%s\n%s\n' "$output" "$stderr"; false; }
+	# containerd read the message from the error line urunc wrote to --log (log.json)
+	[[ $stderr == *"OCI runtime create failed: kernel: open \`/unikernel/missing\`"*"No such file or directory"* ]] ||
+		{ printf 'unexpected error:\n%s\n' "$stderr"; false; }
 	assert_container_gone "$id"
 }
 

@@ -70,14 +70,15 @@ e2e_assert_guest_output() {
 
 # --- images ---------------------------------------------------------------------------------
 
-# e2e_image_rootfs <dir>: what a urunc image holds: unikernel/kernel (the test kernel) and
-# urunc.json with base64 values, as image builders (bunny, pun) write it.
+# e2e_image_rootfs <dir> [binary]: what a urunc image holds: unikernel/kernel (the test
+# kernel) and urunc.json with base64 values, as image builders (bunny, pun) write it; the
+# `binary` entry is /unikernel/kernel unless given.
 e2e_image_rootfs() {
 	local dir=$1
 	mkdir -p "$dir/unikernel"
 	cp "$TESTKERNEL" "$dir/unikernel/kernel"
 	jq -cn --arg t "$(printf unikraft | base64 -w0)" --arg h "$(printf qemu | base64 -w0)" \
-		--arg b "$(printf /unikernel/kernel | base64 -w0)" \
+		--arg b "$(printf %s "${2:-/unikernel/kernel}" | base64 -w0)" \
 		'{"com.urunc.unikernel.unikernelType": $t, "com.urunc.unikernel.hypervisor": $h,
 		  "com.urunc.unikernel.binary": $b}' >"$dir/urunc.json"
 }
