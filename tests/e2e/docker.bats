@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# urunc behind Docker 20.10 (Debian's docker.io: /usr/sbin/dockerd and the /usr/bin/docker
+# client; /usr/local/bin/docker may be a newer client): a private dockerd (data and exec
+# roots, pid file and socket under $E2E_T, no iptables, no bridge) with urunc registered
+# in its daemon.json `runtimes`, run in the namespace that hides /dev/kvm. dockerd starts
+# its own containerd, which starts the runc v2 shim, which calls urunc.
+# The image is `docker import` of a tarball holding the kernel and urunc.json.
+
+bats_require_minimum_version 1.5.0
+load e2e_helpers
+
+setup_file() {
+	e2e_setup_file
+	local t
+	for t in /usr/sbin/dockerd /usr/bin/docker; do
+		[ -x "$t" ] || skip "\`$t\` is not installed (Debian docker.io)"
+	done
+	for t in containerd containerd-shim-runc-v2; do
+		command -v "$t" >/dev/null || skip "\`$t\` is not installed"
+	done
+	D=$E2E_T/docker
+	DSOCK=$D/docker.sock
+	CGPARENT=urunc-e2e-$E2E_SFX            # cgroup parent of every container: /<CGPARENT>/<id>
+	IMAGE=urunc-e2e:$E2E_SFX
+	DOCKER_CONFIG=$E2E_T/client            # the client's own config dir, not ~/.docker
+	export D DSOCK CGPARENT IMAGE DOCKER_CONFIG
+	: >"$E2E_T/ids"
+
+	# Host-wide paths dockerd 20.10 and the shim create whatever the flags say.
+	e2e_note_absent /etc/docker
+	e2e_note_absent /etc/docker/key.json
+	e2e_note_absent /run/containerd
+	e2e_note_absent /run/containerd/s
+	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
+	# what docs/integrations.md tells users to write
+	jq -n --arg p "$URUNC" '{runtimes: {urunc: {path: $p}}}' >"$D/daemon.json"
+	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
+	URUNC_CONFIG=$E2E_T/urunc.toml "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
+		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
+		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
+		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \
+		</dev/null >"$E2E_T/dockerd.log" 2>&1 3>&- &
+	echo $! >"$E2E_T/dockerd.pid"
+	if ! e2e_wait 60 docker_ready; then
+		tail -n 20 "$E2E_T/dockerd.log"
+		echo "dockerd did not answer on $DSOCK within 60 s"
+		return 1
+	fi
+	DOCKERD_PID=$(cat "$E2E_T/dockerd.pid")
+	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
+	export DOCKERD_PID DOCKERD_MNTNS
+	[ "$DOCKERD_MNTNS" != "$(e2e_mntns $$)" ]
+
+	e2e_image_rootfs "$E2E_T/rootfs"
+	tar -C "$E2E_T/rootfs" --numeric-owner --owner=0 --group=0 -cf "$E2E_T/rootfs.tar" .
+	dk import -c 'CMD ["hello", "image"]' -c 'ENV URUNC_E2E=image' "$E2E_T/rootfs.tar" "$IMAGE"
+}
+
+teardown_file() {
+	local id
+	if [ -n "${DOCKERD_PID:-}" ] && docker_ready; then
+		for id in $(dk ps -aq --no-trunc); do dk rm -f "$id" >/dev/null 2>&1 || true; done
+	fi
+	e2e_stop_pid "$(cat "$E2E_T/dockerd.pid" 2>/dev/null)" 20
+	e2e_kill_mntns "${DOCKERD_MNTNS:-}"  # its containerd, shims, urunc calls
+	e2e_kill_cgroups "${CGPARENT:-}"     # VMMs
+	# sockets of shims that were killed: /run/containerd/s/sha256(<address>/moby/<id>)
+	while read -r id; do
+		[ -n "$id" ] &&
+			rm -f "/run/containerd/s/$(printf '%s' "$D/exec/containerd/containerd.sock/moby/$id" | sha256sum | cut -d' ' -f1)"
+	done <"$E2E_T/ids" 2>/dev/null || true
+	e2e_rm_tmp
+}
+
+teardown() { rm -f "$E2E_T/urunc.toml"; }
+
+docker_ready() { [ -S "$DSOCK" ] && /usr/bin/docker -H "unix://$DSOCK" version >/dev/null 2>&1; }
+
+dk() { timeout -k 5 "${DOCKER_TIMEOUT:-60}" /usr/bin/docker -H "unix://$DSOCK" "$@"; }
+
+# assert_container_gone <id>: dockerd, containerd and urunc forgot the container, nothing
+# of it remains: urunc state dir, bundle, cgroups, shim.
+assert_container_gone() {
+	local id=$1 left
+	! dk ps -aq --no-trunc | grep -qxF "$id" || { echo "container $id still listed"; return 1; }
+	left=$(find "$D/exec" -name "$id*" 2>/dev/null)
+	[ -z "$left" ] || { echo "left under the exec root: $left"; return 1; }
+	left=$(find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
+	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
+	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET | grep -F "$id" || true)
+	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
+	if ! e2e_wait 10 only_daemons_left; then
+		echo "processes left beside dockerd and containerd:"
+		ps -o pid,comm,args -p "$(e2e_pids_in_mntns "$DOCKERD_MNTNS" | paste -sd,)"
+		return 1
+	fi
+}
+
+# Left in dockerd's namespace: dockerd and its containerd, no shim, no urunc.
+only_daemons_left() {
+	local pid
+	for pid in $(e2e_pids_in_mntns "$DOCKERD_MNTNS"); do
+		case $(cat "/proc/$pid/comm" 2>/dev/null) in
+		dockerd | containerd | "") ;;
+		*) return 1 ;;
+		esac
+	done
+}
+
+@test "docker run --rm --runtime=urunc: the guest's output with the given args" {
+	run --separate-stderr dk run --rm --runtime=urunc "$IMAGE" hello docker
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello docker"
+	[ -z "$(dk ps -aq)" ] || { dk ps -a; false; }
+}
+
+@test "docker run --rm without args: the image's CMD and ENV, plus -e, reach the guest" {
+	run --separate-stderr dk run --rm --runtime=urunc -e FROM_DOCKER=yes "$IMAGE"
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello image"
+	e2e_assert_line_has "URUNC_E2E=image"
+	e2e_assert_line_has "FROM_DOCKER=yes"
+}
+
+@test "docker run -d, docker wait, docker logs, docker rm: QEMU exits 0, output in the logs" {
+	local id
+	id=$(dk run -d --runtime=urunc "$IMAGE" hello logs)
+	echo "$id" >>"$E2E_T/ids"
+	run dk wait "$id"
+	[ "$status" -eq 0 ] && [ "$output" = 0 ] || { echo "docker wait: $output (status $status)"; false; }
+	run dk logs "$id"
+	e2e_assert_guest_output "hello logs"
+	dk rm "$id" >/dev/null
+	assert_container_gone "$id"
+}
+
+@test "docker run -d and docker stop -t 2 (fake VMM via URUNC_CONFIG): SIGTERM, exit 143, nothing left" {
+	local id pid
+	# dockerd was started with URUNC_CONFIG naming this file; its containerd, the shim
+	# and urunc inherit it, so the VMM must turn out to be the fake one.
+	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
+	id=$(dk run -d --runtime=urunc "$IMAGE")
+	echo "$id" >>"$E2E_T/ids"
+	e2e_wait 20 fake_vmm_ready "$id" || { dk logs "$id"; false; }
+	run dk logs "$id"
+	e2e_assert_line_has "fakevmm: argv[0]=$FAKEVMM"
+	e2e_assert_line_has "fakevmm: cgroup="
+	grep -F "fakevmm: cgroup=" <<<"$output" | grep -qF ":/$CGPARENT/$id"
+	pid=$(dk inspect -f '{{.State.Pid}}' "$id")
+	[ -f "$D/exec/runtime-runc/moby/$id/state.json" ] || { echo "no urunc state under the docker runc root"; false; }
+
+	dk stop -t 2 "$id" >/dev/null
+	run dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id"
+	# 143 = 128 + SIGTERM: the VMM got docker's SIGTERM; 137 would mean docker escalated to SIGKILL
+	[ "$output" = "exited 143" ] || { echo "after docker stop: $output"; dk logs "$id"; false; }
+	run dk logs "$id"
+	e2e_assert_line_has "fakevmm: signal=15"
+	e2e_gone "$pid" || { echo "the VMM (pid $pid) still runs"; false; }
+	dk rm "$id" >/dev/null
+	assert_container_gone "$id"
+}
+
+fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
