@@ -12,7 +12,7 @@ load e2e_helpers
 setup_file() {
 	e2e_setup_file
 	local t
-	for t in containerd ctr containerd-shim-runc-v2; do
+	for t in containerd ctr containerd-shim-runc-v2 runc busybox; do
 		command -v "$t" >/dev/null || skip "\`$t\` is not installed"
 	done
 	C=$E2E_T/containerd                  # containerd's root, state and sockets
@@ -21,7 +21,9 @@ setup_file() {
 	RUNC_ROOT=$E2E_T/runc                # urunc's --root is <RUNC_ROOT>/<ns>
 	IMAGE=localhost/urunc-e2e:$E2E_SFX
 	BROKEN_IMAGE=localhost/urunc-e2e-broken:$E2E_SFX
-	export C SOCK NS RUNC_ROOT IMAGE BROKEN_IMAGE
+	BARE_IMAGE=localhost/urunc-e2e-bare:$E2E_SFX
+	LINUX_IMAGE=localhost/urunc-e2e-linux:$E2E_SFX
+	export C SOCK NS RUNC_ROOT IMAGE BROKEN_IMAGE BARE_IMAGE LINUX_IMAGE
 	: >"$E2E_T/ids"
 
 	# The shim puts its socket in /run/containerd/s whatever containerd's own paths are.
@@ -62,6 +64,16 @@ EOF
 	e2e_image_rootfs "$E2E_T/broken" /unikernel/missing
 	e2e_oci_image "$E2E_T/broken" "$E2E_T/broken.tar" "$BROKEN_IMAGE" '{"Cmd": ["hello"]}'
 	e2e_ctr images import "$E2E_T/broken.tar"
+	# the kernel without urunc.json: the configuration must come from annotations
+	e2e_image_rootfs "$E2E_T/bare" -
+	e2e_oci_image "$E2E_T/bare" "$E2E_T/bare.tar" "$BARE_IMAGE" '{"Cmd": ["hello", "bare"]}'
+	e2e_ctr images import "$E2E_T/bare.tar"
+	# an ordinary Linux image (static busybox): urunc hands it to runc
+	mkdir -p "$E2E_T/linux/bin"
+	cp "$(command -v busybox)" "$E2E_T/linux/bin/busybox"
+	e2e_oci_image "$E2E_T/linux" "$E2E_T/linux.tar" "$LINUX_IMAGE" \
+		'{"Cmd": ["/bin/busybox", "echo", "hello from runc"]}'
+	e2e_ctr images import "$E2E_T/linux.tar"
 }
 
 teardown_file() {
@@ -129,6 +141,27 @@ only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAI
 	e2e_assert_guest_output "hello image"
 	e2e_assert_line_has "URUNC_E2E=image"
 	e2e_assert_line_has "FROM_CTR=yes"
+	assert_container_gone "$id"
+}
+
+@test "ctr run --annotation com.urunc.unikernel.*: an image without urunc.json boots from annotations" {
+	# what CRI does with pod annotations listed in `pod_annotations` (docs/integrations.md)
+	local id=annot-$E2E_SFX
+	RUN_IMAGE=$BARE_IMAGE run --separate-stderr ctr_run --rm \
+		--annotation=com.urunc.unikernel.unikernelType=unikraft \
+		--annotation=com.urunc.unikernel.hypervisor=qemu \
+		--annotation=com.urunc.unikernel.binary=/unikernel/kernel "$id"
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello bare"
+	assert_container_gone "$id"
+}
+
+@test "ctr run of an ordinary Linux image through urunc: handed to runc, runs as a container" {
+	# the pod sandbox (pause) container under a urunc RuntimeClass takes this path
+	local id=linux-$E2E_SFX
+	RUN_IMAGE=$LINUX_IMAGE run --separate-stderr ctr_run --rm "$id"
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	[ "$output" = "hello from runc" ] || { printf 'stdout: %s\nstderr: %s\n' "$output" "$stderr"; false; }
 	assert_container_gone "$id"
 }
 

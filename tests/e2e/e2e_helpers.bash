@@ -70,13 +70,14 @@ e2e_assert_guest_output() {
 
 # --- images ---------------------------------------------------------------------------------
 
-# e2e_image_rootfs <dir> [binary]: what a urunc image holds: unikernel/kernel (the test
+# e2e_image_rootfs <dir> [binary|-]: what a urunc image holds: unikernel/kernel (the test
 # kernel) and urunc.json with base64 values, as image builders (bunny, pun) write it; the
-# `binary` entry is /unikernel/kernel unless given.
+# `binary` entry is /unikernel/kernel unless given; `-`: no urunc.json at all.
 e2e_image_rootfs() {
 	local dir=$1
 	mkdir -p "$dir/unikernel"
 	cp "$TESTKERNEL" "$dir/unikernel/kernel"
+	[ "${2:-}" != - ] || return 0
 	jq -cn --arg t "$(printf unikraft | base64 -w0)" --arg h "$(printf qemu | base64 -w0)" \
 		--arg b "$(printf %s "${2:-/unikernel/kernel}" | base64 -w0)" \
 		'{"com.urunc.unikernel.unikernelType": $t, "com.urunc.unikernel.hypervisor": $h,
