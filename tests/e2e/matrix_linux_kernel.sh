@@ -1,0 +1,52 @@
+#!/bin/bash
+# matrix_linux_kernel.sh: print the path of a Debian cloud kernel (vmlinuz) for the Linux
+# guest e2e tests, fetching it into the cache on first use.
+#
+# Cache: ${URUNC_TEST_CACHE:-/var/cache/urunc-test}/vmlinuz-<version>-cloud-amd64. Any
+# cached cloud kernel is used as is (reruns need no network). Otherwise the package that
+# linux-image-cloud-amd64 depends on (linux-image-<version>-cloud-amd64) is fetched with
+# `apt-get download` (no install) and only its /boot/vmlinuz-* is kept.
+# Exit status 1 with a one-line reason on stderr when no kernel can be had (tests skip).
+set -euo pipefail
+
+cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
+
+cached() {
+	local k
+	k=$(find "$cache" -maxdepth 1 -type f -name 'vmlinuz-*-cloud-amd64' 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$k" ] && [ -s "$k" ] && echo "$k"
+}
+
+if cached; then
+	exit 0
+fi
+
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || {
+	echo "matrix_linux_kernel.sh: not an amd64 Debian host" >&2
+	exit 1
+}
+pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+	awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+[ -n "$pkg" ] || {
+	echo "matrix_linux_kernel.sh: apt knows no linux-image-cloud-amd64 (apt-get update?)" >&2
+	exit 1
+}
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# As root, apt drops to the _apt user to download, which cannot write here: stay root.
+(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) || {
+	echo "matrix_linux_kernel.sh: apt-get download $pkg failed" >&2
+	exit 1
+}
+dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+src=$(find "$tmp/x/boot" -maxdepth 1 -type f -name 'vmlinuz-*' | head -n 1)
+[ -n "$src" ] || {
+	echo "matrix_linux_kernel.sh: no /boot/vmlinuz-* in $pkg" >&2
+	exit 1
+}
+name=$(basename "$src")
+# Atomic: a concurrent run sees either no kernel or a whole one.
+cp "$src" "$tmp/$name"
+mv "$tmp/$name" "$cache/$name"
+echo "$cache/$name"
