@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# Command line: global flags, flag syntaxes, logging, --version, features, refused verbs.
+
+load helpers
+
+setup() { it_setup; }
+teardown() { it_teardown; }
+
+@test "--version: first line is 'urunc version X'" {
+	run "$URUNC" --version
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^urunc\ version\ [0-9A-Za-z.+~-]+$ ]]
+	has "$output" "spec: "
+}
+
+@test "features: valid JSON with ociVersionMin/Max, the six hooks and linux.namespaces; nothing on stderr" {
+	"$URUNC" features >"$T/f.json" 2>"$T/f.err"
+	[ ! -s "$T/f.err" ]
+	jq -e . "$T/f.json" >/dev/null
+	jq -e '.ociVersionMin | test("^1\\.[0-9]+\\.[0-9]+$")' "$T/f.json"
+	jq -e '.ociVersionMax | test("^1\\.[0-9]+\\.[0-9]+")' "$T/f.json"
+	for h in prestart createRuntime createContainer startContainer poststart poststop; do
+		jq -e --arg h "$h" '.hooks | index($h) != null' "$T/f.json" >/dev/null
+	done
+	for ns in mount network pid ipc uts; do
+		jq -e --arg n "$ns" '.linux.namespaces | index($n) != null' "$T/f.json" >/dev/null
+	done
+	# what urunc refuses must not be claimed
+	jq -e '.linux.namespaces | index("user") == null' "$T/f.json"
+}
+
+@test "--root / is refused" {
+	run "$URUNC" --root / list
+	[ "$status" -eq 1 ]
+	has "$output" "--root"
+	run "$URUNC" --root=/ state x
+	[ "$status" -eq 1 ]
+}
+
+@test "--root: a relative root is made absolute" {
+	local id
+	id=$(new_id rel)
+	mk_bundle "$T/b"
+	cd "$T"
+	"$URUNC" --root state-rel create --bundle b "$id" >"$T/out" 2>"$T/err"
+	[ -f "$T/state-rel/$id/state.json" ]
+	# the same container seen through the absolute path, from another directory
+	cd /
+	run "$URUNC" --root "$T/state-rel" state "$id"
+	[ "$status" -eq 0 ]
+	eq "$(jq -r .status <<<"$output")" created
+	eq "$(jq -r .bundle <<<"$output")" "$T/b"
+	"$URUNC" --root "$T/state-rel" delete "$id"
+	[ ! -e "$T/state-rel/$id" ]
+}
+
+@test "--log FILE --log-format json: one JSON object per line (level, msg, RFC 3339 time); the error also on stderr; exit 1" {
+	local id
+	id=$(new_id log)
+	run "$URUNC" --root "$ROOT" --log "$T/log.json" --log-format json state "$id"
+	[ "$status" -eq 1 ]
+	# stderr (bats merges it into $output) carries the bare message
+	eq "$output" "container does not exist"
+	json_log_ok "$T/log.json"
+	eq "$(jq -r 'select(.level == "error") | .msg' "$T/log.json" | tail -n1)" "container does not exist"
+	# appended, not truncated: a second failure adds a line
+	run "$URUNC" --root "$ROOT" --log "$T/log.json" --log-format json kill "$id" 9
+	[ "$status" -eq 1 ]
+	[ "$(wc -l <"$T/log.json")" -eq 2 ]
+	json_log_ok "$T/log.json"
+}
+
+@test "--log json: a successful create/start/delete writes only JSON lines there and nothing on stderr" {
+	local id
+	id=$(new_id logok)
+	mk_bundle "$T/b"
+	G=(--root "$ROOT" --log "$T/log.json" --log-format json)
+	"$URUNC" "${G[@]}" create --bundle "$T/b" --pid-file "$T/$id.pid" "$id" >"$T/$id.out" 2>"$T/$id.err"
+	"$URUNC" "${G[@]}" start "$id" 2>>"$T/$id.err"
+	wait_ready "$id"
+	"$URUNC" "${G[@]}" state "$id" >/dev/null 2>>"$T/$id.err"
+	"$URUNC" "${G[@]}" delete --force "$id" 2>>"$T/$id.err"
+	[ ! -s "$T/$id.err" ] || { cat "$T/$id.err"; false; }
+	[ -e "$T/log.json" ] || touch "$T/log.json"
+	if [ -s "$T/log.json" ]; then json_log_ok "$T/log.json"; fi
+	# the VMM never writes into the log
+	refute grep -q fakevmm "$T/log.json"
+}
+
+@test "--debug: accepted, and debug records appear only with it" {
+	local id
+	id=$(new_id dbg)
+	mk_bundle "$T/b"
+	"$URUNC" --root "$ROOT" --log "$T/nodebug.json" --log-format json create --bundle "$T/b" "$id" >"$T/o" 2>"$T/e"
+	"$URUNC" --root "$ROOT" delete "$id"
+	refute grep -q '"level":"debug"' "$T/nodebug.json"
+	"$URUNC" --debug --root "$ROOT" --log "$T/debug.json" --log-format json create --bundle "$T/b" "$id" >"$T/o" 2>"$T/e"
+	"$URUNC" --root "$ROOT" delete "$id"
+	json_log_ok "$T/debug.json"
+	grep -q '"level":"debug"' "$T/debug.json"
+}
+
+@test "--log-format: an unknown format is refused" {
+	run "$URUNC" --log-format yaml --root "$ROOT" list
+	[ "$status" -eq 1 ]
+	has "$output" "yaml"
+}
+
+@test "--rootless and --criu are accepted and ignored, --systemd-cgroup accepted" {
+	local id
+	id=$(new_id glob)
+	mk_bundle "$T/b"
+	"$URUNC" --rootless=false --criu /usr/sbin/criu --root "$ROOT" create --bundle "$T/b" "$id" >"$T/o" 2>"$T/e"
+	run "$URUNC" --rootless true --root "$ROOT" state "$id"
+	[ "$status" -eq 0 ]
+	eq "$(jq -r .status <<<"$output")" created
+	run "$URUNC" --systemd-cgroup --root "$ROOT" delete "$id"
+	[ "$status" -eq 0 ]
+	no_state "$id"
+}
+
+@test "flag syntaxes: --x v, --x=v, -x v, -x=v and short aliases -b, -f, -a, -d" {
+	local i id form
+	mk_bundle "$T/b"
+	i=0
+	for form in "--bundle $T/b" "--bundle=$T/b" "-bundle $T/b" "-bundle=$T/b" "-b $T/b"; do
+		i=$((i + 1))
+		id=$(new_id "syn$i")
+		# shellcheck disable=SC2086  # word splitting of $form is the point
+		ur create $form -pid-file "$T/$id.pid" "$id" >"$T/$id.out" 2>"$T/$id.err" ||
+			{ echo "create with \`$form\` failed: $(cat "$T/$id.err")"; false; }
+		eq "$(status_of "$id")" created
+		[[ $(pid_of "$id") =~ ^[0-9]+$ ]]
+		ur delete "$id"
+	done
+	# -f as --format (list, ps) and as --force (delete), -a as --all, -d as --detach
+	id=$(new_id short)
+	ur run -d -b "$T/b" --pid-file="$T/$id.pid" "$id" >"$T/$id.out" 2>"$T/$id.err"
+	wait_ready "$id"
+	run ur list -f json
+	[ "$status" -eq 0 ]
+	eq "$(jq -r --arg i "$id" '.[] | select(.id == $i) | .status' <<<"$output")" running
+	run ur ps -f json "$id"
+	eq "$output" "[$(pid_of "$id")]"
+	run ur kill -a "$id" USR1
+	[ "$status" -eq 0 ]
+	wait_for "grep -q 'fakevmm: signal=10' '$T/$id.out'"
+	run ur delete -f "$id"
+	[ "$status" -eq 0 ]
+	no_state "$id"
+	# single-dash long boolean flags
+	id=$(new_id dash)
+	ur run -detach -bundle "$T/b" "$id" >"$T/$id.out" 2>"$T/$id.err"
+	eq "$(status_of "$id")" running
+	ur delete -force "$id"
+	no_state "$id"
+}
+
+@test "unknown command and unknown flag: exit 1" {
+	run "$URUNC" --root "$ROOT" frobnicate x
+	[ "$status" -eq 1 ]
+	run "$URUNC" --root "$ROOT" state --bogus x
+	[ "$status" -eq 1 ]
+	run "$URUNC" --root "$ROOT" --log "$T/l.json" --log-format json --bogus list
+	[ "$status" -eq 1 ]
+	# if the log file was opened, it holds only JSON
+	if [ -s "$T/l.json" ]; then json_log_ok "$T/l.json"; fi
+}
+
+@test "exec, pause, resume, update, checkpoint, restore, events: one 'not supported by urunc' line, exit 1" {
+	local id verb
+	id=$(new_id unsup)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	declare -A argv=(
+		[exec]="exec --process /tmp/nonexistent --detach --pid-file $T/x.pid $id"
+		[pause]="pause $id"
+		[resume]="resume $id"
+		[update]="update --resources - $id"
+		[checkpoint]="checkpoint --image-path $T/img --work-path $T/work --leave-running $id"
+		[restore]="restore --detach --pid-file $T/r.pid -no-subreaper --bundle $T/b $id"
+		[events]="events --stats $id"
+	)
+	for verb in "${!argv[@]}"; do
+		# shellcheck disable=SC2086
+		"$URUNC" --root "$ROOT" ${argv[$verb]} >"$T/stdout" 2>"$T/stderr" && {
+			echo "$verb succeeded"
+			false
+		}
+		[ ! -s "$T/stdout" ] || { echo "$verb wrote to stdout: $(cat "$T/stdout")"; false; }
+		one_line "$(cat "$T/stderr")"
+		has "$(cat "$T/stderr")" "$verb"
+		has "$(cat "$T/stderr")" "not supported by urunc"
+	done
+	# update as containerd 2.x sends it, and the log gets the JSON error
+	run "$URUNC" --root "$ROOT" --log "$T/l.json" --log-format json update --resources=- "$id" </dev/null
+	[ "$status" -eq 1 ]
+	json_log_ok "$T/l.json"
+	has "$(jq -r .msg "$T/l.json")" "update is not supported by urunc"
+	# nothing happened to the container
+	eq "$(status_of "$id")" created
+	[ ! -e "$T/x.pid" ]
+	[ ! -e "$T/r.pid" ]
+}
