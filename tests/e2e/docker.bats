@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # urunc behind Docker 20.10 (Debian's docker.io: /usr/sbin/dockerd and the /usr/bin/docker
 # client; /usr/local/bin/docker may be a newer client): a private dockerd (data and exec
-# roots, pid file and socket under $E2E_T, no iptables, no bridge) with urunc registered
-# in its daemon.json `runtimes`, run in the namespace that hides /dev/kvm. dockerd starts
-# its own containerd, which starts the runc v2 shim, which calls urunc.
+# roots, pid file and socket under $E2E_T, no iptables, no default bridge) with urunc
+# registered in its daemon.json `runtimes`, run in the namespace that hides /dev/kvm and in
+# a network namespace of its own, so that the bridge network of the network test never
+# touches the host's. dockerd starts its own containerd, which starts the runc v2 shim,
+# which calls urunc.
 # The image is `docker import` of a tarball holding the kernel and urunc.json.
 
 bats_require_minimum_version 1.5.0
@@ -35,7 +37,7 @@ setup_file() {
 	# what docs/integrations.md tells users to write
 	jq -n --arg p "$URUNC" '{runtimes: {urunc: {path: $p}}}' >"$D/daemon.json"
 	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
-	URUNC_CONFIG=$E2E_T/urunc.toml "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
+	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
 		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
 		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
 		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \
@@ -161,3 +163,31 @@ only_daemons_left() {
 }
 
 fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
+
+@test "docker run on a bridge network: the guest takes over the container's address (tap0_urunc)" {
+	local net=net-$E2E_SFX id mac ip gw
+	dk network create --driver bridge "$net" >/dev/null
+	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
+	id=$(dk run -d --runtime=urunc --network "$net" "$IMAGE")
+	echo "$id" >>"$E2E_T/ids"
+	e2e_wait 20 fake_vmm_ready "$id" || { dk logs "$id"; false; }
+	mac=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").MacAddress}}" "$id")
+	ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}/{{(index .NetworkSettings.Networks \"$net\").IPPrefixLen}}" "$id")
+	gw=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").Gateway}}" "$id")
+	run dk logs "$id"
+	# QEMU gets the tap and the container interface's MAC; the guest its address and gateway
+	e2e_assert_line_has "=tap,id=net0,script=no,downscript=no,ifname=tap0_urunc"
+	e2e_assert_line_has ",mac=$mac"
+	e2e_assert_line_has " netdev.ip=$ip:$gw:"
+	dk rm -f "$id" >/dev/null
+	assert_container_gone "$id"
+
+	# and a real QEMU opens that tap and boots
+	rm -f "$E2E_T/urunc.toml"
+	run --separate-stderr dk run --rm --runtime=urunc --network "$net" "$IMAGE" hello net
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello net"
+	e2e_assert_line_has " netdev.ip="
+	# no endpoint left behind: the network can go
+	dk network rm "$net" >/dev/null
+}
