@@ -411,3 +411,73 @@ json3() {
 	json_bundle "$MX_T/$id" "$(json3 "$(b64 unikraft)" "$(b64 hvt)" "$(b64 /unikernel/kernel)")"
 	expect_create_error "$id" "$MX_T/$id" "\`hvt\` cannot run unikernel type \`unikraft\`"
 }
+
+# --- boot artifacts and the urunit config blob ----------------------------------------------
+
+@test "kernel and initrd are bound read-only at /.urunc; qemu gets -initrd /.urunc/initrd" {
+	local id b pid
+	id=$(mx_id artifacts)
+	b=$MX_T/$id
+	mx_bundle "$b" linux qemu initrd=/unikernel/initrd
+	head -c 4096 /dev/urandom >"$b/rootfs/unikernel/initrd"
+	mx_run_vmm "$id" "$b"
+	pid=$(cat "$MX_T/$id.pid")
+	[ "$(ls "/proc/$pid/root/.urunc" | paste -sd, -)" = initrd,kernel ]
+	cmp "$b/rootfs/unikernel/kernel" "/proc/$pid/root/.urunc/kernel"
+	cmp "$b/rootfs/unikernel/initrd" "/proc/$pid/root/.urunc/initrd"
+	# Read-only even for root: the VMM cannot change the image's files.
+	if (echo x >>"/proc/$pid/root/.urunc/kernel") 2>/dev/null; then
+		echo "the kernel is writable inside the VMM's root"
+		false
+	fi
+	mx_argv "$id"
+	local joined=" ${MX_ARGV[*]} "
+	[[ $joined == *" -initrd /.urunc/initrd -nodefaults -append "* ]]
+	[ "${MX_ARGV[-1]}" = "panic=-1 console=ttyS0 root=/dev/ram0 rw URUNC=urunc FOO=bar rdinit=mxapp -- mxarg" ]
+}
+
+URUNIT_CONF=$'UES\nURUNC=urunc\nFOO=bar\nUEE\nUCS\nUID:1000\nGID:1000\nWD:/tmp\nUCE\nUBS\nUBE'
+URUNIT_CMDLINE="panic=-1 console=ttyS0 retain_initrd URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- mxarg"
+
+# urunit_run <id> <vmm>: a linux guest whose init is urunit, without a rootfs; checks the blob.
+urunit_run() {
+	local id=$1 vmm=$2 b=$MX_T/$1
+	mx_bundle "$b" linux "$vmm"
+	mx_jq "$b" '.process.args = ["/urunit", "mxarg"] | .process.cwd = "/tmp"'
+	mx_run_vmm "$id" "$b"
+	local pid
+	pid=$(cat "$MX_T/$id.pid")
+	# The blob is a file of the VMM's root, loaded as the (only) initrd.
+	[ "$(cat "/proc/$pid/root/urunit.conf")" = "$URUNIT_CONF" ]
+}
+
+@test "urunit init on qemu, no rootfs: env/uid/gid/cwd in /urunit.conf, loaded with -initrd" {
+	local id
+	id=$(mx_id urunit-qemu)
+	urunit_run "$id" qemu
+	mx_argv "$id"
+	local joined=" ${MX_ARGV[*]} "
+	[[ $joined == *" -nic none -initrd /urunit.conf -nodefaults -append "* ]]
+	[ "${MX_ARGV[-1]}" = "$URUNIT_CMDLINE" ]
+}
+
+@test "urunit init on firecracker, no rootfs: /urunit.conf is the config's initrd_path" {
+	mx_need_kvm
+	local id pid
+	id=$(mx_id urunit-fc)
+	urunit_run "$id" firecracker
+	pid=$(cat "$MX_T/$id.pid")
+	jq -e --arg c "$URUNIT_CMDLINE" '."boot-source" == {kernel_image_path: "/.urunc/kernel",
+		boot_args: $c, initrd_path: "/urunit.conf"}' "/proc/$pid/root/tmp/fc.json"
+}
+
+@test "urunit init on cloud-hypervisor, no rootfs: --initramfs /urunit.conf" {
+	mx_need_kvm
+	local id
+	id=$(mx_id urunit-ch)
+	urunit_run "$id" cloud-hypervisor
+	mx_argv "$id"
+	local joined=" ${MX_ARGV[*]} "
+	[[ $joined == *" --seccomp false --initramfs /urunit.conf --cmdline "* ]]
+	[ "${MX_ARGV[-1]}" = "$URUNIT_CMDLINE" ]
+}
