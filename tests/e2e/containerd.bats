@@ -126,6 +126,22 @@ assert_container_gone() {
 
 only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAINERD_PID" ]; }
 
+@test "the CRI runtime of docs/integrations.md is understood by containerd (config dump)" {
+	e2e_doc_block containerd-cri >"$E2E_T/cri.toml"
+	run --separate-stderr timeout 20 containerd --config "$E2E_T/cri.toml" config dump
+	[ "$status" -eq 0 ] || { printf '%s\n%s\n' "$output" "$stderr"; false; }
+	# the runtime's table and its options table, as containerd parsed them
+	local rt opts
+	rt=$(awk '/^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.urunc\]/ { on = 1; next }
+		/^ *\[/ { on = 0 } on' <<<"$output")
+	opts=$(awk '/^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.urunc.options\]/ { on = 1; next }
+		/^ *\[/ { on = 0 } on' <<<"$output")
+	grep -qxF 'runtime_type = "io.containerd.runc.v2"' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
+	grep -qxF 'container_annotations = ["com.urunc.unikernel.*"]' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
+	grep -qxF 'pod_annotations = ["com.urunc.unikernel.*"]' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
+	grep -qxF 'BinaryName = "/usr/local/bin/urunc"' <<<"$(sed 's/^ *//' <<<"$opts")" || { echo "$opts"; false; }
+}
+
 @test "ctr run --rm: the guest's output with the given args on ctr's stdout" {
 	local id=run1-$E2E_SFX
 	run --separate-stderr ctr_run --rm "$id" hello ctr

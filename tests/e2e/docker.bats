@@ -34,8 +34,10 @@ setup_file() {
 	e2e_note_absent /run/containerd
 	e2e_note_absent /run/containerd/s
 	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
-	# what docs/integrations.md tells users to write
-	jq -n --arg p "$URUNC" '{runtimes: {urunc: {path: $p}}}' >"$D/daemon.json"
+	# the daemon.json of docs/integrations.md, with this build's urunc
+	e2e_doc_block docker-daemon-json | jq -e --arg p "$URUNC" \
+		'if .runtimes.urunc.path then .runtimes.urunc.path = $p else error("no runtimes.urunc.path") end' \
+		>"$D/daemon.json"
 	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
 	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
 		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \

@@ -68,6 +68,19 @@ e2e_assert_guest_output() {
 	e2e_assert_line_has "URUNC-TESTKERNEL: exiting"
 }
 
+# e2e_doc_block <name>: the fenced code block that follows the line `<!-- e2e:<name> -->` in
+# docs/integrations.md, so the tests use the configuration the documentation shows.
+e2e_doc_block() {
+	local doc=$BATS_TEST_DIRNAME/../../docs/integrations.md block
+	block=$(awk -v m="<!-- e2e:$1 -->" '
+		$0 == m { found = 1; next }
+		found == 1 && /^```/ { found = 2; next }
+		found == 2 && /^```/ { exit }
+		found == 2 { print }' "$doc")
+	[ -n "$block" ] || { echo "no \`e2e:$1\` block in $doc" >&2; return 1; }
+	printf '%s\n' "$block"
+}
+
 # --- images ---------------------------------------------------------------------------------
 
 # e2e_image_rootfs <dir> [binary|-]: what a urunc image holds: unikernel/kernel (the test
