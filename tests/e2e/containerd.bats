@@ -78,6 +78,7 @@ EOF
 
 teardown_file() {
 	local id
+	[ -n "${E2E_T:-}" ] || return 0
 	e2e_stop_pid "$(cat "$E2E_T/containerd.pid" 2>/dev/null)" 10
 	e2e_kill_mntns "${CONTAINERD_MNTNS:-}"  # shims and urunc calls
 	e2e_kill_cgroups "${NS:-}"              # VMMs
@@ -131,15 +132,19 @@ only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAI
 	run --separate-stderr timeout 20 containerd --config "$E2E_T/cri.toml" config dump
 	[ "$status" -eq 0 ] || { printf '%s\n%s\n' "$output" "$stderr"; false; }
 	# the runtime's table and its options table, as containerd parsed them
-	local rt opts
-	rt=$(awk '/^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.urunc\]/ { on = 1; next }
-		/^ *\[/ { on = 0 } on' <<<"$output")
-	opts=$(awk '/^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.urunc.options\]/ { on = 1; next }
-		/^ *\[/ { on = 0 } on' <<<"$output")
-	grep -qxF 'runtime_type = "io.containerd.runc.v2"' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
-	grep -qxF 'container_annotations = ["com.urunc.unikernel.*"]' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
-	grep -qxF 'pod_annotations = ["com.urunc.unikernel.*"]' <<<"$(sed 's/^ *//' <<<"$rt")" || { echo "$rt"; false; }
-	grep -qxF 'BinaryName = "/usr/local/bin/urunc"' <<<"$(sed 's/^ *//' <<<"$opts")" || { echo "$opts"; false; }
+	local rt=plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.urunc
+	dump_has "$rt" 'runtime_type = "io.containerd.runc.v2"'
+	dump_has "$rt" 'container_annotations = ["com.urunc.unikernel.*"]'
+	dump_has "$rt" 'pod_annotations = ["com.urunc.unikernel.*"]'
+	dump_has "$rt.options" 'BinaryName = "/usr/local/bin/urunc"'
+}
+
+# dump_has <table> <line>: the TOML in $output has <line> in [<table>] (blanks trimmed).
+dump_has() {
+	awk -v t="[$1]" '{ sub(/^ +/, "") } $0 == t { on = 1; next } /^\[/ { on = 0 } on' <<<"$output" |
+		grep -qxF -- "$2" && return 0
+	printf 'no `%s` in [%s] of:\n%s\n' "$2" "$1" "$output"
+	return 1
 }
 
 @test "ctr run --rm: the guest's output with the given args on ctr's stdout" {
