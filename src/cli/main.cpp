@@ -100,10 +100,9 @@ int main(int argc, char **argv)
     auto *list = app.add_subcommand("list", "list containers");
     list->add_option("-f,--format", format, "table or json");
     list->add_flag("-q,--quiet", quiet, "ids only");
-    auto *ps = app.add_subcommand("ps", "processes of a container");
+    auto *ps = app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
     ps->add_option("-f,--format", format, "table or json");
-    ps->add_option("id", id)->required();
-    ps->add_option("ps-args", rest, "arguments for ps");
+    ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
     auto *features = app.add_subcommand("features", "print the runtime's features (JSON)");
     std::vector<CLI::App *> unsupported;
     for (const char *verb : {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
@@ -157,8 +156,18 @@ int main(int argc, char **argv)
             return oci::remove(g, id, force);
         if (*list)
             return oci::list(g, format, quiet);
-        if (*ps)
+        if (*ps) {
+            rest = ps->remaining();
+            if (!rest.empty() && rest.front() == "--")
+                rest.erase(rest.begin());
+            if (rest.empty())
+                throw Error("ps: a container id is required");
+            id = rest.front();
+            rest.erase(rest.begin());
+            if (!rest.empty() && rest.front() == "--")
+                rest.erase(rest.begin());
             return oci::ps(g, id, format, rest);
+        }
         if (*features)
             return oci::features();
         for (auto *u : unsupported)

@@ -8,6 +8,7 @@
 #include "oci/runc.hpp"
 
 #include <dirent.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -41,6 +42,18 @@ void not_ours(const Globals &g)
 
 namespace {
 
+std::string owner_name(const std::string &dir)
+{
+    struct stat st;
+    if (::stat(dir.c_str(), &st) < 0)
+        return "";
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (::getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        return res->pw_name;
+    return "#" + std::to_string(st.st_uid);
+}
+
 // The state of a container for a read-only verb: no lock (state.json is replaced
 // atomically, and a reader must not wait on a create in progress).
 State load_for_read(const Globals &g, const std::string &id)
@@ -69,6 +82,7 @@ int state(const Globals &g, const std::string &id)
 int list(const Globals &g, const std::string &format, bool quiet)
 {
     std::vector<std::pair<State, Status>> items;
+    std::vector<std::string> owners;
     DIR *d = ::opendir(g.root.c_str());
     if (d) {
         while (auto *e = ::readdir(d)) {
@@ -78,32 +92,37 @@ int list(const Globals &g, const std::string &format, bool quiet)
             try {
                 State st = StateDir::open_unlocked_load(g.root + "/" + id);
                 items.emplace_back(st, live_status(st, g.root + "/" + id));
+                owners.push_back(owner_name(g.root + "/" + id));
             } catch (const Error &) {
             }
         }
         ::closedir(d);
     }
-    std::sort(items.begin(), items.end(), [](auto &a, auto &b) { return a.first.id < b.first.id; });
+    std::vector<size_t> order(items.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return items[a].first.id < items[b].first.id; });
     std::string out;
     if (quiet) {
-        for (auto &[st, s] : items)
-            out += st.id + "\n";
+        for (size_t i : order)
+            out += items[i].first.id + "\n";
     } else if (format == "json") {
         if (items.empty()) {
             out = "null\n";
         } else {
             out = "[";
-            for (size_t i = 0; i < items.size(); ++i)
-                out += (i ? "," : "") + oci_state_json(items[i].first, items[i].second, false);
+            for (size_t i : order)
+                out += (out.size() > 1 ? "," : "") + oci_state_json(items[i].first, items[i].second, false, owners[i]);
             out += "]\n";
         }
     } else {
         out = "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n";
-        for (auto &[st, s] : items) {
+        for (size_t i : order) {
+            const auto &[st, s] = items[i];
             char line[8192];
             std::snprintf(line, sizeof line, "%-11s %-11d %-11s %-11s %-11s %s\n", st.id.c_str(),
                           s == Status::stopped ? 0 : st.pid, to_string(s), st.bundle.c_str(),
-                          st.created.c_str(), "root");
+                          st.created.c_str(), owners[i].c_str());
             out += line;
         }
     }

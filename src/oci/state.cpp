@@ -248,7 +248,7 @@ Status live_status(const State &s, const std::string &dir)
     return Status::running;
 }
 
-std::string oci_state_json(const State &s, Status st, bool pretty)
+std::string oci_state_json(const State &s, Status st, bool pretty, const std::string &owner)
 {
     rapidjson::StringBuffer buf;
     auto emit = [&](auto &w) {
@@ -272,7 +272,7 @@ std::string oci_state_json(const State &s, Status st, bool pretty)
                 kv(k.c_str(), v);
             w.EndObject();
         }
-        kv("owner", "");
+        kv("owner", owner);
         w.EndObject();
     };
     if (pretty) {

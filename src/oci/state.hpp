@@ -70,8 +70,9 @@ bool is_urunc_state(const std::string &root, const std::string &id);
 Status live_status(const State &s, const std::string &dir);
 unsigned long long process_start_time(int pid);  // 0 if gone or zombie
 
-// runc's `state` JSON layout (2-space indent when pretty).
-std::string oci_state_json(const State &s, Status st, bool pretty);
+// runc's `state` JSON layout (2-space indent when pretty). `owner`: "" for `state`, the
+// state dir owner's user name for `list`, as runc prints them.
+std::string oci_state_json(const State &s, Status st, bool pretty, const std::string &owner = "");
 
 
 } // namespace urunc::oci
