@@ -6,6 +6,7 @@
 #include "base/strings.hpp"
 #include "net/guest_network.hpp"
 #include "oci/guest_rootfs.hpp"
+#include "rootfs/initrd_append.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
 #include "rootfs/view.hpp"
@@ -148,6 +149,24 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     for (const auto &w : l.guest->warnings(l.params))
         log::warn("{}", w);
     l.exec.guest_cmdline = l.guest->command_line(l.params);
+
+    // Files the guest needs inside its initrd rootfs (urunit's config): a new initrd in the
+    // state dir, the image's one followed by a cpio of the files. Only then is it copied.
+    auto extra = l.guest->monitor_args(l.params).initrd_files;
+    if (!extra.empty() && !l.exec.initrd.empty()) {
+        for (auto &fb : l.file_binds) {
+            if (fb.destination != l.exec.initrd)
+                continue;
+            std::string dest = state_dir + "/initrd";
+            rootfs::write_initrd_with_files(fb.fd, dest, extra);
+            UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
+            if (!fd)
+                throw sys_error("open `" + dest + "`");
+            fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
+            l.fds.push_back(std::move(fd));
+            log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
+        }
+    }
 
     // Monitor root: the VMM binary, its libraries and data, the devices it needs.
     l.root_dir = state_dir + "/root";

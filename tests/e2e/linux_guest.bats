@@ -70,7 +70,6 @@ lx_bundle() {
 }
 
 @test "linux on qemu/TCG, urunit init with an initrd rootfs: /urunit.conf carries env, uid, gid, cwd" {
-	skip "BUG: urunc points urunit at URUNIT_CONFIG=/urunit.conf but never appends the file to the initrd (MonitorArgs::initrd_files is not consumed in src/oci); the guest sees no /urunit.conf, so process.env, process.user and process.cwd are lost"
 	local id b
 	id=$(me_id lx-urunit)
 	b=$ME_T/$id
