@@ -24,7 +24,7 @@ TEST_CASE("newc archive: one member and the trailer, 4-byte aligned", "[rootfs][
     CHECK(a.find(std::string("TRAILER!!!\0", 11)) != std::string::npos);
 }
 
-TEST_CASE("initrd with files: the original, padding, then the archive; cpio reads it", "[rootfs][initrd]")
+TEST_CASE("initrd with files: the original, padding, then the archive", "[rootfs][initrd]")
 {
     char tmpl[] = "/tmp/urunc-initrd-XXXXXX";
     REQUIRE(::mkdtemp(tmpl));
