@@ -46,12 +46,11 @@ EOF
 	URUNC_CONFIG=$E2E_T/urunc.toml "${E2E_HIDEKVM[@]}" containerd --config "$C.toml" \
 		</dev/null >"$E2E_T/containerd.log" 2>&1 3>&- &
 	echo $! >"$E2E_T/containerd.pid"
-	if ! e2e_wait 30 ctr_ready; then
+	CONTAINERD_PID=$(cat "$E2E_T/containerd.pid")
+	if ! e2e_wait_daemon "$CONTAINERD_PID" 30 ctr_ready; then
 		tail -n 20 "$E2E_T/containerd.log"
-		echo "containerd did not answer on $SOCK within 30 s"
 		return 1
 	fi
-	CONTAINERD_PID=$(cat "$E2E_T/containerd.pid")
 	CONTAINERD_MNTNS=$(e2e_mntns "$CONTAINERD_PID")
 	export CONTAINERD_PID CONTAINERD_MNTNS
 	[ "$CONTAINERD_MNTNS" != "$(e2e_mntns $$)" ]

@@ -35,9 +35,10 @@ setup_file() {
 	e2e_note_absent /run/containerd/s
 	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
 	# the daemon.json of docs/integrations.md, with this build's urunc
-	e2e_doc_block docker-daemon-json | jq -e --arg p "$URUNC" \
+	e2e_doc_block docker-daemon-json >"$D/daemon.doc.json"
+	jq -e --arg p "$URUNC" \
 		'if .runtimes.urunc.path then .runtimes.urunc.path = $p else error("no runtimes.urunc.path") end' \
-		>"$D/daemon.json"
+		"$D/daemon.doc.json" >"$D/daemon.json"
 	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
 	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
 		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
@@ -45,12 +46,11 @@ setup_file() {
 		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \
 		</dev/null >"$E2E_T/dockerd.log" 2>&1 3>&- &
 	echo $! >"$E2E_T/dockerd.pid"
-	if ! e2e_wait 60 docker_ready; then
+	DOCKERD_PID=$(cat "$E2E_T/dockerd.pid")
+	if ! e2e_wait_daemon "$DOCKERD_PID" 60 docker_ready; then
 		tail -n 20 "$E2E_T/dockerd.log"
-		echo "dockerd did not answer on $DSOCK within 60 s"
 		return 1
 	fi
-	DOCKERD_PID=$(cat "$E2E_T/dockerd.pid")
 	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
 	export DOCKERD_PID DOCKERD_MNTNS
 	[ "$DOCKERD_MNTNS" != "$(e2e_mntns $$)" ]
@@ -63,7 +63,7 @@ setup_file() {
 teardown_file() {
 	local id
 	[ -n "${E2E_T:-}" ] || return 0
-	if [ -n "${DOCKERD_PID:-}" ] && docker_ready; then
+	if docker_ready; then
 		for id in $(dk ps -aq --no-trunc); do dk rm -f "$id" >/dev/null 2>&1 || true; done
 	fi
 	e2e_stop_pid "$(cat "$E2E_T/dockerd.pid" 2>/dev/null)" 20

@@ -46,6 +46,18 @@ e2e_wait() {
 	done
 }
 
+# e2e_wait_daemon <pid> <seconds> <ready command...>: wait until the daemon answers; fail
+# at once if it exits (a bad configuration), or after the deadline.
+e2e_wait_daemon() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		kill -0 "$pid" 2>/dev/null || { echo "the daemon (pid $pid) exited"; return 1; }
+		((SECONDS < deadline)) || { echo "the daemon (pid $pid) did not answer in time"; return 1; }
+		sleep 0.1
+	done
+}
+
 # e2e_file_has <file> <fixed string>: a line of file contains the string.
 e2e_file_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
 
