@@ -17,22 +17,40 @@ E2E_HIDEKVM=(unshare -m --propagation private sh -c
 	e2e-hidekvm)
 
 # Checks shared by every e2e file; sets URUNC, the fixture paths, E2E_T and E2E_SFX.
-# Called from setup_file (skip there skips the whole file).
+# Use as `e2e_setup_file || return 0` in setup_file, and e2e_setup in setup: bats 1.8
+# reports a `skip` in setup_file as a failure, so a missing prerequisite is remembered in
+# E2E_SKIP (e2e_skip_file) and every test skips with it.
 e2e_setup_file() {
-	[ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts, cgroups)"
-	[ -n "${URUNC_BUILD:-}" ] || skip "URUNC_BUILD is not set (run through scripts/test.sh)"
-	[ -f "$URUNC_BUILD/tests/fixtures/paths.env" ] || skip "fixtures not built"
+	[ "$(id -u)" = 0 ] || { e2e_skip_file "needs root (namespaces, mounts, cgroups)"; return 1; }
+	[ -n "${URUNC_BUILD:-}" ] || { e2e_skip_file "URUNC_BUILD is not set (run through scripts/test.sh)"; return 1; }
+	[ -f "$URUNC_BUILD/tests/fixtures/paths.env" ] || { e2e_skip_file "fixtures not built"; return 1; }
 	# shellcheck disable=SC1091
 	. "$URUNC_BUILD/tests/fixtures/paths.env"
 	URUNC=$URUNC_BUILD/src/cli/urunc
-	[ -x "$URUNC" ] || skip "urunc is not built ($URUNC)"
-	local t
-	for t in unshare nsenter timeout jq qemu-system-x86_64 perl sha256sum base64 tar gzip findmnt; do
-		command -v "$t" >/dev/null || skip "\`$t\` is not installed"
-	done
+	[ -x "$URUNC" ] || { e2e_skip_file "urunc is not built ($URUNC)"; return 1; }
+	e2e_need unshare nsenter timeout jq qemu-system-x86_64 perl sha256sum base64 tar gzip findmnt || return 1
 	E2E_T=$(mktemp -d /tmp/urunc-e2e.XXXXXX)
 	E2E_SFX=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 	export URUNC TESTKERNEL FAKEVMM EXAMPLE_BUNDLE MAKE_BUNDLE E2E_T E2E_SFX
+}
+
+# e2e_skip_file <reason>: every test of this file will skip with reason.
+e2e_skip_file() {
+	E2E_SKIP=$1
+	export E2E_SKIP
+}
+
+# e2e_need <command...>: all are installed, else e2e_skip_file and return 1.
+e2e_need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { e2e_skip_file "\`$t\` is not installed"; return 1; }
+	done
+}
+
+# e2e_setup: from each test's setup; skips when the file's prerequisites are missing.
+e2e_setup() {
+	[ -z "${E2E_SKIP:-}" ] || skip "$E2E_SKIP"
 }
 
 # e2e_wait <seconds> <command...>: run command every 0.1 s until it succeeds.
