@@ -57,6 +57,11 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
 
 std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
 {
+    // CRI copies pod annotations into the pod's pause container too: a sandbox is never
+    // the unikernel, it is runc's.
+    if (auto it = spec.annotations.find("io.kubernetes.cri.container-type");
+        it != spec.annotations.end() && it->second == "sandbox")
+        return std::nullopt;
     auto from_annotations = config_from_annotations(spec.annotations);
     std::optional<std::string> json;
     if (!from_annotations || !complete(*from_annotations)) {

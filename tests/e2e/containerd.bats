@@ -187,7 +187,6 @@ dump_has() {
 }
 
 @test "a CRI sandbox (pause) container with pod-level com.urunc.unikernel.* annotations goes to runc" {
-	skip "BUG: urunc treats a spec with io.kubernetes.cri.container-type=sandbox and pod annotations com.urunc.unikernel.{unikernelType,hypervisor,binary} as a unikernel: create fails with \"kernel: open \`/unikernel/kernel\` in \`.../rootfs\`: No such file or directory\" (CRI copies pod_annotations into the sandbox spec too), so such a pod never starts"
 	# What CRI gives the pause container of a pod annotated for urunc: the pod's
 	# annotations (listed in pod_annotations) plus the container type.
 	local id=sandbox-$E2E_SFX
