@@ -15,6 +15,10 @@
 # * Every name is unique per run and test ($$ and $BATS_TEST_NUMBER): ids, cgroup paths,
 #   the temp dir. Teardown removes what a test made even when it failed.
 
+# A test that hangs (e.g. on a pipe some VMM still holds) fails after this long instead of
+# stalling the suite; teardown still runs.
+: "${BATS_TEST_TIMEOUT:=60}"
+
 IT_HOSTNS_NET=$(readlink /proc/self/ns/net)
 
 it_setup() {

@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# create: the parked init (namespaces, cgroup, pid file), and what the VMM it becomes gets.
+
+load helpers
+
+setup() { it_setup; }
+teardown() { it_teardown; }
+
+@test "create: state created, pid file holds digits only (no newline) equal to state's pid; the VMM has not run" {
+	local id pid
+	id=$(new_id c)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	[[ $(cat "$T/$id.pid") =~ ^[0-9]+$ ]]
+	# no trailing newline: the file's size is the number of digits
+	pid=$(cat "$T/$id.pid")
+	eq "$(stat -c %s "$T/$id.pid")" "${#pid}"
+	run ur state "$id"
+	[ "$status" -eq 0 ]
+	eq "$(jq -r .status <<<"$output")" created
+	eq "$(jq -r .pid <<<"$output")" "$pid"
+	alive "$pid"
+	# parked: still the urunc binary, the VMM has written nothing
+	eq "$(readlink "/proc/$pid/exe")" "$URUNC"
+	refute grep -q fakevmm "$T/$id.out"
+}
+
+@test "create: the parked init is already in the spec's namespaces, and the same pid becomes the VMM" {
+	local id pid ns
+	id=$(new_id ns)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	pid=$(pid_of "$id")
+	declare -A before
+	for ns in net ipc uts pid mnt; do
+		before[$ns]=$(readlink "/proc/$pid/ns/$ns")
+		# every one of them is the container's own, not the host's
+		[ "${before[$ns]}" != "$(readlink "/proc/self/ns/$ns")" ] || { echo "init shares the host's $ns namespace"; false; }
+	done
+	# pid 1 of its own pid namespace
+	eq "$(awk '/^NSpid:/ {print $3}' "/proc/$pid/status")" 1
+	ur start "$id"
+	wait_ready "$id"
+	# the VMM reports exactly the namespaces the parked init had
+	for ns in net ipc uts pid mnt; do
+		eq "$(vmm "$id" "ns.$ns")" "${before[$ns]}"
+	done
+	eq "$(vmm "$id" pid)" 1
+	# same host pid: the init exec'd the VMM
+	eq "$(awk '/^NSpid:/ {print $2}' "/proc/$pid/status")" "$pid"
+	eq "$(readlink "/proc/$pid/exe")" "$FAKEVMM"
+	eq "$(jq -r .pid <<<"$(ur state "$id")")" "$pid"
+}
+
+@test "create: namespaces the spec leaves out stay the host's; a namespace path is joined" {
+	local id pid hostnet
+	# a network namespace to join, held by a process of ours
+	unshare -n sleep 300 </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$T/holder.extra-pid"
+	local holder=$!
+	wait_for "[ \"\$(readlink /proc/$holder/ns/net)\" != '$IT_HOSTNS_NET' ]" 5
+	id=$(new_id nsp)
+	mk_bundle "$T/b"
+	cfg "$T/b" --arg p "/proc/$holder/ns/net" \
+		'.linux.namespaces = [{"type": "pid"}, {"type": "mount"}, {"type": "network", "path": $p}]'
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	pid=$(pid_of "$id")
+	eq "$(readlink "/proc/$pid/ns/net")" "$(readlink "/proc/$holder/ns/net")"
+	eq "$(readlink "/proc/$pid/ns/ipc")" "$(readlink /proc/self/ns/ipc)"
+	eq "$(readlink "/proc/$pid/ns/uts")" "$(readlink /proc/self/ns/uts)"
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(vmm "$id" ns.net)" "$(readlink "/proc/$holder/ns/net")"
+	ur delete --force "$id"
+	# the joined namespace is not ours to destroy
+	alive "$holder"
+	kill "$holder"
+}
+
+@test "create: the init sits in the cgroup of linux.cgroupsPath (cgroupfs) before start; delete removes it" {
+	local id pid line n
+	id=$(new_id cg)
+	mk_bundle "$T/$id"
+	eq "$(jq -r .linux.cgroupsPath "$T/$id/config.json")" "/$CG/$id"
+	create_ct "$id" "$T/$id"
+	pid=$(pid_of "$id")
+	n=0
+	while IFS= read -r line; do
+		[[ $line == *":/$CG/$id" ]] || { echo "not in /$CG/$id: $line"; false; }
+		n=$((n + 1))
+	done <"/proc/$pid/cgroup"
+	[ "$n" -gt 0 ]
+	# the directories exist and hold exactly the init
+	for d in $(cg_dirs_of "$id"); do
+		eq "$(cat "$d/cgroup.procs")" "$pid"
+	done
+	[ -n "$(cg_dirs_of "$id")" ]
+	ur start "$id"
+	wait_ready "$id"
+	has "$(vmm "$id" cgroup)" "/$CG/$id"
+	ur delete --force "$id"
+	nothing_left "$id" "$pid"
+}
+
+@test "create --systemd-cgroup: slice:prefix:name becomes <slice>/<prefix>-<name>.scope; a later delete --force without the flag removes it" {
+	local id pid line
+	id=$(new_id sd)
+	mk_bundle "$T/b"
+	cfg "$T/b" --arg p "system.slice:urunc-test:$id" '.linux.cgroupsPath = $p'
+	"$URUNC" --systemd-cgroup --root "$ROOT" create --bundle "$T/b" --pid-file "$T/$id.pid" "$id" \
+		>"$T/$id.out" 2>"$T/$id.err" || { cat "$T/$id.err"; false; }
+	pid=$(pid_of "$id")
+	while IFS= read -r line; do
+		[[ $line == *":/system.slice/urunc-test-$id.scope" ]] || { echo "not in the scope: $line"; false; }
+	done <"/proc/$pid/cgroup"
+	# never a directory literally named after the cgroupsPath
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -name "*:urunc-test:*")" ]
+	# containerd's cleanup comes without --systemd-cgroup
+	ur delete --force "$id"
+	no_state "$id"
+	no_cgroup "urunc-test-$id.scope"
+	if [ -z "$IT_HAD_SYSTEM_SLICE" ]; then
+		# we made system.slice, so it goes too
+		[ -z "$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -name system.slice)" ]
+	fi
+	wait_for "gone $pid"
+}
+
+@test "create: a cgroup that already holds a process is refused, and left as it was" {
+	local id d
+	id=$(new_id busy)
+	mk_bundle "$T/$id"
+	d=/sys/fs/cgroup/pids/$CG/$id
+	mkdir -p "$d"
+	sleep 300 </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$T/sleeper.extra-pid"
+	echo $! >"$d/cgroup.procs"
+	run create_ct "$id" "$T/$id"
+	[ "$status" -eq 1 ]
+	has "$(cat "$T/$id.err")" "not empty"
+	no_state "$id"
+	[ -d "$d" ]
+	eq "$(cat "$d/cgroup.procs")" "$(cat "$T/sleeper.extra-pid")"
+	kill "$(cat "$T/sleeper.extra-pid")"
+	echo "$(cat "$T/sleeper.extra-pid")" >/sys/fs/cgroup/pids/cgroup.procs 2>/dev/null || true
+}
+
+@test "after start no urunc process is left: the cgroup holds only the VMM" {
+	local id pid d p
+	id=$(new_id only)
+	run_ct "$id"
+	pid=$(pid_of "$id")
+	eq "$(readlink "/proc/$pid/exe")" "$FAKEVMM"
+	for d in $(cg_dirs_of "$id"); do
+		eq "$(cat "$d/cgroup.procs")" "$pid"
+	done
+	# no process anywhere still runs urunc inside the container's namespaces
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "$(readlink "/proc/$pid/ns/net")" ] || continue
+		[ "$(readlink "$p/exe" 2>/dev/null)" != "$URUNC" ] || { echo "urunc left: ${p#/proc/}"; false; }
+	done
+}
+
+@test "the VMM: fds 0,1,2 only; stdio inherited from create (no terminal); env is PATH only; process.env and args reach the guest command line" {
+	local id pid append
+	id=$(new_id env)
+	mk_bundle "$T/b"
+	cfg "$T/b" '.process.env += ["FOO=bar baz"] | .process.args = ["arg1", "arg2"]'
+	echo hello >"$T/stdin"
+	"$URUNC" --root "$ROOT" create --bundle "$T/b" --pid-file "$T/$id.pid" "$id" \
+		<"$T/stdin" >"$T/$id.out" 2>"$T/$id.err"
+	ur start "$id"
+	wait_ready "$id"
+	pid=$(pid_of "$id")
+	eq "$(vmm "$id" fds)" "0,1,2"
+	eq "$(vmm "$id" tty)" "0,0,0"
+	eq "$(readlink "/proc/$pid/fd/0")" "$T/stdin"
+	eq "$(readlink "/proc/$pid/fd/1")" "$T/$id.out"
+	eq "$(readlink "/proc/$pid/fd/2")" "$T/$id.err"
+	# the VMM's environment: PATH and nothing else
+	grep -q '^fakevmm: env\[0\]=PATH=' "$T/$id.out"
+	eq "$(grep -c '^fakevmm: env\[' "$T/$id.out")" 1
+	# the container's env and args go to the guest (the -append value)
+	append=$(grep -A1 '^fakevmm: argv\[[0-9]*\]=-append$' "$T/$id.out" | sed -n '2s/^fakevmm: argv\[[0-9]*\]=//p')
+	has "$append" "URUNC=urunc"
+	has "$append" "FOO=bar baz"
+	has "$append" "-- arg1 arg2"
+}
+
+@test "create snapshots config.json: later edits of the bundle do not matter" {
+	local id append
+	id=$(new_id snap)
+	mk_bundle "$T/b"
+	cfg "$T/b" '.process.args = ["original"]'
+	create_ct "$id" "$T/b"
+	cfg "$T/b" '.process.args = ["edited"] | .hostname = "edited"'
+	ur start "$id"
+	wait_ready "$id"
+	append=$(grep -A1 '^fakevmm: argv\[[0-9]*\]=-append$' "$T/$id.out" | tail -n1)
+	has "$append" "-- original"
+	eq "$(vmm "$id" hostname)" urunc-example
+}
+
+@test "create: --no-pivot, --no-new-keyring, --detach accepted; no --pid-file; bundle defaults to the cwd; relative --pid-file is made absolute" {
+	local id
+	mk_bundle "$T/b"
+	id=$(new_id flags)
+	ur create --bundle "$T/b" --no-pivot --no-new-keyring --pid-file "$T/$id.pid" "$id" >"$T/o1" 2>"$T/e1"
+	eq "$(status_of "$id")" created
+	ur delete "$id"
+	id=$(new_id nopid)
+	ur create --bundle "$T/b" --detach "$id" >"$T/o2" 2>"$T/e2"
+	eq "$(status_of "$id")" created
+	ur delete "$id"
+	id=$(new_id cwd)
+	(cd "$T/b" && "$URUNC" --root "$ROOT" create --pid-file rel.pid "$id" >"$T/o3" 2>"$T/e3")
+	eq "$(jq -r .bundle <<<"$(ur state "$id")")" "$T/b"
+	eq "$(cat "$T/b/rel.pid")" "$(jq -r .pid <<<"$(ur state "$id")")"
+	ur delete "$id"
+}
+
+@test "create of an existing id fails with 'container with id exists' and leaves the first untouched" {
+	local id pid
+	id=$(new_id dup)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	pid=$(pid_of "$id")
+	run "$URUNC" --root "$ROOT" create --bundle "$T/b" --pid-file "$T/second.pid" "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "container with id exists"
+	[ ! -e "$T/second.pid" ]
+	eq "$(status_of "$id")" created
+	eq "$(jq -r .pid <<<"$(ur state "$id")")" "$pid"
+	alive "$pid"
+	ur start "$id"
+	wait_ready "$id"
+}
+
+@test "concurrent creates of one id: exactly one succeeds, the others fail with 'container with id exists'" {
+	local id i ok=0 exists=0 rc
+	id=$(new_id race)
+	mk_bundle "$T/b"
+	for i in 1 2 3 4 5 6 7 8; do
+		# (errexit holds in the subshell too: capture the status without tripping it)
+		(rc=0
+		"$URUNC" --root "$ROOT" create --bundle "$T/b" --pid-file "$T/race$i.pid" "$id" \
+			>"$T/race$i.out" 2>"$T/race$i.err" </dev/null 3>&- || rc=$?
+		echo "$rc" >"$T/race$i.rc") &
+	done
+	wait
+	for i in 1 2 3 4 5 6 7 8; do
+		rc=$(cat "$T/race$i.rc")
+		if [ "$rc" -eq 0 ]; then
+			ok=$((ok + 1))
+			cp "$T/race$i.pid" "$T/$id.pid"
+		elif grep -q "container with id exists" "$T/race$i.err"; then
+			exists=$((exists + 1))
+		else
+			echo "create $i: rc=$rc: $(cat "$T/race$i.err")"
+		fi
+	done
+	eq "$ok" 1
+	eq "$exists" 7
+	eq "$(status_of "$id")" created
+	eq "$(jq -r .pid <<<"$(ur state "$id")")" "$(pid_of "$id")"
+	# one cgroup with one process
+	for d in $(cg_dirs_of b); do
+		eq "$(cat "$d/cgroup.procs")" "$(pid_of "$id")"
+	done
+	ur delete "$id"
+	nothing_left "$id" "$(pid_of "$id")"
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# start: created -> running, once.
+
+load helpers
+
+setup() { it_setup; }
+teardown() { it_teardown; }
+
+@test "start: created -> running; the VMM runs as pid 1 of the container with the spec's hostname" {
+	local id
+	id=$(new_id s)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	eq "$(status_of "$id")" created
+	run ur start "$id"
+	[ "$status" -eq 0 ]
+	eq "$output" ""
+	wait_ready "$id"
+	eq "$(status_of "$id")" running
+	eq "$(vmm "$id" pid)" 1
+	eq "$(vmm "$id" hostname)" urunc-example
+	eq "$(vmm "$id" cwd)" /
+	# the exec fifo (the created marker) is gone
+	[ ! -e "$ROOT/$id/exec.fifo" ]
+}
+
+@test "start twice: 'cannot start an already running container', without effect" {
+	local id pid
+	id=$(new_id twice)
+	run_ct "$id"
+	pid=$(pid_of "$id")
+	run ur start "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "cannot start an already running container"
+	alive "$pid"
+	eq "$(grep -c '^fakevmm: ready' "$T/$id.out")" 1
+	eq "$(status_of "$id")" running
+}
+
+@test "two concurrent starts: exactly one succeeds, the VMM starts once" {
+	local id rc1=0 rc2=0
+	id=$(new_id cstart)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	(rc=0; ur start "$id" >"$T/s1" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/s1.rc") &
+	(rc=0; ur start "$id" >"$T/s2" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/s2.rc") &
+	wait
+	rc1=$(cat "$T/s1.rc")
+	rc2=$(cat "$T/s2.rc")
+	eq "$((rc1 + rc2))" 1
+	has "$(cat "$T/s1" "$T/s2")" "cannot start an already running container"
+	wait_ready "$id"
+	eq "$(grep -c '^fakevmm: ready' "$T/$id.out")" 1
+}
+
+@test "start of a stopped container: 'cannot start a container that has stopped'" {
+	local id pid
+	id=$(new_id stopped)
+	run_ct "$id"
+	pid=$(pid_of "$id")
+	ur kill "$id" KILL
+	wait_for "gone $pid"
+	run ur start "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "cannot start a container that has stopped"
+}
+
+@test "start after the parked init was killed: fails, container stopped" {
+	local id pid
+	id=$(new_id deadinit)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b"
+	pid=$(pid_of "$id")
+	kill -KILL "$pid"
+	wait_for "gone $pid"
+	eq "$(status_of "$id")" stopped
+	run ur start "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "cannot start a container that has stopped"
+	refute grep -q fakevmm "$T/$id.out"
+}
+
+@test "start of a missing container: 'container does not exist'" {
+	run ur start "$(new_id missing)"
+	[ "$status" -eq 1 ]
+	has "$output" "container does not exist"
+}
