@@ -237,7 +237,7 @@ teardown() { it_teardown; }
 }
 
 @test "concurrent creates of one id: exactly one succeeds, the others fail with 'container with id exists'" {
-	local id i ok=0 exists=0 rc
+	local id i ok=0 exists=0 rc pids=()
 	id=$(new_id race)
 	mk_bundle "$T/b"
 	for i in 1 2 3 4 5 6 7 8; do
@@ -246,8 +246,10 @@ teardown() { it_teardown; }
 		"$URUNC" --root "$ROOT" create --bundle "$T/b" --pid-file "$T/race$i.pid" "$id" \
 			>"$T/race$i.out" 2>"$T/race$i.err" </dev/null 3>&- || rc=$?
 		echo "$rc" >"$T/race$i.rc") &
+		pids+=($!)
 	done
-	wait
+	# (never a bare `wait`: it would also wait for bats' timeout watchdog)
+	wait "${pids[@]}"
 	for i in 1 2 3 4 5 6 7 8; do
 		rc=$(cat "$T/race$i.rc")
 		if [ "$rc" -eq 0 ]; then

@@ -135,13 +135,14 @@ teardown() { it_teardown; }
 }
 
 @test "concurrent delete --force of one container: both rc 0, VMM gone, nothing left" {
-	local id pid
+	local id pid p1
 	id=$(new_id cdel)
 	run_ct "$id"
 	pid=$(pid_of "$id")
 	(rc=0; ur delete --force "$id" >"$T/d1" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/d1.rc") &
+	p1=$!
 	(rc=0; ur delete --force "$id" >"$T/d2" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/d2.rc") &
-	wait
+	wait $p1 $!
 	eq "$(cat "$T/d1.rc") $(cat "$T/d2.rc")" "0 0"
 	nothing_left "$id" "$pid"
 }

@@ -38,13 +38,14 @@ teardown() { it_teardown; }
 }
 
 @test "two concurrent starts: exactly one succeeds, the VMM starts once" {
-	local id rc1=0 rc2=0
+	local id rc1=0 rc2=0 p1
 	id=$(new_id cstart)
 	mk_bundle "$T/b"
 	create_ct "$id" "$T/b"
 	(rc=0; ur start "$id" >"$T/s1" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/s1.rc") &
+	p1=$!
 	(rc=0; ur start "$id" >"$T/s2" 2>&1 3>&- || rc=$?; echo "$rc" >"$T/s2.rc") &
-	wait
+	wait $p1 $!
 	rc1=$(cat "$T/s1.rc")
 	rc2=$(cat "$T/s2.rc")
 	eq "$((rc1 + rc2))" 1
