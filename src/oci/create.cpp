@@ -192,7 +192,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         args.fifo_fd = fifo_fd.get();
         args.console_slave = spec.terminal ? pty.slave.get() : -1;
         args.new_uts = new_uts;
-        args.state_json = oci_state_json(st, Status::creating, false);
+        args.state = st;
 
         for (const auto &u : l.unmounts) {
             UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));

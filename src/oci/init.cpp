@@ -216,7 +216,10 @@ void init_main(InitArgs &a)
 
         prepare_monitor_root(l);
         ts::mark(17);
-        run_hooks(l.spec.hooks.create_container, "createContainer", a.state_json, 0);
+        // As runc: the pid as seen in the container's pid namespace.
+        a.state.pid = ::getpid();
+        run_hooks(l.spec.hooks.create_container, "createContainer",
+                  oci_state_json(a.state, Status::creating, false), 0);
         enter_monitor_root(l);
 
         if (a.console_slave >= 0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "oci/launch.hpp"
+#include "oci/state.hpp"
 
 #include <string>
 
@@ -22,7 +23,7 @@ struct InitArgs {
     int sync_fd = -1;
     int fifo_fd = -1;          // O_PATH fd of <state>/exec.fifo
     int console_slave = -1;    // pty slave, or -1: inherit stdio
-    std::string state_json;    // for createContainer hooks
+    State state;               // for createContainer hooks (pid filled in by the init)
     bool new_uts = false;
 };
 

@@ -103,7 +103,6 @@ field() { awk -v s="$1" -v n="$2" '$1 == s {print $n}' "$T/hooks.log"; }
 }
 
 @test "createContainer hook: state.pid is the init's pid (runc: its pid in the container), not -1" {
-	skip "BUG: createContainer hooks get \"pid\":-1 in the state on stdin (create.cpp builds args.state_json before clone; runc passes the init's pid)"
 	local id
 	id=$(new_id ccpid)
 	hooks_bundle "$T/b"
