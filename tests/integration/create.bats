@@ -272,3 +272,34 @@ teardown() { it_teardown; }
 	ur delete "$id"
 	nothing_left "$id" "$(pid_of "$id")"
 }
+
+@test "create: the pid file is written atomically (no temp file left next to it); a pid file that cannot be written fails create and leaves nothing" {
+	local id
+	id=$(new_id pidf)
+	mk_bundle "$T/$id"
+	mkdir "$T/pids"
+	ur create --bundle "$T/$id" --pid-file "$T/pids/init.pid" "$id" >"$T/$id.out" 2>"$T/$id.err"
+	eq "$(ls -A "$T/pids")" init.pid
+	ur delete "$id"
+	run ur create --bundle "$T/$id" --pid-file "$T/missing-dir/init.pid" "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "$T/missing-dir"
+	no_state "$id"
+	no_cgroup
+	[ ! -e "$T/missing-dir" ]
+}
+
+@test "the host sees no mount of the container's (monitor root, binds) while it is created or running" {
+	local id
+	id=$(new_id mnt)
+	mk_bundle "$T/$id"
+	create_ct "$id" "$T/$id"
+	no_mounts
+	# the monitor root's mount point is an empty directory on the host
+	[ -z "$(ls -A "$ROOT/$id/root")" ]
+	ur start "$id"
+	wait_ready "$id"
+	no_mounts
+	# while the VMM sees its minimal root
+	has "$(vmm "$id" root)" ".urunc"
+}
