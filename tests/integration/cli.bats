@@ -63,6 +63,7 @@ teardown() { it_teardown; }
 	eq "$output" "container does not exist"
 	json_log_ok "$T/log.json"
 	eq "$(jq -r 'select(.level == "error") | .msg' "$T/log.json" | tail -n1)" "container does not exist"
+	eq "$(stat -c %a "$T/log.json")" 644
 	# appended, not truncated: a second failure adds a line
 	run "$URUNC" --root "$ROOT" --log "$T/log.json" --log-format json kill "$id" 9
 	[ "$status" -eq 1 ]

@@ -303,3 +303,29 @@ teardown() { it_teardown; }
 	# while the VMM sees its minimal root
 	has "$(vmm "$id" root)" ".urunc"
 }
+
+@test "process.user, noNewPrivileges and capabilities apply to the VMM" {
+	local id
+	id=$(new_id user)
+	mk_bundle "$T/$id"
+	cfg "$T/$id" '.process.user = {"uid": 1000, "gid": 1001, "additionalGids": [5, 6]}
+		| .process.noNewPrivileges = true'
+	create_ct "$id" "$T/$id"
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(vmm "$id" uid)" 1000
+	eq "$(vmm "$id" gid)" 1001
+	eq "$(vmm "$id" groups)" 5,6
+	eq "$(vmm "$id" nonewprivs)" 1
+	# root keeps exactly the listed capabilities: CAP_KILL (5) and CAP_NET_ADMIN (12)
+	id=$(new_id caps)
+	mk_bundle "$T/$id"
+	cfg "$T/$id" '.process.capabilities = {"bounding": ["CAP_NET_ADMIN", "CAP_KILL"],
+		"effective": ["CAP_NET_ADMIN", "CAP_KILL"], "permitted": ["CAP_NET_ADMIN", "CAP_KILL"]}'
+	create_ct "$id" "$T/$id"
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(vmm "$id" uid)" 0
+	eq "$(vmm "$id" capeff)" 0000000000001020
+	eq "$(vmm "$id" nonewprivs)" 0
+}

@@ -104,3 +104,16 @@ teardown() { it_teardown; }
 	no_cgroup
 	wait_for "gone $(pid_of "$id")"
 }
+
+@test "run in the foreground: a VMM killed with SIGKILL gives 137" {
+	local id
+	id=$(new_id fg137)
+	mk_bundle "$T/$id"
+	(rc=0; "$URUNC" --root "$ROOT" run --bundle "$T/$id" --pid-file "$T/$id.pid" "$id" \
+		>"$T/$id.out" 2>"$T/$id.err" </dev/null 3>&- || rc=$?; echo "$rc" >"$T/$id.rc") &
+	wait_ready "$id"
+	ur kill "$id" KILL
+	wait_for "[ -s '$T/$id.rc' ]" 10
+	eq "$(cat "$T/$id.rc")" 137
+	no_state "$id"
+}

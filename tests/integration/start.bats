@@ -86,3 +86,25 @@ teardown() { it_teardown; }
 	[ "$status" -eq 1 ]
 	has "$output" "container does not exist"
 }
+
+@test "start, state, ps, kill and delete return promptly with stdout/stderr on a pipe (go-runc's combined output)" {
+	local id out
+	id=$(new_id pipes)
+	mk_bundle "$T/b"
+	# a chatty hook: its output is captured by urunc, not passed to the caller
+	cfg "$T/b" '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "echo to-stdout; echo to-stderr >&2"]}]'
+	create_ct "$id" "$T/b"
+	# each command substitution ends only when no process holds the pipe any more
+	out=$(timeout 20 "$URUNC" --root "$ROOT" start "$id" 2>&1) || { echo "start: $? $out"; false; }
+	eq "$out" ""
+	wait_ready "$id"
+	out=$(timeout 20 "$URUNC" --root "$ROOT" state "$id" 2>&1)
+	eq "$(jq -r .status <<<"$out")" running
+	out=$(timeout 20 "$URUNC" --root "$ROOT" ps --format json "$id" 2>&1)
+	eq "$out" "[$(pid_of "$id")]"
+	out=$(timeout 20 "$URUNC" --root "$ROOT" kill "$id" USR1 2>&1)
+	eq "$out" ""
+	out=$(timeout 20 "$URUNC" --root "$ROOT" delete --force "$id" 2>&1)
+	eq "$out" ""
+	no_state "$id"
+}
