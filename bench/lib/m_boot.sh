@@ -1,0 +1,59 @@
+# Metric 8: a real boot of the test kernel under QEMU/TCG through `urunc run`,
+# against QEMU started by hand with the very argv urunc builds (read from the
+# fake VMM's record of a run in the same conditions). Interleaved: each
+# iteration boots once each way.
+
+# /dev/kvm exists on these machines but QEMU cannot use it (nested: `-cpu host`
+# aborts), so both ways run in a private mount namespace where /dev/kvm is
+# /dev/null and urunc falls back to TCG. BENCH_KVM=1 keeps /dev/kvm.
+in_tcg_ns() {
+	if [ -e /dev/kvm ] && [ "${BENCH_KVM:-0}" != 1 ]; then
+		unshare -m --propagation private sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh "$@"
+	else
+		"$@"
+	fi
+}
+
+m_boot() {
+	local S="8. Real boot under QEMU/TCG" o=$T/out/boot argv=() qemu kernel i raw=$T/raw/boot.txt
+	local n=$((WARMUP + RUNS)) booted a b
+	log "8: real boots, urunc run vs QEMU by hand ($RUNS each)"
+	mkdir -p "$o"
+	"$MAKE_BUNDLE" "$T/qb" "$TESTKERNEL" >/dev/null
+	kernel=$T/qb/rootfs/unikernel/kernel
+
+	# The argv, as the fake VMM received it in the same namespace setup.
+	in_tcg_ns "$STEPRUN" -o "$T/raw/boot-argv.err" -- \
+		"@out=$o/argv.out" "$URUNC" --root "$R_URUNC" create --bundle "$T/qb" "$PREFIX-qa" ::: \
+		"$URUNC" --root "$R_URUNC" start "$PREFIX-qa" ::: \
+		@wait "$o/argv.out" "fakevmm: ready" ::: \
+		@always "$URUNC" --root "$R_URUNC" delete --force "$PREFIX-qa" >/dev/null
+	mapfile -t argv < <(grep '^fakevmm: argv\[' "$o/argv.out" | sed -E 's/^fakevmm: argv\[[0-9]+\]=//')
+	if [ ${#argv[@]} -eq 0 ]; then
+		result_value "$S" "QEMU argv" "n/a" "" "no argv recorded by the fake VMM"
+		return
+	fi
+	qemu=$(command -v qemu-system-x86_64) || die "qemu-system-x86_64 not found"
+	argv[0]=$qemu
+	for i in "${!argv[@]}"; do
+		argv[$i]=${argv[$i]//\/.urunc\/kernel/$kernel}
+	done
+	printf '%q ' "${argv[@]}" >"$T/raw/boot-argv.txt"
+
+	# The real QEMU this time: no URUNC_CONFIG.
+	(
+		unset URUNC_CONFIG
+		in_tcg_ns "$STEPRUN" -n "$n" -o "$T/raw/boot.log" -t 60 -- \
+			"$URUNC" --root "$R_URUNC" run --bundle "$T/qb" "$PREFIX-q%i" ::: \
+			"${argv[@]}" >"$raw"
+	)
+	booted=$(grep -c 'URUNC-TESTKERNEL: exiting' "$T/raw/boot.log" || true)
+	step_ms "$raw" 0 "$WARMUP" | result "$S" "urunc run (create, start, boot, exit, delete)" ms \
+		"failed runs: $(failures "$raw" 0); guests that printed their exit line: $booted/$((2 * n))"
+	step_ms "$raw" 1 "$WARMUP" | result "$S" "QEMU by hand, same argv" ms "failed runs: $(failures "$raw" 1)"
+	a=$(p50_of "$S" "urunc run (create, start, boot, exit, delete)")
+	b=$(p50_of "$S" "QEMU by hand, same argv")
+	result_value "$S" "runtime's share of a real boot (p50)" \
+		"$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.1f%%", 100 * (a - b) / a }')" \
+		"" "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "-" && b != "-") printf "%.2f ms of %.2f ms", a - b, a }')"
+}

@@ -1,0 +1,77 @@
+# Metric 2: full cycle create + start + delete, urunc (fake VMM exiting 0 at
+# once) against runc and crun (busybox /bin/true), interleaved in rounds so a
+# burst of load from other users of the machine hits all three alike.
+
+# round_range R -> "FIRST N": iterations of round R; round 0 also does the warm-up.
+round_range() {
+	local per=$(((RUNS + ROUNDS - 1) / ROUNDS)) r=$1 first n
+	if [ "$r" = 0 ]; then
+		first=0 n=$((WARMUP + per))
+	else
+		first=$((WARMUP + r * per)) n=$per
+	fi
+	[ $((first + n)) -le $((WARMUP + RUNS)) ] || n=$((WARMUP + RUNS - first))
+	[ "$n" -gt 0 ] || n=0
+	echo "$first $n"
+}
+
+# crun 1.8.1 refuses this host's hybrid cgroup layout (v1 controllers plus a v2
+# hierarchy at /sys/fs/cgroup/unified): it runs in a private mount namespace
+# with the unified hierarchy unmounted, i.e. as on a pure v1 host.
+in_crun_ns() {
+	unshare -m --propagation private sh -c \
+		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"
+}
+
+cycle_block() {
+	local rt=$1 first=$2 n=$3 root bundle wrap=()
+	case $rt in
+	urunc) root=$R_URUNC bundle=$T/fx ;;
+	runc) root=$R_RUNC bundle=$T/rb ;;
+	crun) root=$R_CRUN bundle=$T/rb wrap=(in_crun_ns) ;;
+	esac
+	local bin=$rt id="$PREFIX-y$rt-%i"
+	[ "$rt" = urunc ] && bin=$URUNC
+	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/cycle-$rt.err" -- \
+		"$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
+		"$bin" --root "$root" start "$id" ::: \
+		@always "$bin" --root "$root" delete --force "$id" >>"$T/raw/cycle-$rt.txt"
+}
+
+m_cycle() {
+	local r rt fn S="2. Full cycle create+start+delete"
+	log "2: full cycle, urunc vs runc vs crun ($RUNS runs each, $ROUNDS interleaved rounds)"
+	for ((r = 0; r < ROUNDS; r++)); do
+		read -r first n < <(round_range "$r")
+		[ "$n" -gt 0 ] || continue
+		for rt in urunc runc crun; do
+			cycle_block "$rt" "$first" "$n"
+		done
+	done
+	for rt in urunc runc crun; do
+		fn=$T/raw/cycle-$rt.txt
+		span_ms "$fn" 0 2 "$WARMUP" | result "$S" "$rt: create+start+delete" ms "failed runs: $(failures "$fn" 0 1 2)"
+	done
+	for rt in urunc runc crun; do
+		fn=$T/raw/cycle-$rt.txt
+		step_ms "$fn" 0 "$WARMUP" | result "$S" "$rt: create" ms ""
+		step_ms "$fn" 1 "$WARMUP" | result "$S" "$rt: start" ms ""
+		step_ms "$fn" 2 "$WARMUP" | result "$S" "$rt: delete --force" ms ""
+	done
+	# Peak RSS of the peers' commands, as a reference for metric 6.
+	local S6="6. Peak RSS and resident processes" st names=(create start delete)
+	for rt in runc crun; do
+		for st in 0 1 2; do
+			awk -v s="$st" -v w="$WARMUP" '$1 == "R" && $3 == s && $2 >= w { print $7 / 1024 }' \
+				"$T/raw/cycle-$rt.txt" | result "$S6" "reference, peak RSS: $rt ${names[$st]}" MiB "from section 2"
+		done
+	done
+	local u c g
+	u=$(p50_of "$S" "urunc: create+start+delete")
+	c=$(p50_of "$S" "crun: create+start+delete")
+	g=$(p50_of "$S" "runc: create+start+delete")
+	target "full cycle p50 vs crun (same run)" "$u ms = $(ratio "$u" "$c")x crun ($c ms)" "<= 0.5x" \
+		"$(fcmp "$u" "<=" "$(scale "$c" 0.5)")"
+	target "full cycle p50 vs runc (same run)" "$u ms = $(ratio "$u" "$g")x runc ($g ms)" "<= 0.25x" \
+		"$(fcmp "$u" "<=" "$(scale "$g" 0.25)")"
+}
