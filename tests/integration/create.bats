@@ -329,3 +329,48 @@ teardown() { it_teardown; }
 	eq "$(vmm "$id" capeff)" 0000000000001020
 	eq "$(vmm "$id" nonewprivs)" 0
 }
+
+@test "create: pid, network, ipc and uts namespaces given by path are joined (the VMM is not pid 1 there)" {
+	local id holder unsh
+	# the holder: pid 1 of new pid/net/ipc/uts namespaces (a child of unshare -f)
+	unshare -p -f -n -i -u sleep 300 </dev/null >/dev/null 2>&1 3>&- &
+	unsh=$!
+	disown "$unsh" # no "Killed" job report on the TAP stream when we kill it below
+	echo "$unsh" >"$T/unshare.extra-pid"
+	wait_for "[ -n \"\$(cat /proc/$unsh/task/$unsh/children 2>/dev/null)\" ]" 5
+	holder=$(tr -d ' ' <"/proc/$unsh/task/$unsh/children")
+	echo "$holder" >"$T/holder.extra-pid"
+	id=$(new_id join)
+	mk_bundle "$T/$id"
+	cfg "$T/$id" --arg p "/proc/$holder/ns" '.linux.namespaces = [
+		{"type": "pid", "path": ($p + "/pid")}, {"type": "network", "path": ($p + "/net")},
+		{"type": "ipc", "path": ($p + "/ipc")}, {"type": "uts", "path": ($p + "/uts")},
+		{"type": "mount"}]'
+	create_ct "$id" "$T/$id" || { cat "$T/$id.err"; false; }
+	ur start "$id"
+	wait_ready "$id"
+	for ns in pid net ipc uts; do
+		eq "$(vmm "$id" "ns.$ns")" "$(readlink "/proc/$holder/ns/$ns")"
+	done
+	[ "$(vmm "$id" pid)" != 1 ]
+	eq "$(awk '/^NSpid:/ {print $2}' "/proc/$(pid_of "$id")/status")" "$(pid_of "$id")"
+	ur delete --force "$id"
+	# joined namespaces are not ours: the holder lives on
+	alive "$holder"
+	# (pid 1 of a namespace and unshare -f both ignore SIGTERM)
+	kill -KILL "$holder" "$unsh" 2>/dev/null || true
+}
+
+@test "create without a pid namespace: the VMM sees its host pid" {
+	local id
+	id=$(new_id nopidns)
+	mk_bundle "$T/$id"
+	cfg "$T/$id" '.linux.namespaces = [{"type": "mount"}, {"type": "network"}, {"type": "uts"}]'
+	create_ct "$id" "$T/$id"
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(vmm "$id" pid)" "$(pid_of "$id")"
+	eq "$(vmm "$id" ns.pid)" "$(readlink /proc/self/ns/pid)"
+	run ur ps --format json "$id"
+	eq "$output" "[$(pid_of "$id")]"
+}

@@ -63,7 +63,7 @@ it_teardown() {
 		pid=$(cat "$f" 2>/dev/null || true)
 		[[ $pid =~ ^[0-9]+$ ]] || continue
 		case $(readlink "/proc/$pid/exe" 2>/dev/null) in
-		"$FAKEVMM" | "$URUNC" | */python3*) kill -KILL "$pid" 2>/dev/null || true ;;
+		"$FAKEVMM" | "$URUNC" | */python3* | */sleep | */unshare) kill -KILL "$pid" 2>/dev/null || true ;;
 		esac
 	done
 	# Cgroups this test named (deepest first).
