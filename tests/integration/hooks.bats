@@ -239,3 +239,43 @@ EOF
 	ur delete --force "$id"
 	eq "$(cat "$T/late.log")" ran
 }
+
+# query_hook_bundle <dir> <id>: createRuntime, startContainer and poststart hooks that run
+# `urunc state` and `urunc ps --format json` on the container itself, into $T/q.<stage>.
+query_hook_bundle() {
+	cat >"$T/query.sh" <<EOF
+#!/bin/sh
+"$URUNC" --root "$ROOT" state "\$1" >"$T/q.\$2.state" 2>&1 || echo "rc=\$?" >>"$T/q.\$2.state"
+"$URUNC" --root "$ROOT" ps --format json "\$1" >"$T/q.\$2.ps" 2>&1
+EOF
+	chmod +x "$T/query.sh"
+	mk_bundle "$1"
+	cfg "$1" --arg h "$T/query.sh" --arg id "$2" '.hooks = {
+		"createRuntime": [{"path": $h, "args": ["q", $id, "createRuntime"], "timeout": 10}],
+		"startContainer": [{"path": $h, "args": ["q", $id, "startContainer"], "timeout": 10}],
+		"poststart": [{"path": $h, "args": ["q", $id, "poststart"], "timeout": 10}]}'
+}
+
+@test "hooks may query the container: state from a hook does not deadlock and shows creating / created / running" {
+	local id
+	id=$(new_id query)
+	query_hook_bundle "$T/b" "$id"
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(jq -r .status "$T/q.createRuntime.state")" creating
+	eq "$(jq -r .status "$T/q.startContainer.state")" created
+	eq "$(jq -r .status "$T/q.poststart.state")" running
+	eq "$(jq -r .pid "$T/q.poststart.state")" "$(pid_of "$id")"
+	eq "$(cat "$T/q.poststart.ps")" "[$(pid_of "$id")]"
+}
+
+@test "state and ps during create (from a createRuntime hook) report the init's pid, not -1" {
+	skip "BUG: while create runs its hooks, state.json still has pid -1: 'urunc state' prints \"pid\": -1 and 'urunc ps --format json' prints [-1] (create.cpp saves st.pid only after the hooks)"
+	local id
+	id=$(new_id querypid)
+	query_hook_bundle "$T/b" "$id"
+	create_ct "$id" "$T/b"
+	eq "$(jq -r .pid "$T/q.createRuntime.state")" "$(pid_of "$id")"
+	eq "$(cat "$T/q.createRuntime.ps")" "[$(pid_of "$id")]"
+}
