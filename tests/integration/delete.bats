@@ -169,3 +169,46 @@ teardown() { it_teardown; }
 	[ "$status" -eq 0 ]
 	no_state "$b"
 }
+
+# killed_create <id>: a create SIGKILLed (as a dying shim's Pdeathsig does) while its
+# createRuntime hook runs, i.e. after the init was cloned and put in its cgroup.
+killed_create() {
+	local id=$1 cpid
+	mk_bundle "$T/$id"
+	cfg "$T/$id" --arg m "$T/hook.extra-pid" \
+		'.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "echo $$ > \($m); exec sleep 60"]}]'
+	"$URUNC" --root "$ROOT" create --bundle "$T/$id" --pid-file "$T/$id.pid" "$id" \
+		>"$T/$id.out" 2>"$T/$id.err" </dev/null 3>&- &
+	cpid=$!
+	disown "$cpid"
+	wait_for "[ -s '$T/hook.extra-pid' ]" 10
+	# the init is in its cgroup by now
+	[ -n "$(cg_dirs_of "$id")" ]
+	kill -KILL "$cpid"
+	wait_for "gone $cpid"
+	kill -KILL "$(cat "$T/hook.extra-pid")"
+}
+
+@test "delete --force after create was SIGKILLed mid-way: rc 0, state dir gone, the parked init died with create" {
+	local id
+	id=$(new_id killed)
+	killed_create "$id"
+	[ ! -e "$T/$id.pid" ]
+	run ur delete --force "$id"
+	[ "$status" -eq 0 ]
+	no_state "$id"
+	# no process of ours left in the container's cgroup
+	for d in $(cg_dirs_of "$id"); do
+		eq "$(cat "$d/cgroup.procs")" ""
+	done
+}
+
+@test "delete --force after create was SIGKILLed mid-way removes the container's cgroup too" {
+	skip "BUG: create saves the cgroup (and pid) to state.json only at its very end: a create killed after place_in_cgroup (e.g. during a createRuntime hook) leaves /<cgroupsPath> in every hierarchy, and delete --force cannot know it"
+	local id
+	id=$(new_id killedcg)
+	killed_create "$id"
+	ur delete --force "$id"
+	no_state "$id"
+	no_cgroup
+}
