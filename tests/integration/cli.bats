@@ -203,3 +203,20 @@ teardown() { it_teardown; }
 	[ ! -e "$T/x.pid" ]
 	[ ! -e "$T/r.pid" ]
 }
+
+@test "--log json: messages with quotes, backslashes, tabs, escapes, CR/LF and bytes >127 stay one valid JSON line" {
+	local id msg
+	id=$(new_id esc)
+	mk_bundle "$T/b"
+	# a failing hook whose stderr ends up in the error message
+	cfg "$T/b" '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c",
+		"printf \"a\\tb \\\"q\\\" back\\\\\\\\slash \\033[31mred \\001 \\377 end\\r\\nline2\" >&2; exit 1"]}]'
+	run "$URUNC" --root "$ROOT" --log "$T/log.json" --log-format json create --bundle "$T/b" "$id"
+	[ "$status" -eq 1 ]
+	one_line "$output"
+	json_log_ok "$T/log.json"
+	msg=$(jq -r 'select(.level == "error") | .msg' "$T/log.json")
+	has "$msg" $'a\tb "q" back\\slash \e[31mred \x01'
+	has "$msg" "line2"
+	no_state "$id"
+}
