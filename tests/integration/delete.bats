@@ -212,3 +212,25 @@ killed_create() {
 	no_state "$id"
 	no_cgroup
 }
+
+@test "delete and delete --force work after the bundle is gone (containerd removes it early)" {
+	local a b pa pb
+	# (one after the other: siblings under one parent cgroup would meet the bug above)
+	a=$(new_id nobundle1)
+	mk_bundle "$T/$a"
+	create_ct "$a" "$T/$a"
+	pa=$(pid_of "$a")
+	rm -rf "${T:?}/$a"
+	eq "$(status_of "$a")" created
+	run ur delete "$a"
+	[ "$status" -eq 0 ]
+	nothing_left "$a" "$pa"
+	b=$(new_id nobundle2)
+	run_ct "$b"
+	pb=$(pid_of "$b")
+	rm -rf "${T:?}/$b"
+	eq "$(status_of "$b")" running
+	run ur delete --force "$b"
+	[ "$status" -eq 0 ]
+	nothing_left "$b" "$pb"
+}
