@@ -53,7 +53,7 @@ teardown() { it_teardown; }
 }
 
 @test "create: namespaces the spec leaves out stay the host's; a namespace path is joined" {
-	local id pid hostnet
+	local id pid
 	# a network namespace to join, held by a process of ours
 	unshare -n sleep 300 </dev/null >/dev/null 2>&1 3>&- &
 	echo $! >"$T/holder.extra-pid"
@@ -132,7 +132,7 @@ teardown() { it_teardown; }
 	mk_bundle "$T/$id"
 	d=/sys/fs/cgroup/pids/$CG/$id
 	mkdir -p "$d"
-	sleep 300 </dev/null >/dev/null 2>&1 3>&- &
+	sleep 300 >/dev/null 2>&1 3>&- &
 	echo $! >"$T/sleeper.extra-pid"
 	echo $! >"$d/cgroup.procs"
 	run create_ct "$id" "$T/$id"

@@ -112,7 +112,6 @@ same_argv() {
 }
 
 @test "a bundle without annotations but with urunc.json in its rootfs is ours, not runc's" {
-	local b64
 	b64() { printf '%s' "$1" | base64 -w0; }
 	jq -n --arg t "$(b64 unikraft)" --arg h "$(b64 qemu)" --arg b "$(b64 /unikernel/kernel)" \
 		'{"com.urunc.unikernel.unikernelType": $t, "com.urunc.unikernel.hypervisor": $h,

@@ -19,6 +19,8 @@
 # stalling the suite; teardown still runs.
 : "${BATS_TEST_TIMEOUT:=60}"
 
+# The host's network namespace, as the tests compare namespaces against it.
+export IT_HOSTNS_NET
 IT_HOSTNS_NET=$(readlink /proc/self/ns/net)
 
 it_setup() {
@@ -52,11 +54,11 @@ it_teardown() {
 	local d id pid f
 	# delete --force kills the VMM (or the parked init) and removes state and cgroups.
 	# (Some tests use a second root under $T: every state.json found there counts.)
-	for f in $(find "$T" -maxdepth 4 -name state.json -path '*/state*/*' 2>/dev/null); do
+	while IFS= read -r f; do
 		d=${f%/state.json}
 		id=${d##*/}
-		timeout -k 2 15 "$URUNC" --root "${d%/*}" delete --force "$id" >/dev/null 2>&1 || true
-	done
+		timeout -k 2 15 "$URUNC" --root "${d%/*}" delete --force "$id" </dev/null >/dev/null 2>&1 || true
+	done < <(find "$T" -maxdepth 4 -name state.json -path '*/state*/*' 2>/dev/null)
 	# Whatever urunc failed to kill: only pids we recorded that still run our binaries.
 	for f in "$T"/*.pid "$T"/*.extra-pid; do
 		[ -f "$f" ] || continue
