@@ -457,11 +457,18 @@ std::string remove_cgroup(const Cgroup &cg)
                      [&](const std::string &a, const std::string &b) { return depth(a) > depth(b); });
     std::string errors;
     for (const auto &dir : dirs) {
-        // Child cgroups someone made inside ours (a shim, the workload) go too: they are
-        // ours to clean up and rmdir of the parent fails while they exist.
-        rmdir_children(dir, errors);
-        if (::rmdir(dir.c_str()) < 0 && errno != ENOENT)
+        bool leaf = std::find(cg.all_dirs.begin(), cg.all_dirs.end(), dir) != cg.all_dirs.end();
+        if (leaf) {
+            // Child cgroups someone made inside ours (a shim, the workload) go too: they are
+            // ours to clean up and rmdir of the parent fails while they exist.
+            rmdir_children(dir, errors);
+            if (::rmdir(dir.c_str()) < 0 && errno != ENOENT)
+                errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + dir + "`").message_text();
+        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY) {
+            // A parent we created on the way may now hold other containers' cgroups: it is
+            // theirs too, and it stays until the last one goes.
             errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + dir + "`").message_text();
+        }
     }
     return errors;
 }

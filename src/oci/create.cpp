@@ -221,6 +221,10 @@ Created create_container(const Globals &g, const CreateOptions &o)
         have_cgroup = true;
         st.cgroup = cgroup_to_json(cgroup);
         st.pid = child;
+        st.pid_start = process_start_time(child);
+        // Recorded now: if create is killed from here on (a shim's Pdeathsig), delete still
+        // finds the init and the cgroup; state and ps show the real pid meanwhile.
+        dir.save(st);
         // A block rootfs leaves the host now, after every check that can fail early, in the
         // namespace that owns the mount, before the init makes its own mount namespace.
         for (const auto &u : l.unmounts) {

@@ -238,8 +238,13 @@ unsigned long long process_start_time(int pid)
 
 Status live_status(const State &s, const std::string &dir)
 {
-    if (s.creating)
-        return Status::creating;
+    if (s.creating) {
+        // create holds the lock while it runs: a free lock means create died mid-way.
+        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0)
+            return Status::creating;
+        return Status::stopped;
+    }
     unsigned long long st = process_start_time(s.pid);
     if (st == 0 || st != s.pid_start)
         return Status::stopped;

@@ -271,7 +271,6 @@ EOF
 }
 
 @test "state and ps during create (from a createRuntime hook) report the init's pid, not -1" {
-	skip "BUG: while create runs its hooks, state.json still has pid -1: 'urunc state' prints \"pid\": -1 and 'urunc ps --format json' prints [-1] (create.cpp saves st.pid only after the hooks)"
 	local id
 	id=$(new_id querypid)
 	query_hook_bundle "$T/b" "$id"
