@@ -2,6 +2,7 @@
 #pragma once
 
 #include "oci/lifecycle.hpp"
+#include "base/fd.hpp"
 #include "oci/state.hpp"
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@ namespace urunc::oci {
 struct Created {
     pid_t pid = -1;
     std::string state_dir;
+    UniqueFd console;  // the pty master when CreateOptions::keep_console
 };
 
 Created create_container(const Globals &g, const CreateOptions &o);

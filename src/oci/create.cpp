@@ -123,7 +123,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         exec_runc(g.argv);
     if (!spec.has_linux)
         throw Error("config.json: linux: missing");
-    if (spec.terminal && o.console_socket.empty())
+    if (spec.terminal && o.console_socket.empty() && !o.keep_console)
         throw Error("cannot allocate tty if urunc will detach without setting console socket");
     if (!spec.terminal && !o.console_socket.empty())
         throw Error("cannot use console socket if urunc will not detach or allocate tty");
@@ -244,7 +244,9 @@ Created create_container(const Globals &g, const CreateOptions &o)
         ts::mark(8);
         expect(parent_sock.get(), kSyncReady);
 
-        if (spec.terminal)
+        if (spec.terminal && o.keep_console)
+            out.console = std::move(pty.master);
+        else if (spec.terminal)
             send_console_master(o.console_socket, pty.master.get(), pty.slave_name);
         st.pid_start = process_start_time(child);
         if (st.pid_start == 0)

@@ -19,6 +19,7 @@ struct CreateOptions {
     std::string console_socket;
     bool no_pivot = false;
     bool no_new_keyring = false;
+    bool keep_console = false;   // run in the foreground: keep the pty master and proxy it
 };
 
 int create(const Globals &g, const CreateOptions &o);

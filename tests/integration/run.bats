@@ -119,7 +119,6 @@ teardown() { it_teardown; }
 }
 
 @test "run in the foreground with process.terminal: the VMM gets a tty, run exits with its status" {
-	skip "BUG (minor): foreground 'urunc run' of a terminal=true bundle fails with 'cannot allocate tty if urunc will detach without setting console socket' although it does not detach (runc allocates a pty and proxies it, contract §9)"
 	local id rc=0
 	command -v script >/dev/null || skip "script(1) is not installed"
 	id=$(new_id fgtty)
