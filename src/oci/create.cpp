@@ -129,6 +129,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
         throw Error("cannot use console socket if urunc will not detach or allocate tty");
     bool new_uts = false;
     int flags = clone_flags(spec, new_uts);
+    if (!spec.hostname.empty() && !spec.find_namespace("uts"))
+        throw Error("config.json: hostname: setting it needs a uts namespace (linux.namespaces), as in runc");
     HostConfig host = load_host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(0);

@@ -87,7 +87,12 @@ void start_container(const Globals &g, const std::string &id)
     std::string created_json = oci_state_json(st, Status::created, false);
     // startContainer hooks run in the container's namespaces except the mount namespace:
     // the VMM's root holds only the VMM, so hook paths resolve on the host.
-    run_hooks(spec.hooks.start_container, "startContainer", created_json, st.pid);
+    try {
+        run_hooks(spec.hooks.start_container, "startContainer", created_json, st.pid);
+    } catch (const Error &) {
+        ::kill(st.pid, SIGKILL);  // as runc: the container stops, it cannot be started again
+        throw;
+    }
 
     std::string fifo_path = dir->file("exec.fifo");
     UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));

@@ -62,7 +62,7 @@ teardown() { it_teardown; }
 	id=$(new_id nsp)
 	mk_bundle "$T/b"
 	cfg "$T/b" --arg p "/proc/$holder/ns/net" \
-		'.linux.namespaces = [{"type": "pid"}, {"type": "mount"}, {"type": "network", "path": $p}]'
+		'.linux.namespaces = [{"type": "pid"}, {"type": "mount"}, {"type": "network", "path": $p}] | del(.hostname)'
 	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
 	pid=$(pid_of "$id")
 	eq "$(readlink "/proc/$pid/ns/net")" "$(readlink "/proc/$holder/ns/net")"

@@ -166,3 +166,14 @@ fails_cleanly() {
 	diff "$T/before" "$T/after"
 	eq "$(status_of "$other")" created
 }
+
+@test "hostname without a uts namespace is refused, as runc does; nothing left" {
+	local id
+	id=$(new_id nouts)
+	mk_bundle "$T/b"
+	cfg "$T/b" '.linux.namespaces = [{"type": "pid"}, {"type": "mount"}]'
+	run ur create --bundle "$T/b" "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "hostname: setting it needs a uts namespace"
+	no_state "$id"
+}

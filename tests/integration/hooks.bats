@@ -188,7 +188,11 @@ EOF
 	[ "$status" -eq 1 ]
 	has "$output" "error running startContainer hook #0"
 	has "$output" "err-startContainer"
-	[ "$(status_of "$id")" != running ]
+	# as runc: the container is stopped, it cannot be started again
+	wait_for "[ \"\$(status_of '$id')\" = stopped ]" 5
+	run ur start "$id"
+	[ "$status" -eq 1 ]
+	has "$output" "cannot start a container that has stopped"
 	refute grep -q fakevmm "$T/$id.out"
 	ur delete --force "$id"
 	no_state "$id"
