@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # LOAD_START is read by fixtures.sh
 # Shared state and helpers of bench/run.sh (sourced, not run).
 #
 # Everything the bench creates is registered here the moment it exists, and
@@ -23,6 +24,7 @@ bench_init() {
 	mkdir -p "$T/raw" "$T/out"
 	: >"$T/results.tsv"
 	: >"$T/targets.tsv"
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 }
 
 register_root() { CLEAN_ROOTS+=("$1 $2"); }

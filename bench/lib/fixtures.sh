@@ -8,6 +8,13 @@
 setup_common() {
 	cc -O2 -Wall -Wextra -o "$T/steprun" "$BENCH/steprun.c" || die "cannot build bench/steprun.c"
 	STEPRUN=$T/steprun
+	# A private copy: the tree is shared, and a rebuild in the middle of a run
+	# would otherwise mix two binaries in one table.
+	URUNC_SRC=$URUNC
+	URUNC_BUILT=$(date -u -r "$URUNC" '+%Y-%m-%d %H:%M UTC')
+	URUNC_TREE=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')
+	cp "$URUNC" "$T/urunc"
+	URUNC=$T/urunc
 	mkdir -p "$T/run"
 	mount -t tmpfs -o size=2g,mode=0755 "urunc-bench-$PREFIX" "$T/run"
 	register_mount "$T/run"
@@ -97,11 +104,12 @@ machine_description() {
 	printf '| CPU (/proc/cpuinfo) | %s, %s MHz |\n' "$cpu" \
 		"$(awk -F': ' '/^cpu MHz/ { printf "%.0f", $2; exit }' /proc/cpuinfo)"
 	printf '| virtualisation | %s |\n' "$(systemd-detect-virt 2>/dev/null || echo unknown)"
-	printf '| urunc | %s (%s, build type %s) |\n' "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)" \
-		"$URUNC" "$(jq -r '.[] | select(.name == "buildtype") | .value' \
-			"$(dirname "$URUNC")/../../meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
+	printf '| urunc | tree at %s; binary %s built %s, build type %s |\n' \
+		"$URUNC_TREE" "${URUNC_SRC#"$REPO"/}" "$URUNC_BUILT" "$(jq -r '.[] | select(.name == "buildtype") | .value' \
+			"$(dirname "$URUNC_SRC")/../../meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')"
 	printf '| runc | %s |\n' "$(runc --version | head -1)"
 	printf '| crun | %s |\n' "$(crun --version | head -1)"
 	printf '| QEMU | %s |\n' "$(qemu-system-x86_64 --version | head -1)"
-	printf '| load at start | %s |\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '| load average (1/5/15 min) | at start %s; at end %s (the machine is shared) |\n' \
+		"${LOAD_START:-?}" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }

@@ -14,11 +14,12 @@ m_conc() {
 		mkdir -p "$o"
 		for ((rep = 0; rep < reps; rep++)); do
 			first=$((rep * N))
-			"$STEPRUN" -s "$first" -n "$N" -p "$N" -o "$T/raw/conc.err" -- \
+			# Each worker: create, start, wait until its VMM runs (so the makespan
+			# ends when the last VMM is up); no urunc process may stay resident.
+			"$STEPRUN" -s "$first" -n "$N" -p "$N" -t 20 -o "$T/raw/conc.err" -- \
 				"@out=$o/%i.out" "$URUNC" --root "$R_URUNC" create --bundle "$T/fb" "$PREFIX-c$N-%i" ::: \
-				"$URUNC" --root "$R_URUNC" start "$PREFIX-c$N-%i" >>"$rc"
-			# Every VMM must have come up; and no urunc process may stay resident.
-			"$STEPRUN" -s "$first" -n "$N" -t 20 -- @wait "$o/%i.out" "fakevmm: ready" >>"$rw"
+				"$URUNC" --root "$R_URUNC" start "$PREFIX-c$N-%i" ::: \
+				@wait "$o/%i.out" "fakevmm: ready" >>"$rc"
 			"$STEPRUN" -- @nproc "$URUNC" "$R_URUNC" | sed 's/^R /P /' >>"$rw"
 			"$STEPRUN" -s "$first" -n "$N" -p "$N" -o "$T/raw/conc.err" -- \
 				"$URUNC" --root "$R_URUNC" delete --force "$PREFIX-c$N-%i" >>"$rd"
@@ -28,7 +29,7 @@ m_conc() {
 		ok=$(cat "$rc" "$rw" "$rd" | awk '$1 == "R" { seen[$2] = 1; if ($6 != 0) bad[$2] = 1 }
 			END { n = 0; for (i in seen) if (!(i in bad)) n++; print n }')
 		span_ms "$rc" 0 1 | result "$S" "N=$N: create+start, per container" ms "$reps rounds"
-		awk '$1 == "M" { print $2 / 1e6 }' "$rc" | result "$S" "N=$N: makespan of the N create+start" ms ""
+		awk '$1 == "M" { print $2 / 1e6 }' "$rc" | result "$S" "N=$N: makespan until all N VMMs run" ms ""
 		step_ms "$rd" 0 | result "$S" "N=$N: delete, per container" ms ""
 		awk '$1 == "M" { print $2 / 1e6 }' "$rd" | result "$S" "N=$N: makespan of the N deletes" ms ""
 		result_value "$S" "N=$N: success (create, start, VMM up, delete)" "$ok/$total" "" \
@@ -84,11 +85,10 @@ m_conc_block() {
 		done
 		# Iterations 0..N-1 pick bundle b<i>; renumbered per round for the analysis.
 		{
-			"$STEPRUN" -n "$N" -p "$N" -o "$T/raw/concb.err" -- \
+			"$STEPRUN" -n "$N" -p "$N" -t 20 -o "$T/raw/concb.err" -- \
 				"@out=$o/$rep-%i.out" "$URUNC" --root "$R_URUNC" create --bundle "$T/cb/b%i" "$PREFIX-k$rep-%i" ::: \
-				"$URUNC" --root "$R_URUNC" start "$PREFIX-k$rep-%i"
-			"$STEPRUN" -n "$N" -t 10 -- @wait "$o/$rep-%i.out" "fakevmm: ready" |
-				awk '$1 == "R" { $3 = 5 } { print }'
+				"$URUNC" --root "$R_URUNC" start "$PREFIX-k$rep-%i" ::: \
+				@wait "$o/$rep-%i.out" "fakevmm: ready"
 			"$STEPRUN" -n "$N" -p "$N" -o "$T/raw/concb.err" -- \
 				"$URUNC" --root "$R_URUNC" delete --force "$PREFIX-k$rep-%i" |
 				awk '$1 == "R" { $3 = 9 } { print }'
@@ -99,7 +99,7 @@ m_conc_block() {
 	ok=$(awk '$1 == "R" { seen[$2] = 1; if ($6 != 0) bad[$2] = 1 }
 		END { n = 0; for (i in seen) if (!(i in bad)) n++; print n }' "$raw")
 	reasons=$(cat "$o"/*.out | grep -v -e '^fakevmm: ' -e 'level=' |
-		sed -E 's/`[^`]*`/X/g; s/pid [0-9]+/pid N/' | sort | uniq -c | sort -rn | head -2 |
+		sed -E 's/`[^`]*`/X/g; s/ \(pid [^)]*\)//' | sort | uniq -c | sort -rn | head -2 |
 		awk '{ $1 = $1 "x"; print }' | paste -sd';' || true)
 	span_ms "$raw" 0 1 | result "$S" "N=$N: create+start, per container" ms "$reps rounds"
 	result_value "$S" "N=$N: success (create, start, VMM up, delete)" "$ok/$total" "" \
