@@ -1,8 +1,15 @@
 # Rendering: results.tsv and targets.tsv as a terminal table and as Markdown,
 # the size plot with gnuplot, and (with --update-docs) docs/performance.md.
 
+# results.tsv with the sections in their numeric order ("1b" after "1"), rows
+# kept in the order they were measured.
+sorted_results() {
+	awk -F'\t' '{ k = $1 + 0; if (substr($1, length(k "") + 1, 1) ~ /[a-z]/) k += 0.5
+		printf "%08.2f\t%08d\t%s\n", k, NR, $0 }' "$T/results.tsv" | sort | cut -f3-
+}
+
 results_markdown() {
-	awk -F'\t' '
+	sorted_results | awk -F'\t' '
 	function cell(s) { gsub(/\|/, "\\|", s); return s }
 	$1 != sec {
 		sec = $1
@@ -10,8 +17,7 @@ results_markdown() {
 	}
 	{ n = ($3 == 1 && $5 == "-") ? "" : $3
 	  p95 = ($5 == "-" && n == "") ? "" : $5; mx = ($6 == "-" && n == "") ? "" : $6
-	  printf "| %s | %s | %s | %s | %s | %s | %s |\n", cell($2), n, cell($4), p95, mx, $7, cell($8) }' \
-		"$T/results.tsv"
+	  printf "| %s | %s | %s | %s | %s | %s | %s |\n", cell($2), n, cell($4), p95, mx, $7, cell($8) }'
 }
 
 targets_markdown() {
@@ -23,7 +29,7 @@ targets_markdown() {
 print_tables() {
 	local sec
 	printf '\n'
-	cut -f1 "$T/results.tsv" | awk '!seen[$0]++' | while IFS= read -r sec; do
+	sorted_results | cut -f1 | awk '!seen[$0]++' | while IFS= read -r sec; do
 		printf '== %s\n' "$sec"
 		{
 			printf 'measurement\tn\tp50\tp95\tmax\tunit\tnote\n'
