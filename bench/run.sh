@@ -4,7 +4,7 @@
 # copy mode. Prints a table of p50/p95/max per figure and the targets with
 # PASS/MISS; docs/performance.md explains every figure.
 #
-#   sudo bench/run.sh                  # the whole suite (~5-10 min on 2 cores)
+#   sudo bench/run.sh                  # the whole suite (2-4 min on 2 cores)
 #   sudo bench/run.sh --update-docs    # ... and rewrite the results in docs/
 #   sudo bench/run.sh --only cycle,fail
 #
