@@ -107,15 +107,27 @@ void unmount_for_guest(const std::string &path)
         ::nanosleep(&ts, nullptr);
     }
 
-    auto left = mounts_of_device(dev->major, dev->minor);
-    if (!left.empty())
-        throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
-                        "); refusing to hand it to the guest",
-                    EBUSY);
-    if (block_device_claimed(dev->path))
-        throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
-                        "namespace not visible here, or device-mapper); refusing to hand it to the guest",
-                    EBUSY);
+    // Another container's init that unshared its mount namespace a moment ago holds a copy
+    // of this mount until it pivots into its own root and detaches the old one (a few ms).
+    // Such copies go away by themselves: wait for them, for a bounded time (1 s), never for
+    // a copy someone keeps.
+    for (int attempt = 0;; ++attempt) {
+        auto left = mounts_of_device(dev->major, dev->minor);
+        bool claimed = left.empty() && block_device_claimed(dev->path);
+        if (left.empty() && !claimed)
+            return;
+        if (attempt == 50) {
+            if (!left.empty())
+                throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
+                                "); refusing to hand it to the guest",
+                            EBUSY);
+            throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
+                            "namespace not visible here, or device-mapper); refusing to hand it to the guest",
+                        EBUSY);
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
 }
 
 } // namespace urunc::rootfs
