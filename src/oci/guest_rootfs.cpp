@@ -33,6 +33,18 @@ void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, cons
     l.fds.push_back(std::move(a.fd));
 }
 
+// The block image of the `block` annotation (a file inside the container rootfs), bound
+// read-write at `dest`: the guest writes its disk.
+void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::string &image, const std::string &dest)
+{
+    UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd)
+        throw sys_error("open rootfs `" + rootfs_dir + "`");
+    rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {image, "", ""});
+    l.writable_binds.push_back(l.file_binds.size());
+    bind_artifact(l, img.kernel, rootfs_dir, dest);
+}
+
 } // namespace
 
 void choose_guest_rootfs(Launch &l, const std::string &state_dir)
@@ -72,14 +84,8 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
         l.params.rootfs = RootfsKind::initrd;
         l.rootfs_choice = "initrd: the initrd annotation is set";
     } else if (!c.block.empty() && c.blk_mount_point == "/" && l.guest->supports_block()) {
-        // An image file inside the container rootfs, handed over read-write.
-        UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!rootfd)
-            throw sys_error("open rootfs `" + rootfs_dir + "`");
-        rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {c.block, "", ""});
         std::string dest = std::string(kArtifactDir) + "/block";
-        l.writable_binds.push_back(l.file_binds.size());
-        bind_artifact(l, img.kernel, rootfs_dir, dest);
+        bind_block_image(l, rootfs_dir, c.block, dest);
         l.params.rootfs = RootfsKind::block;
         l.params.blocks.push_back({"rootfs", dest, "/", ""});
         l.rootfs_choice = "block: the image `" + c.block + "` of the block annotation, mounted at /";
@@ -147,13 +153,8 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
         }
     }
     if (!c.block.empty() && c.blk_mount_point != "/" && l.guest->supports_block()) {
-        UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!rootfd)
-            throw sys_error("open rootfs `" + rootfs_dir + "`");
-        rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {c.block, "", ""});
         std::string dest = std::string(kArtifactDir) + "/annot_vol";
-        l.writable_binds.push_back(l.file_binds.size());
-        bind_artifact(l, img.kernel, rootfs_dir, dest);
+        bind_block_image(l, rootfs_dir, c.block, dest);
         l.params.blocks.push_back({"annot_vol", dest, c.blk_mount_point, ""});
     }
 
