@@ -32,7 +32,9 @@
 #                                  `ctr run` of $CPRIV_IMAGE through io.containerd.runc.v2
 #                                  with ${CPRIV_RUNC_BINARY:-$URUNC} as its runc binary,
 #                                  snapshotter $CPRIV_SNAPSHOTTER, --runc-root $CPRIV_RUNC_ROOT;
-#                                  the id is recorded for cleanup.
+#                                  the id is recorded for cleanup. Per call, e.g.
+#                                  `CPRIV_IMAGE=x CPRIV_SNAPSHOTTER=overlayfs cpriv_run ...`
+#                                  runs another image, or on containerd's overlayfs.
 #   cpriv_track_id <id>            record a container id created another way (cleanup
 #                                  removes a killed shim's socket by it).
 #   cpriv_restart_containerd       SIGTERM containerd (bounded wait), start it again on the
@@ -239,10 +241,33 @@ cpriv_mounts() {
 	[ -n "${CPRIV_DIR:-}" ] || return 0
 	findmnt -rn -o TARGET,SOURCE | grep -F "$CPRIV_DIR/" || true
 	while read -r ns; do
-		pid=$(e2e_pids_in_mntns "$ns" | head -n1)
+		pid=$(cpriv_pids_in_mntns "$ns" | head -n1)
 		[ -n "$pid" ] || continue
 		nsenter -t "$pid" -m findmnt -rn -o TARGET,SOURCE | grep -F "$CPRIV_DIR/" | sed "s/^/$ns /" || true
 	done <"$CPRIV_DIR/mntns"
+}
+
+# cpriv_pids_in_mntns <ns>: pids of the processes in that mount namespace ("mnt:[N]").
+# One find for all of /proc: a readlink per process costs seconds on a loaded machine.
+cpriv_pids_in_mntns() {
+	local pat
+	[ -n "$1" ] || return 0
+	pat=${1//[/\\[}
+	pat=${pat//]/\\]}
+	find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$pat" 2>/dev/null | cut -d/ -f3
+}
+
+cpriv_mntns_empty() { [ -z "$(cpriv_pids_in_mntns "$1")" ]; }
+
+# cpriv_kill_mntns <ns>: SIGKILL every process in a mount namespace this run's containerd
+# made (all of them are ours), wait (bounded) until it is empty.
+cpriv_kill_mntns() {
+	local pid
+	[ -n "$1" ] && [ "$1" != "$(e2e_mntns $$)" ] || return 0
+	for pid in $(cpriv_pids_in_mntns "$1"); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	e2e_wait 5 cpriv_mntns_empty "$1" || true
 }
 
 cpriv_stop() {
@@ -250,7 +275,7 @@ cpriv_stop() {
 	[ -n "${CPRIV_DIR:-}" ] && [ -d "$CPRIV_DIR" ] || return 0
 	e2e_stop_pid "$(cat "$CPRIV_DIR/containerd.pid" 2>/dev/null)" 10
 	while read -r ns; do
-		e2e_kill_mntns "$ns" # shims, urunc calls; their mounts go with the namespace
+		cpriv_kill_mntns "$ns" # shims, urunc calls; their mounts go with the namespace
 	done <"$CPRIV_DIR/mntns"
 	e2e_kill_cgroups "$CPRIV_NS" # VMMs
 	e2e_stop_pid "$(cat "$CPRIV_DIR/blocksnap.pid" 2>/dev/null)" 10
