@@ -10,6 +10,9 @@
 #   setup_file()    { e2e_setup_file || return 0; cpriv_need || return 0; cpriv_start; }
 #   teardown_file() { cpriv_stop; e2e_rm_tmp; }
 #
+# A plain bash script (bench/) can use it too: source both files, set URUNC_BUILD, call
+# e2e_setup_file, then as above.
+#
 # Functions
 #   cpriv_need                     e2e_need of what the rest needs (containerd, ctr, shim,
 #                                  python3-grpcio...); skips the file (E2E_SKIP) when missing.
@@ -75,14 +78,17 @@
 #   CPRIV_TOML_EXTRA       TOML appended to containerd's config (e.g. runtime options)
 #   CPRIV_IMAGE            image for cpriv_run (default localhost/urunc-cpriv:$E2E_SFX)
 #   CPRIV_KERNEL           kernel put in images (default $TESTKERNEL)
-#   CPRIV_SCRATCH_SIZE     size of blocksnap's filesystems (default 64M)
+#   CPRIV_SCRATCH_SIZE     size of blocksnap's filesystems (default 64M; an image's layer
+#                          must fit: e.g. 512M for a 256 MiB kernel)
 #
 # Logs: $CPRIV_DIR/containerd.log, $CPRIV_DIR/blocksnap.log.
+# containerd's garbage collector runs after every deletion (deletion_threshold = 1), so a
+# removed snapshot leaves blocksnap within seconds; wait for it with e2e_wait, bounded.
 # containerd 1.6 puts shim sockets in /run/containerd/s whatever its config says; their
 # names hash our socket path, so they cannot clash with the machine's; cpriv_stop removes
-# those of shims that were killed, and the directories if this run created them.
+# those of shims that were killed, e2e_rm_tmp the directories if this run created them.
 
-CPRIV_BLOCKSNAP=${BASH_SOURCE[0]%/*}/../fixtures/blocksnap/blocksnap
+CPRIV_BLOCKSNAP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/blocksnap" && pwd)/blocksnap
 
 cpriv_need() {
 	e2e_need containerd ctr containerd-shim-runc-v2 losetup mkfs.ext4 blkid /usr/bin/python3 || return 1
