@@ -132,7 +132,9 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	touch "$CPRIV_BLOCKSNAP_ROOT/snapshots/999999"
 	run bs rm "$key"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	! bs ls | grep -qF "$key"
+	run bs ls
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ $output != *"$key"* ]] || { echo "$output"; false; }
 	e2e_wait 20 meta_forgot "$key" || { cat "$CPRIV_BLOCKSNAP_ROOT/metadata.json"; false; }
 	[ -f "$file" ] # the layer keeps its file
 	# the collection that removed the view ends with Cleanup, which deletes the stray file
@@ -142,9 +144,9 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 }
 
 @test "Prepare copies the parent's file sparsely, mounts loop,rw; Commit keeps the file; Remove deletes it" {
-	local act done parent pfile afile id
+	local act comm parent pfile afile id
 	act=$(key act)
-	done=$(key done)
+	comm=$(key comm)
 	parent=$(chain_id)
 	pfile=$(layer_file)
 	run bs prepare "$act" "$parent"
@@ -168,14 +170,14 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[[ ${lines[1]} == "$act "* ]] || { echo "$output"; false; }
 
-	run bs commit "$done" "$act"
+	run bs commit "$comm" "$act"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[ "$(meta ".snapshots | to_entries[] | select(.key | endswith(\"/$done\")) | .value.kind")" = committed ]
-	[ "$(meta ".snapshots | to_entries[] | select(.key | endswith(\"/$done\")) | .value.id")" = "$id" ]
+	[ "$(meta ".snapshots | to_entries[] | select(.key | endswith(\"/$comm\")) | .value.kind")" = committed ]
+	[ "$(meta ".snapshots | to_entries[] | select(.key | endswith(\"/$comm\")) | .value.id")" = "$id" ]
 	[ -f "$afile" ]
-	run bs rm "$done"
+	run bs rm "$comm"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	e2e_wait 20 meta_forgot "$done" || { cat "$CPRIV_BLOCKSNAP_ROOT/metadata.json"; false; }
+	e2e_wait 20 meta_forgot "$comm" || { cat "$CPRIV_BLOCKSNAP_ROOT/metadata.json"; false; }
 	[ ! -e "$afile" ]
 	[ -f "$pfile" ]
 	nothing_left
@@ -214,5 +216,6 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	cpriv_mntns_empty "$CPRIV_MNTNS"
 	[ -z "$(e2e_cgroup_dirs "$CPRIV_NS")" ]
 	e2e_wait 10 no_loops || { losetup -l; false; }
-	[ -z "$(findmnt -rn -o TARGET,SOURCE | grep -F "$CPRIV_DIR/")" ]
+	run findmnt -rn -o TARGET,SOURCE
+	[[ $output != *"$CPRIV_DIR/"* ]] || { echo "$output"; false; }
 }

@@ -277,7 +277,7 @@ cpriv_kill_mntns() {
 }
 
 cpriv_stop() {
-	local ns id m dev back
+	local ns id m dev
 	[ -n "${CPRIV_DIR:-}" ] && [ -d "$CPRIV_DIR" ] || return 0
 	e2e_stop_pid "$(cat "$CPRIV_DIR/containerd.pid" 2>/dev/null)" 10
 	while read -r ns; do
@@ -293,7 +293,7 @@ cpriv_stop() {
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
 	# autoclear devices go with their last mount; the others are detached here
-	cpriv_loops | while read -r dev back; do
+	cpriv_loops | while read -r dev _; do
 		losetup -d "$dev" 2>/dev/null || true
 	done
 	rm -rf --one-file-system "$CPRIV_DIR"
