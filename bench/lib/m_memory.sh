@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Metric 9: the VMM's own memory beside the guest's RAM, which the host config's
 # `[monitors.<vmm>] memory_overhead_mib` must cover (docs/configuration.md).
 #

@@ -1,7 +1,7 @@
 // How much RAM and how many vCPUs the guest gets, and what the container's memory cgroup
 // is set to, from the spec's resources and the host config. Pure arithmetic, no I/O: create
 // (plan.cpp) and `urunc update` use the same functions. The policy, in words, is in
-// docs/configuration.md ("Memory and vCPUs").
+// docs/configuration.md, section 5.
 //
 // Memory: the VMM is the container's process, so its own memory (QEMU's heap, TCG's
 // translation cache, device buffers, page tables) is charged to the same cgroup as the
@@ -32,7 +32,7 @@ enum class OverheadMode {
     add,      // the reserve is added to the cgroup's limit; the guest gets the whole limit
 };
 
-// "reserve" / "add"; nullopt-like: returns false for anything else.
+// "reserve" / "add" (the [runtime] memory_overhead values); false for anything else.
 bool parse_overhead_mode(const std::string &s, OverheadMode &out);
 const char *overhead_mode_name(OverheadMode m);
 
