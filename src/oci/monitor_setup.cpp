@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace urunc::oci {
 namespace {
@@ -32,6 +33,14 @@ void prepare_monitor_root(const Launch &l)
     req.libs = l.libs;
     req.data_dirs = l.data_dirs;
     req.devices = l.devices;
+    for (const auto &d : l.spec.devices) {
+        mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+        req.nodes.push_back({d.path, type | (d.file_mode & 0777),
+                             makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
+                             d.uid, d.gid});
+    }
+    req.masked_paths = l.spec.masked_paths;
+    req.readonly_paths = l.spec.readonly_paths;
     // Artifacts are resolved again here: a mount can only be bound from the caller's own
     // mount namespace, and this one is a copy of create's. Same inode, or refuse.
     std::vector<UniqueFd> again;

@@ -184,6 +184,8 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
         l.devices.push_back("/dev/kvm");
+    if (l.exec.vhost)
+        l.devices.push_back("/dev/vhost-net");
     // Without a network namespace of its own the guest gets no network: we never create
     // taps in the host's namespace.
     l.network = s.find_namespace("network") != nullptr;
