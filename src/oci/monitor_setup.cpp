@@ -30,7 +30,6 @@ void prepare_monitor_root(const Launch &l)
     req.root_dir = l.root_dir;
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
     req.binds = l.host_binds;
-    req.libs = l.libs;
     req.data_dirs = l.data_dirs;
     req.devices = l.devices;
     for (const auto &d : l.spec.devices) {

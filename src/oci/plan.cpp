@@ -6,15 +6,18 @@
 #include "base/strings.hpp"
 #include "net/guest_network.hpp"
 #include "oci/guest_rootfs.hpp"
+#include "rootfs/elf_libs.hpp"
 #include "rootfs/initrd_append.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
 #include "rootfs/view.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace urunc::oci {
@@ -51,6 +54,42 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
         throw Error("vmm `" + std::string(v.name()) + "` not found: `" + std::string(v.default_binary()) +
                     "` is not in PATH (set [monitors." + std::string(v.name()) + "] path)");
     return found;
+}
+
+// The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
+// modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
+// those and their libraries too.
+void add_libraries(Launch &l)
+{
+    std::vector<std::string> objects = {l.exec.binary};
+    auto libs = rootfs::needed_libraries(objects);
+    if (libs.empty())
+        return;  // static
+    if (l.vmm->name() == "qemu") {
+        std::vector<std::string> dirs;
+        for (const auto &lib : libs)
+            dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
+        std::sort(dirs.begin(), dirs.end());
+        dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+        for (const auto &d : dirs) {
+            DIR *dir = ::opendir(d.c_str());
+            if (!dir)
+                continue;
+            while (auto *e = ::readdir(dir))
+                if (starts_with(e->d_name, "accel-") && std::string_view(e->d_name).ends_with(".so"))
+                    objects.push_back(d + "/" + e->d_name);
+            ::closedir(dir);
+        }
+        std::sort(objects.begin() + 1, objects.end());
+        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
+        libs = rootfs::needed_libraries(objects);
+        l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+    }
+    l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
+    // The loader in the root finds libraries outside its default directories through the
+    // cache, as on the host.
+    if (path_exists("/etc/ld.so.cache"))
+        l.host_binds.push_back("/etc/ld.so.cache");
 }
 
 } // namespace
@@ -176,7 +215,8 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     // Monitor root: the VMM binary, its libraries and data, the devices it needs.
     l.root_dir = state_dir + "/root";
     l.host_binds.push_back(l.exec.binary);
-    l.libs = l.vmm->wants_libs();
+    if (l.vmm->wants_libs())
+        add_libraries(l);
     if (l.vmm->name() == "qemu")
         for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios")})
             if (path_exists(d))

@@ -166,10 +166,6 @@ void build(const MonitorRootRequest &req)
     Plan plan;
     for (const auto &b : req.binds)
         plan.add(b, false);
-    if (req.libs) {
-        for (const char *lib : {"/lib", "/lib64", "/usr/lib", "/usr/lib64"})
-            plan.add(lib, true);
-    }
     for (const auto &d : req.data_dirs)
         plan.add_data_dir(d);
     std::sort(plan.binds.begin(), plan.binds.end(),

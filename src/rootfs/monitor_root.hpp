@@ -37,10 +37,9 @@ struct MonitorRootRequest {
     std::string root_dir;    // an existing (empty) host directory, e.g. <state>/<id>/root
     // Applied to "/" first so nothing mounted here propagates back to the host.
     unsigned long root_propagation = MS_SLAVE | MS_REC;
-    // Host paths bound read-only at the same path; they must exist (the VMM binary...).
+    // Host paths bound read-only at the same path; they must exist (the VMM binary, each
+    // library it needs: see elf_libs.hpp). A symlink is replicated and its target bound.
     std::vector<std::string> binds;
-    // Adds /lib, /lib64, /usr/lib, /usr/lib64, each skipped when missing.
-    bool libs = false;
     // Data directories (/usr/share/qemu, /usr/share/seabios), skipped when missing. Their
     // entries that are symlinks leading out of the directory get their target bound too
     // (one level: OVMF.fd -> ../ovmf/OVMF.fd).
