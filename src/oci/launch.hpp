@@ -43,6 +43,7 @@ struct Launch {
     std::vector<std::string> host_binds;  // host paths bound read-only at the same path
                                           // (the VMM, its libraries and modules)
     std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
+    std::vector<std::string> links;       // host symlinks replicated (/lib -> usr/lib)
     std::vector<FileBind> file_binds;     // artifacts (read-only)
     std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
     struct DirBind {

@@ -31,6 +31,7 @@ void prepare_monitor_root(const Launch &l)
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
     req.binds = l.host_binds;
     req.data_dirs = l.data_dirs;
+    req.links = l.links;
     req.devices = l.devices;
     for (const auto &d : l.spec.devices) {
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;

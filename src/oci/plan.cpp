@@ -59,12 +59,31 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
 // The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
 // modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
 // those and their libraries too.
+// `path` with its directory canonical (its last component, e.g. a soname link, kept).
+std::string canonical_dir(const std::string &path)
+{
+    std::string dir = path.substr(0, path.rfind('/'));
+    char *real = ::realpath(dir.empty() ? "/" : dir.c_str(), nullptr);
+    if (!real)
+        throw sys_error("realpath `" + dir + "`");
+    std::string out = std::string(real) + path.substr(path.rfind('/'));
+    std::free(real);
+    return out;
+}
+
 void add_libraries(Launch &l)
 {
     std::vector<std::string> objects = {l.exec.binary};
     auto libs = rootfs::needed_libraries(objects);
     if (libs.empty())
         return;  // static
+    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
+    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
+    // the root as on the host: the loader's, and QEMU's module directory.
+    for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
+        l.links.push_back(link);
+    for (auto &lib : libs)
+        lib = canonical_dir(lib);
     if (l.vmm->name() == "qemu") {
         std::vector<std::string> dirs;
         for (const auto &lib : libs)
@@ -83,7 +102,19 @@ void add_libraries(Launch &l)
         std::sort(objects.begin() + 1, objects.end());
         objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
         libs = rootfs::needed_libraries(objects);
+        for (auto &lib : libs)
+            lib = canonical_dir(lib);
         l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+    }
+    // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
+    // in no DT_NEEDED list.
+    for (const auto &lib : libs) {
+        std::string dir = lib.substr(0, lib.rfind('/'));
+        if (lib.ends_with("/libc.so.6") && path_exists(dir + "/libgcc_s.so.1") &&
+            std::find(libs.begin(), libs.end(), dir + "/libgcc_s.so.1") == libs.end()) {
+            libs.push_back(dir + "/libgcc_s.so.1");
+            break;
+        }
     }
     l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
     // The loader in the root finds libraries outside its default directories through the

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 namespace urunc::rootfs {
@@ -28,7 +29,17 @@ std::pair<std::string, std::string> read_link(const std::string &path)
         throw sys_error("readlink `" + path + "`");
     std::string text(buf, static_cast<size_t>(n));
     std::string dir = path.substr(0, path.rfind('/'));
-    return {text, normalize_path(text.front() == '/' ? text : dir + "/" + text)};
+    std::string target = normalize_path(text.front() == '/' ? text : dir + "/" + text);
+    // The target's directory as it really is: an absolute link through a merged-/usr link
+    // (/usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/...) binds under /usr/lib,
+    // and the root's own /lib link leads there.
+    std::string tdir = target.substr(0, target.rfind('/'));
+    if (char *real = ::realpath(tdir.empty() ? "/" : tdir.c_str(), nullptr)) {
+        std::string r(real);
+        std::free(real);
+        target = (r == "/" ? "" : r) + target.substr(target.rfind('/'));
+    }
+    return {text, target};
 }
 
 // What will be bound and linked, decided from the host before anything is mounted.
@@ -168,6 +179,12 @@ void build(const MonitorRootRequest &req)
         plan.add(b, false);
     for (const auto &d : req.data_dirs)
         plan.add_data_dir(d);
+    for (const auto &l : req.links) {
+        struct stat st;
+        std::string norm = normalize_path(l);
+        if (::lstat(norm.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && plan.seen.insert(norm).second)
+            plan.links.emplace_back(norm, read_link(norm).first);
+    }
     std::sort(plan.binds.begin(), plan.binds.end(),
               [](const auto &a, const auto &b) { return a.path < b.path; }); // parents first
     for (const auto &dev : req.devices) {

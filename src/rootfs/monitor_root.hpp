@@ -44,6 +44,9 @@ struct MonitorRootRequest {
     // entries that are symlinks leading out of the directory get their target bound too
     // (one level: OVMF.fd -> ../ovmf/OVMF.fd).
     std::vector<std::string> data_dirs;
+    // Host paths that are symlinks (/lib -> usr/lib on a merged-/usr host), made the same
+    // symlinks in the root without binding anything behind them; skipped when not symlinks.
+    std::vector<std::string> links;
     std::vector<FileBind> file_binds; // read-only unless marked writable
     std::vector<FileContent> files;
     // Host device nodes re-created at the same path (under /dev) with mode |= 0666:

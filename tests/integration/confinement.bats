@@ -75,7 +75,7 @@ run_probe() {
 	wait_for "grep -q '\"probe\":\"done\"' '$T/$1.out'" 15
 }
 
-# runc_probe <id>: the same probe as a plain process container under runc.
+# runc_probe <id> [jq filter]: the same probe as a plain process container under runc.
 runc_probe() {
 	local b=$T/runc-$1
 	mkdir -p "$b/rootfs/dev" "$b/rootfs/proc" "$b/rootfs/tmp" "$b/rootfs/sys"
@@ -87,6 +87,7 @@ runc_probe() {
 	docker_shape "$b"
 	cfg "$b" --arg b "blk=$LOOPMM" --arg cg "/$CG/runc-$1" \
 		'.process.args = ["/probevmm", $b] | .linux.cgroupsPath = $cg'
+	[ -z "${2:-}" ] || cfg "$b" "$2"
 	RUNC_ID=runc-$1
 	timeout -k 2 30 runc --root "$T/runc" run -b "$b" "$RUNC_ID" >"$T/runc-$1.out" 2>"$T/runc-$1.err" </dev/null
 }
@@ -176,6 +177,10 @@ values() { jq -r --arg p "$2" 'select(.probe == $p) | .value' "$1"; }
 	[ "$status" -eq 1 ]
 	has "$(cat "$T/$id.err")" "process.user.gid"
 	no_state "$id"
+	# runc refuses it as well.
+	run runc_probe uid '.process.user.uid = 4294967295'
+	[ "$status" -ne 0 ]
+	has "$(cat "$T/runc-uid.err")" "uids and gids must be in range"
 	id=$(new_id ids)
 	probe_bundle "$id"
 	cfg "$T/$id" '.process.user = {uid: 1234, gid: 4321}'
