@@ -4,6 +4,7 @@
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
+#include "oci/device_rules.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -258,6 +259,8 @@ struct Target {
     std::string dir;
 };
 
+void apply_device_rules(const std::vector<Target> &targets, const std::vector<DeviceRule> &rules);
+
 // Writes every asked limit where its controller is; an asked limit that no hierarchy took
 // is an error (runc: "cannot set <x> limit: container could not join or create cgroup").
 void apply_resources(const std::vector<Target> &targets, const Resources &r)
@@ -333,6 +336,34 @@ void apply_resources(const std::vector<Target> &targets, const Resources &r)
     for (const auto &c : asked)
         if (!applied.count(c))
             throw Error("cannot set " + c + " limit: no " + c + " controller is available");
+    apply_device_rules(targets, r.devices);
+}
+
+// The device rules: the v1 devices controller where there is one (a hybrid host too, as
+// runc); otherwise an eBPF program on the cgroup2 directory, cgroup2's only device control.
+void apply_device_rules(const std::vector<Target> &targets, const std::vector<DeviceRule> &rules)
+{
+    if (rules.empty())
+        return;
+    bool done = false;
+    for (const auto &[h, dir] : targets) {
+        if (h->v2 || !has(*h, "devices"))
+            continue;
+        for (const auto &w : v1_device_writes(rules))
+            write_cgroup_file(dir, w.file, w.line);
+        done = true;
+    }
+    if (done)
+        return;
+    auto prog = device_bpf_program(rules);
+    for (const auto &[h, dir] : targets) {
+        if (!h->v2)
+            continue;
+        attach_device_program(dir, prog);
+        done = true;
+    }
+    if (!done)
+        throw Error("cannot set the device rules: no devices controller and no cgroup2 hierarchy");
 }
 
 // Undoes a half-done placement: the pid goes back where it was, new dirs are removed.

@@ -9,6 +9,8 @@
 #include "base/log.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/console.hpp"
+#include "oci/device_rules.hpp"
+#include "oci/process_limits.hpp"
 #include "oci/hooks.hpp"
 #include "oci/init.hpp"
 #include "oci/runc.hpp"
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <set>
 #include <cstdlib>
 
 namespace urunc::oci {
@@ -109,6 +112,27 @@ void write_pid_file(const std::string &path, int pid)
     write_file_atomic(path, std::to_string(pid), 0644);
 }
 
+// The namespaces (of those a sysctl can live in) the container has of its own: new, or
+// joined by path when that is not the host's (PID 1's).
+std::set<std::string> own_namespaces(const Spec &s)
+{
+    std::set<std::string> own;
+    for (const char *type : {"ipc", "network", "uts"}) {
+        const Namespace *ns = s.find_namespace(type);
+        if (!ns)
+            continue;
+        if (!ns->path.empty()) {
+            std::string proc = std::string("/proc/1/ns/") + (ns->type == "network" ? "net" : type);
+            struct stat a, b;
+            if (::stat(ns->path.c_str(), &a) == 0 && ::stat(proc.c_str(), &b) == 0 &&
+                a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                continue;
+        }
+        own.insert(type);
+    }
+    return own;
+}
+
 } // namespace
 
 Created create_container(const Globals &g, const CreateOptions &o)
@@ -131,6 +155,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
     int flags = clone_flags(spec, new_uts);
     if (!spec.hostname.empty() && !spec.find_namespace("uts"))
         throw Error("config.json: hostname: setting it needs a uts namespace (linux.namespaces), as in runc");
+    validate_sysctls(spec.sysctl, own_namespaces(spec));
+    check_lsm_labels(spec);
     HostConfig host = load_host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(0);
@@ -219,6 +245,14 @@ Created create_container(const Globals &g, const CreateOptions &o)
         cr.systemd = g.systemd_cgroup;
         cr.id = o.id;
         cr.resources = l.cgroup_resources;
+        // The spec's rules first, then what the VMM needs, whatever they said.
+        if (!cr.resources.devices.empty()) {
+            for (const auto &d : l.devices)
+                cr.resources.devices.push_back(allow_node(d));
+            for (const auto &d : spec.devices)
+                if (d.type != 'p')
+                    cr.resources.devices.push_back(allow_node(d.type, d.major, d.minor));
+        }
         cgroup = place_in_cgroup(child, cr);
         have_cgroup = true;
         st.cgroup = cgroup_to_json(cgroup);

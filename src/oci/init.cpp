@@ -8,6 +8,7 @@
 #include "oci/hooks.hpp"
 #include "oci/timestamps.hpp"
 #include "oci/monitor_setup.hpp"
+#include "oci/process_limits.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -116,6 +117,16 @@ void drop_privileges(const Spec &s)
         throw sys_error("setgid " + std::to_string(s.gid));
     if (::setresuid(s.uid, s.uid, s.uid) < 0)
         throw sys_error("setuid " + std::to_string(s.uid));
+    // Trust, but verify: a VMM left with any id of root would be root.
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (::getresuid(&ru, &eu, &su) < 0 || ::getresgid(&rg, &eg, &sg) < 0)
+        throw sys_error("getresuid/getresgid");
+    if (ru != s.uid || eu != s.uid || su != s.uid || rg != s.gid || eg != s.gid || sg != s.gid)
+        throw Error("dropping privileges to uid " + std::to_string(s.uid) + " gid " +
+                    std::to_string(s.gid) + " left uids " + std::to_string(ru) + "/" +
+                    std::to_string(eu) + "/" + std::to_string(su) + " gids " + std::to_string(rg) +
+                    "/" + std::to_string(eg) + "/" + std::to_string(sg), EPERM);
     apply_capabilities(s.capabilities);
 }
 
@@ -147,6 +158,8 @@ void drop_privileges(const Spec &s)
                 write_file_atomic(path, content, 0644);
         if (::chdir("/") < 0)
             throw sys_error("chdir `/`");
+        apply_rlimits(l.spec.rlimits);
+        set_exec_labels(l.spec);
         drop_privileges(l.spec);
         if (l.spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
             throw sys_error("prctl no_new_privs");
@@ -206,6 +219,11 @@ void init_main(InitArgs &a)
 
         wait_go(a.sync_fd);  // cgroup placed
         join_namespaces(l.spec);
+        // In the container's namespaces now: its sysctls and OOM score, before /proc/sys
+        // becomes read-only in the monitor root.
+        write_sysctls(l.spec.sysctl);
+        if (l.spec.oom_score_adj)
+            write_oom_score_adj(*l.spec.oom_score_adj);
         send_msg(a.sync_fd, kSyncNsReady);
         wait_go(a.sync_fd);  // prestart / createRuntime hooks done
         ts::mark(9);

@@ -44,8 +44,9 @@ struct Launch {
     // Monitor root
     std::string root_dir;                 // host dir the root is assembled on (tmpfs)
     std::vector<std::string> host_binds;  // host paths bound read-only at the same path
-    bool libs = false;                    // the VMM is dynamic: /lib, /usr/lib, ... too
+                                          // (the VMM, its libraries and modules)
     std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
+    std::vector<std::string> links;       // host symlinks replicated (/lib -> usr/lib)
     std::vector<FileBind> file_binds;     // artifacts (read-only)
     std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
     struct DirBind {

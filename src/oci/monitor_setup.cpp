@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace urunc::oci {
 namespace {
@@ -29,9 +30,17 @@ void prepare_monitor_root(const Launch &l)
     req.root_dir = l.root_dir;
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
     req.binds = l.host_binds;
-    req.libs = l.libs;
     req.data_dirs = l.data_dirs;
+    req.links = l.links;
     req.devices = l.devices;
+    for (const auto &d : l.spec.devices) {
+        mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+        req.nodes.push_back({d.path, type | (d.file_mode & 0777),
+                             makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
+                             d.uid, d.gid});
+    }
+    req.masked_paths = l.spec.masked_paths;
+    req.readonly_paths = l.spec.readonly_paths;
     // Artifacts are resolved again here: a mount can only be bound from the caller's own
     // mount namespace, and this one is a copy of create's. Same inode, or refuse.
     std::vector<UniqueFd> again;

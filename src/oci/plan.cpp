@@ -7,15 +7,18 @@
 #include "net/guest_network.hpp"
 #include "oci/guest_resources.hpp"
 #include "oci/guest_rootfs.hpp"
+#include "rootfs/elf_libs.hpp"
 #include "rootfs/initrd_append.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
 #include "rootfs/view.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace urunc::oci {
@@ -59,6 +62,73 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
         throw Error("vmm `" + std::string(v.name()) + "` not found: `" + std::string(v.default_binary()) +
                     "` is not in PATH (set [monitors." + std::string(v.name()) + "] path)");
     return found;
+}
+
+// The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
+// modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
+// those and their libraries too.
+// `path` with its directory canonical (its last component, e.g. a soname link, kept).
+std::string canonical_dir(const std::string &path)
+{
+    std::string dir = path.substr(0, path.rfind('/'));
+    char *real = ::realpath(dir.empty() ? "/" : dir.c_str(), nullptr);
+    if (!real)
+        throw sys_error("realpath `" + dir + "`");
+    std::string out = std::string(real) + path.substr(path.rfind('/'));
+    std::free(real);
+    return out;
+}
+
+void add_libraries(Launch &l)
+{
+    std::vector<std::string> objects = {l.exec.binary};
+    auto libs = rootfs::needed_libraries(objects);
+    if (libs.empty())
+        return;  // static
+    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
+    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
+    // the root as on the host: the loader's, and QEMU's module directory.
+    for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
+        l.links.push_back(link);
+    for (auto &lib : libs)
+        lib = canonical_dir(lib);
+    if (l.vmm->name() == "qemu") {
+        std::vector<std::string> dirs;
+        for (const auto &lib : libs)
+            dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
+        std::sort(dirs.begin(), dirs.end());
+        dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+        for (const auto &d : dirs) {
+            DIR *dir = ::opendir(d.c_str());
+            if (!dir)
+                continue;
+            while (auto *e = ::readdir(dir))
+                if (starts_with(e->d_name, "accel-") && std::string_view(e->d_name).ends_with(".so"))
+                    objects.push_back(d + "/" + e->d_name);
+            ::closedir(dir);
+        }
+        std::sort(objects.begin() + 1, objects.end());
+        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
+        libs = rootfs::needed_libraries(objects);
+        for (auto &lib : libs)
+            lib = canonical_dir(lib);
+        l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+    }
+    // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
+    // in no DT_NEEDED list.
+    for (const auto &lib : libs) {
+        std::string dir = lib.substr(0, lib.rfind('/'));
+        if (lib.ends_with("/libc.so.6") && path_exists(dir + "/libgcc_s.so.1") &&
+            std::find(libs.begin(), libs.end(), dir + "/libgcc_s.so.1") == libs.end()) {
+            libs.push_back(dir + "/libgcc_s.so.1");
+            break;
+        }
+    }
+    l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
+    // The loader in the root finds libraries outside its default directories through the
+    // cache, as on the host.
+    if (path_exists("/etc/ld.so.cache"))
+        l.host_binds.push_back("/etc/ld.so.cache");
 }
 
 } // namespace
@@ -192,7 +262,8 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     // Monitor root: the VMM binary, its libraries and data, the devices it needs.
     l.root_dir = state_dir + "/root";
     l.host_binds.push_back(l.exec.binary);
-    l.libs = l.vmm->wants_libs();
+    if (l.vmm->wants_libs())
+        add_libraries(l);
     if (l.vmm->name() == "qemu")
         for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios")})
             if (path_exists(d))
@@ -200,6 +271,8 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
         l.devices.push_back("/dev/kvm");
+    if (l.exec.vhost)
+        l.devices.push_back("/dev/vhost-net");
     // Without a network namespace of its own the guest gets no network: we never create
     // taps in the host's namespace.
     l.network = s.find_namespace("network") != nullptr;

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 namespace urunc::oci {
 namespace {
 
@@ -94,6 +96,31 @@ std::vector<std::string> str_array(const Value &obj, const char *name, const std
     return out;
 }
 
+DeviceRule parse_device_rule(const Value &d, const std::string &path)
+{
+    DeviceRule r;
+    if (!member(d, "allow") || !d["allow"].IsBool())
+        fail(path + ".allow", "expected a boolean");
+    r.allow = d["allow"].GetBool();
+    std::string type = opt_str(d, "type", path);
+    if (type.empty())
+        type = "a";
+    if (type != "a" && type != "b" && type != "c")
+        fail(path + ".type", fmt::format("`{}` is not one of a, b, c", type));
+    r.type = type[0];
+    r.major = member(d, "major") ? opt_int<int64_t>(d, "major", path) : -1;
+    r.minor = member(d, "minor") ? opt_int<int64_t>(d, "minor", path) : -1;
+    if (r.major < -1 || r.minor < -1)
+        fail(path, "major and minor must be -1 (any) or more");
+    r.access = opt_str(d, "access", path);
+    if (r.access.empty())
+        r.access = "rwm";
+    for (char c : r.access)
+        if (c != 'r' && c != 'w' && c != 'm')
+            fail(path + ".access", fmt::format("`{}` is not a subset of rwm", r.access));
+    return r;
+}
+
 void parse_process(const Value &p, Spec &s)
 {
     const std::string path = "process";
@@ -105,12 +132,20 @@ void parse_process(const Value &p, Spec &s)
     if (const Value *u = opt_object(p, "user", path)) {
         s.uid = opt_int<uint32_t>(*u, "uid", path + ".user");
         s.gid = opt_int<uint32_t>(*u, "gid", path + ".user");
+        // (uid_t)-1 tells setresuid "leave unchanged": the VMM would stay root.
+        if (s.uid == static_cast<uint32_t>(-1))
+            fail(path + ".user.uid", "4294967295 (-1) is not a valid uid");
+        if (s.gid == static_cast<uint32_t>(-1))
+            fail(path + ".user.gid", "4294967295 (-1) is not a valid gid");
         if (const Value *g = member(*u, "additionalGids")) {
             if (!g->IsArray())
                 fail(path + ".user.additionalGids", "expected an array of integers");
             for (rapidjson::SizeType i = 0; i < g->Size(); ++i) {
                 if (!(*g)[i].IsUint())
                     fail(fmt::format("{}.user.additionalGids[{}]", path, i), "expected a gid");
+                if ((*g)[i].GetUint() == static_cast<uint32_t>(-1))
+                    fail(fmt::format("{}.user.additionalGids[{}]", path, i),
+                         "4294967295 (-1) is not a valid gid");
                 s.additional_gids.push_back((*g)[i].GetUint());
             }
         }
@@ -123,6 +158,36 @@ void parse_process(const Value &p, Spec &s)
     else if (s.cwd[0] != '/')
         fail(path + ".cwd", "must be an absolute path");
     s.no_new_privileges = opt_bool(p, "noNewPrivileges", path);
+    s.apparmor_profile = opt_str(p, "apparmorProfile", path);
+    s.selinux_label = opt_str(p, "selinuxLabel", path);
+    if (member(p, "oomScoreAdj")) {
+        int v = opt_int<int>(p, "oomScoreAdj", path);
+        if (v < -1000 || v > 1000)
+            fail(path + ".oomScoreAdj", fmt::format("{} is outside [-1000, 1000]", v));
+        s.oom_score_adj = v;
+    }
+    if (const Value *rl = member(p, "rlimits")) {
+        if (!rl->IsArray())
+            fail(path + ".rlimits", "expected an array");
+        for (rapidjson::SizeType i = 0; i < rl->Size(); ++i) {
+            std::string rp = fmt::format("{}.rlimits[{}]", path, i);
+            const Value &r = object((*rl)[i], rp);
+            Rlimit out;
+            out.name = opt_str(r, "type", rp);
+            int res = rlimit_number(out.name);
+            if (res < 0)
+                fail(rp + ".type", fmt::format("unknown rlimit `{}`", out.name));
+            out.resource = res;
+            out.soft = opt_int<uint64_t>(r, "soft", rp);
+            out.hard = opt_int<uint64_t>(r, "hard", rp);
+            if (out.soft > out.hard)
+                fail(rp, fmt::format("soft limit {} is above the hard limit {}", out.soft, out.hard));
+            for (const auto &prev : s.rlimits)
+                if (prev.resource == res)
+                    fail(rp + ".type", fmt::format("duplicate rlimit `{}`", out.name));
+            s.rlimits.push_back(std::move(out));
+        }
+    }
     if (const Value *c = opt_object(p, "capabilities", path)) {
         Capabilities caps;
         std::string cp = path + ".capabilities";
@@ -214,10 +279,73 @@ void parse_linux(const Value &l, Spec &s)
         }
         if (const Value *p = opt_object(*r, "pids", rp))
             s.resources.pids_limit = opt_int<int64_t>(*p, "limit", rp + ".pids");
+        if (const Value *d = member(*r, "devices")) {
+            if (!d->IsArray())
+                fail(rp + ".devices", "expected an array");
+            for (rapidjson::SizeType i = 0; i < d->Size(); ++i)
+                s.resources.devices.push_back(
+                    parse_device_rule(object((*d)[i], fmt::format("{}.devices[{}]", rp, i)),
+                                      fmt::format("{}.devices[{}]", rp, i)));
+        }
+    }
+    s.masked_paths = str_array(l, "maskedPaths", path);
+    s.readonly_paths = str_array(l, "readonlyPaths", path);
+    for (const auto *list : {&s.masked_paths, &s.readonly_paths})
+        for (const auto &mp : *list)
+            if (mp.empty() || mp[0] != '/')
+                fail(path + (list == &s.masked_paths ? ".maskedPaths" : ".readonlyPaths"),
+                     fmt::format("`{}` must be an absolute path", mp));
+    if (const Value *sc = opt_object(l, "sysctl", path)) {
+        for (auto it = sc->MemberBegin(); it != sc->MemberEnd(); ++it) {
+            std::string key(it->name.GetString(), it->name.GetStringLength());
+            s.sysctl[key] = str(it->value, path + ".sysctl." + key);
+        }
+    }
+    if (const Value *d = member(l, "devices")) {
+        if (!d->IsArray())
+            fail(path + ".devices", "expected an array");
+        for (rapidjson::SizeType i = 0; i < d->Size(); ++i) {
+            std::string dp = fmt::format("{}.devices[{}]", path, i);
+            const Value &v = object((*d)[i], dp);
+            LinuxDevice dev;
+            dev.path = opt_str(v, "path", dp);
+            if (dev.path.rfind("/dev/", 0) != 0 || dev.path.find("/../") != std::string::npos ||
+                dev.path.size() < 6 || dev.path.substr(dev.path.size() - 3) == "/..")
+                fail(dp + ".path", fmt::format("`{}` must be a path under /dev", dev.path));
+            std::string type = opt_str(v, "type", dp);
+            if (type != "c" && type != "u" && type != "b" && type != "p")
+                fail(dp + ".type", fmt::format("`{}` is not one of c, u, b, p", type));
+            dev.type = type[0] == 'u' ? 'c' : type[0];
+            dev.major = opt_int<int64_t>(v, "major", dp);
+            dev.minor = opt_int<int64_t>(v, "minor", dp);
+            if (member(v, "fileMode"))
+                dev.file_mode = opt_int<uint32_t>(v, "fileMode", dp) & 07777;
+            dev.uid = opt_int<uint32_t>(v, "uid", dp);
+            dev.gid = opt_int<uint32_t>(v, "gid", dp);
+            s.devices.push_back(std::move(dev));
+        }
     }
 }
 
 } // namespace
+
+int rlimit_number(std::string_view name)
+{
+    static const std::pair<const char *, int> table[] = {
+        {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    };
+    for (const auto &[n, v] : table)
+        if (name == n)
+            return v;
+    return -1;
+}
 
 const Namespace *Spec::find_namespace(const std::string &type) const
 {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace urunc::oci {
@@ -34,6 +35,29 @@ struct Mount {
     std::vector<std::string> options;
 };
 
+// One linux.resources.devices rule. type 'a' (all), 'b' or 'c'; -1 is the wildcard `*`.
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';
+    int64_t major = -1, minor = -1;
+    std::string access = "rwm";  // a subset of "rwm"
+};
+
+// One linux.devices entry: a node to create in the VMM's /dev (and to allow).
+struct LinuxDevice {
+    std::string path;  // absolute, under /dev
+    char type = 'c';   // 'c', 'u' (= 'c'), 'b' or 'p'
+    int64_t major = 0, minor = 0;
+    uint32_t file_mode = 0666;
+    uint32_t uid = 0, gid = 0;
+};
+
+struct Rlimit {
+    int resource;  // RLIMIT_*
+    std::string name;
+    uint64_t soft = 0, hard = 0;
+};
+
 struct Resources {
     int64_t memory_limit = 0;
     int64_t memory_swap = 0;
@@ -42,6 +66,7 @@ struct Resources {
     uint64_t cpu_period = 0;
     int64_t pids_limit = 0;
     std::string cpuset_cpus, cpuset_mems;
+    std::vector<DeviceRule> devices;  // in order; empty: the device cgroup is left as is
 };
 
 struct Spec {
@@ -55,6 +80,9 @@ struct Spec {
     std::string cwd = "/";
     bool no_new_privileges = false;
     std::optional<Capabilities> capabilities;  // absent: left as they are (runc)
+    std::vector<Rlimit> rlimits;
+    std::optional<int> oom_score_adj;
+    std::string apparmor_profile, selinux_label;
     // root
     std::string root_path;  // absolute (bundle-relative paths resolved)
     bool root_readonly = false;
@@ -69,9 +97,15 @@ struct Spec {
     Resources resources;
     bool has_seccomp = false;
     std::string rootfs_propagation;
+    std::vector<std::string> masked_paths, readonly_paths;
+    std::map<std::string, std::string> sysctl;
+    std::vector<LinuxDevice> devices;
 
     const Namespace *find_namespace(const std::string &type) const;
 };
+
+// RLIMIT_* number of an OCI rlimit type ("RLIMIT_NOFILE"), -1 if unknown.
+int rlimit_number(std::string_view name);
 
 // Parse config.json text. `bundle` is absolute; a relative root.path is taken from it.
 // Errors: "config.json: <json path>: <reason>".

@@ -113,15 +113,20 @@ void RootDir::copy_device(const std::string &host_dev, const std::string &path) 
         throw sys_error("stat device `" + host_dev + "`");
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
         throw Error("`" + host_dev + "` is not a device node", ENODEV);
+    make_device(path, (st.st_mode & S_IFMT) | (st.st_mode & 0777) | 0666, st.st_rdev, st.st_uid,
+                st.st_gid);
+}
+
+void RootDir::make_device(const std::string &path, mode_t mode, dev_t rdev, uid_t uid, gid_t gid) const
+{
     auto [parent, name] = split_parent(path);
     UniqueFd dir = mkdirs(parent);
-    mode_t perm = (st.st_mode & 0777) | 0666;
-    if (::mknodat(dir.get(), name.c_str(), (st.st_mode & S_IFMT) | perm, st.st_rdev) < 0)
+    if (::mknodat(dir.get(), name.c_str(), mode, rdev) < 0)
         throw sys_error("mknod `" + shown(path) + "`");
-    // mknod is subject to the umask; set the mode exactly, and the host's owner.
-    if (::fchmodat(dir.get(), name.c_str(), perm, 0) < 0)
+    // mknod is subject to the umask; set the mode exactly, and the owner.
+    if (::fchmodat(dir.get(), name.c_str(), mode & 07777, 0) < 0)
         throw sys_error("chmod `" + shown(path) + "`");
-    if (::fchownat(dir.get(), name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+    if (::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         throw sys_error("chown `" + shown(path) + "`");
 }
 

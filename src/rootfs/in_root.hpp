@@ -36,6 +36,8 @@ public:
     // A device node at `path` with the type and major:minor of `host_dev`, mode |= 0666
     // and the host's owner, so a VMM running as the container user can use it.
     void copy_device(const std::string &host_dev, const std::string &path) const;
+    // A node of exactly this type, mode, number and owner at `path`.
+    void make_device(const std::string &path, mode_t mode, dev_t rdev, uid_t uid, gid_t gid) const;
     void write_file(const std::string &path, const std::string &content, mode_t mode) const;
     void symlink(const std::string &target, const std::string &path) const;
 

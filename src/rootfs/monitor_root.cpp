@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 namespace urunc::rootfs {
@@ -28,7 +29,17 @@ std::pair<std::string, std::string> read_link(const std::string &path)
         throw sys_error("readlink `" + path + "`");
     std::string text(buf, static_cast<size_t>(n));
     std::string dir = path.substr(0, path.rfind('/'));
-    return {text, normalize_path(text.front() == '/' ? text : dir + "/" + text)};
+    std::string target = normalize_path(text.front() == '/' ? text : dir + "/" + text);
+    // The target's directory as it really is: an absolute link through a merged-/usr link
+    // (/usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/...) binds under /usr/lib,
+    // and the root's own /lib link leads there.
+    std::string tdir = target.substr(0, target.rfind('/'));
+    if (char *real = ::realpath(tdir.empty() ? "/" : tdir.c_str(), nullptr)) {
+        std::string r(real);
+        std::free(real);
+        target = (r == "/" ? "" : r) + target.substr(target.rfind('/'));
+    }
+    return {text, target};
 }
 
 // What will be bound and linked, decided from the host before anything is mounted.
@@ -121,6 +132,44 @@ void make_parent_private(const std::string &dir)
     }
 }
 
+// maskedPaths and readonlyPaths, on the root's own /proc (and anything else bound in).
+void confine_paths(const RootDir &root, const MonitorRootRequest &req)
+{
+    auto exists = [&](const std::string &path, bool &dir) {
+        try {
+            UniqueFd fd = root.open(path);
+            struct stat st;
+            if (::fstat(fd.get(), &st) < 0)
+                throw sys_error("stat `" + root.shown(path) + "`");
+            dir = S_ISDIR(st.st_mode);
+            return true;
+        } catch (const Error &e) {
+            if (e.code() == ENOENT || e.code() == ENOTDIR)
+                return false;
+            throw;
+        }
+    };
+    std::vector<std::string> readonly = req.readonly_paths;
+    if (req.proc && std::find(readonly.begin(), readonly.end(), "/proc/sys") == readonly.end())
+        readonly.push_back("/proc/sys");
+    for (const auto &p : readonly) {
+        bool dir = false;
+        if (exists(normalize_path(p), dir))
+            root.bind_read_only("/proc/self/fd/" + std::to_string(root.open(normalize_path(p)).get()),
+                                normalize_path(p));
+    }
+    for (const auto &p : req.masked_paths) {
+        std::string path = normalize_path(p);
+        bool dir = false;
+        if (!exists(path, dir))
+            continue;
+        if (dir)
+            root.mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+        else
+            root.mount("/dev/null", path, nullptr, MS_BIND, "");
+    }
+}
+
 void build(const MonitorRootRequest &req)
 {
     if (req.root_dir.empty() || req.root_dir.front() != '/')
@@ -128,12 +177,14 @@ void build(const MonitorRootRequest &req)
     Plan plan;
     for (const auto &b : req.binds)
         plan.add(b, false);
-    if (req.libs) {
-        for (const char *lib : {"/lib", "/lib64", "/usr/lib", "/usr/lib64"})
-            plan.add(lib, true);
-    }
     for (const auto &d : req.data_dirs)
         plan.add_data_dir(d);
+    for (const auto &l : req.links) {
+        struct stat st;
+        std::string norm = normalize_path(l);
+        if (::lstat(norm.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && plan.seen.insert(norm).second)
+            plan.links.emplace_back(norm, read_link(norm).first);
+    }
     std::sort(plan.binds.begin(), plan.binds.end(),
               [](const auto &a, const auto &b) { return a.path < b.path; }); // parents first
     for (const auto &dev : req.devices) {
@@ -182,6 +233,20 @@ void build(const MonitorRootRequest &req)
     }
     for (const auto &dev : req.devices)
         root.copy_device(dev, dev);
+    for (const auto &n : req.nodes) {
+        if (!starts_with(normalize_path(n.path), "/dev/"))
+            throw Error("device `" + n.path + "` must be under /dev", EINVAL);
+        root.make_device(normalize_path(n.path), n.mode, n.rdev, n.uid, n.gid);
+    }
+    if (req.read_only_dev) {
+        // Only the nodes made above, for good: a VMM with CAP_MKNOD makes no other here.
+        UniqueFd dev = root.open("/dev");
+        if (::mount(nullptr, ("/proc/self/fd/" + std::to_string(dev.get())).c_str(), nullptr,
+                    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+                    nullptr) < 0)
+            throw sys_error("remount `" + root.shown("/dev") + "` read-only");
+    }
+    confine_paths(root, req);
     for (const auto &f : req.files)
         root.write_file(f.path, f.content, f.mode);
     for (const auto &[path, text] : plan.links)

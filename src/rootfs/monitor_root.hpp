@@ -24,28 +24,45 @@ struct FileContent {
     mode_t mode = 0644;
 };
 
+// A device node made in the root (linux.devices): not a copy of a host node.
+struct DeviceNode {
+    std::string path;  // absolute, under /dev
+    mode_t mode = 0;   // S_IFCHR, S_IFBLK or S_IFIFO | permissions
+    dev_t rdev = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
 struct MonitorRootRequest {
     std::string root_dir;    // an existing (empty) host directory, e.g. <state>/<id>/root
     // Applied to "/" first so nothing mounted here propagates back to the host.
     unsigned long root_propagation = MS_SLAVE | MS_REC;
-    // Host paths bound read-only at the same path; they must exist (the VMM binary...).
+    // Host paths bound read-only at the same path; they must exist (the VMM binary, each
+    // library it needs: see elf_libs.hpp). A symlink is replicated and its target bound.
     std::vector<std::string> binds;
-    // Adds /lib, /lib64, /usr/lib, /usr/lib64, each skipped when missing.
-    bool libs = false;
     // Data directories (/usr/share/qemu, /usr/share/seabios), skipped when missing. Their
     // entries that are symlinks leading out of the directory get their target bound too
     // (one level: OVMF.fd -> ../ovmf/OVMF.fd).
     std::vector<std::string> data_dirs;
+    // Host paths that are symlinks (/lib -> usr/lib on a merged-/usr host), made the same
+    // symlinks in the root without binding anything behind them; skipped when not symlinks.
+    std::vector<std::string> links;
     std::vector<FileBind> file_binds; // read-only unless marked writable
     std::vector<FileContent> files;
     // Host device nodes re-created at the same path (under /dev) with mode |= 0666:
     // /dev/null, /dev/urandom, /dev/kvm, /dev/net/tun, the guest's block devices.
     std::vector<std::string> devices;
+    std::vector<DeviceNode> nodes;
+    // As runc: a masked file gets /dev/null bound over it, a masked directory an empty
+    // read-only tmpfs; a read-only path is bound read-only onto itself. Paths missing in the
+    // root are skipped. /proc/sys is always read-only.
+    std::vector<std::string> masked_paths, readonly_paths;
     bool proc = true;                  // proc at /proc
     std::string dev_size = "65536k";   // tmpfs /dev (mode 755)
     std::string tmp_size = "65536k";   // tmpfs /tmp (mode 1777, nosuid, nodev)
     std::string root_size = "8m";      // the root tmpfs itself: mountpoints and `files`
     bool read_only_root = true;        // remount the root tmpfs read-only when done
+    bool read_only_dev = true;         // and /dev, so no node can be made there afterwards
 };
 
 // Build the tree. Call in a fresh private mount namespace (after unshare(CLONE_NEWNS)).

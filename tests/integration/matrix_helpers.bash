@@ -186,15 +186,13 @@ mx_fake_top() {
 	echo "${p%%/*}"
 }
 
-# mx_expect_root <id> <libs:yes|no>: / of the VMM holds only the artifacts, dev, proc, tmp,
-# the fake binary's top directory, and with libs the library/data directories.
+# mx_expect_root <id> <data:yes|no>: / of the VMM holds only the artifacts, dev, proc, tmp,
+# the fake binary's top directory, and with data /usr (QEMU's data directories). The fake
+# VMM is static: only the libraries a binary needs are bound, so none at all (no lib, lib64).
 mx_expect_root() {
 	local want=(.urunc dev proc tmp "$(mx_fake_top)")
 	if [ "$2" = yes ]; then
-		local d
-		for d in lib lib64 usr; do
-			[ -e "/$d" ] && want+=("$d")
-		done
+		want+=(usr)
 	fi
 	local sorted
 	sorted=$(printf '%s\n' "${want[@]}" | LC_ALL=C sort -u | paste -sd, -)

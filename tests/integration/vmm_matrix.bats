@@ -98,10 +98,10 @@ check_firecracker_json() {
 
 # check_pair <guest> <vmm>: create + start, then everything the VMM saw.
 check_pair() {
-	local guest=$1 vmm=$2 kvm=no libs=yes id b
+	local guest=$1 vmm=$2 kvm=no data=no id b
 	if needs_kvm "$vmm"; then mx_need_kvm; fi
 	if uses_kvm "$vmm" && mx_kvm_usable; then kvm=yes; fi
-	[ "$vmm" != firecracker ] || libs=no # static binary: no /lib in its root
+	[ "$vmm" != qemu ] || data=yes # /usr/share/qemu
 	id=$(mx_id "$guest-$vmm")
 	b=$MX_T/$id
 	mx_bundle "$b" "$guest" "$vmm"
@@ -117,7 +117,7 @@ check_pair() {
 	# A clean environment: the container's env went to the guest command line.
 	mx_expect "$id" 'env\[0\]' "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	[ -z "$(mx_field "$id" 'env\[1\]')" ]
-	mx_expect_root "$id" "$libs"
+	mx_expect_root "$id" "$data"
 	if [ "$kvm" = yes ]; then
 		mx_expect "$id" dev kvm,null,urandom,zero
 	else
