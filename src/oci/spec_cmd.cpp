@@ -95,6 +95,16 @@ int spec_command(const Globals &g, const RawCommand &c)
         // The guest command line comes from the annotation (process.args would win).
         proc.RemoveMember("args");
         proc.AddMember("args", rapidjson::Value(rapidjson::kArrayType), a);
+        // runc's default raises ambient capabilities without listing them inheritable, which
+        // the kernel refuses (runc only warns); urunc applies what the spec says, so the
+        // inheritable set gets the ambient ones.
+        if (proc.HasMember("capabilities") && proc["capabilities"].IsObject()) {
+            auto &caps = proc["capabilities"];
+            if (caps.HasMember("ambient") && caps["ambient"].IsArray() && !caps.HasMember("inheritable")) {
+                rapidjson::Value inh(caps["ambient"], a);
+                caps.AddMember("inheritable", inh, a);
+            }
+        }
         d.RemoveMember("annotations");
         rapidjson::Value ann(rapidjson::kObjectType);
         for (const auto &[k, v] : to_annotations(u))
