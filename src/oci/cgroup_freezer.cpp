@@ -20,7 +20,7 @@ std::string read_value(const std::string &path)
 
 void write_value(const std::string &path, const std::string &value)
 {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd)
         throw sys_error("open `" + path + "`");
     if (::write(fd.get(), value.data(), value.size()) < 0)

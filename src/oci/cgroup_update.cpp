@@ -28,7 +28,7 @@ std::optional<std::string> with(const std::vector<std::string> &dirs, const std:
 void write_value(const std::string &dir, const char *file, const std::string &value)
 {
     std::string path = dir + "/" + file;
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd)
         throw sys_error("update: open `" + path + "`");
     if (::write(fd.get(), value.data(), value.size()) < 0)
