@@ -88,7 +88,7 @@ cg() { echo "/sys/fs/cgroup/$2/$CGPARENT/$1"; }
 	echo "$id" >>"$E2E_T/ids"
 	# runc's state, in the root docker gives urunc: urunc made nothing of its own
 	[ -f "$D/exec/runtime-runc/moby/$id/state.json" ]
-	! jq -e .urunc "$D/exec/runtime-runc/moby/$id/state.json" >/dev/null
+	[ "$(jq .urunc "$D/exec/runtime-runc/moby/$id/state.json")" = null ]
 	run dk exec "$id" sh -c 'echo from-exec; exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = from-exec ]
