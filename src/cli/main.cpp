@@ -4,6 +4,7 @@
 #include "base/log.hpp"
 #include "oci/lifecycle.hpp"
 #include "oci/timestamps.hpp"
+#include "oci/verbs.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -36,9 +37,45 @@ std::vector<std::string> normalise_args(int argc, char **argv)
     return out;
 }
 
-int not_supported(const std::string &verb)
+// --log/--log-format/--debug and an absolute --root, as for every verb.
+void setup_globals(oci::Globals &g, const std::string &log_file, const std::string &log_format, bool debug)
 {
-    throw Error(verb + " is not supported by urunc");
+    if (log_format != "text" && log_format != "json")
+        throw Error("invalid log-format: " + log_format);
+    log::setup({log_file, log_format == "json", debug ? log::Level::debug : log::Level::info});
+    if (g.root.empty() || g.root == "/")
+        throw Error("option --root argument should not be set to /");
+    if (g.root[0] != '/') {
+        char cwd[4096];
+        if (!::getcwd(cwd, sizeof cwd))
+            throw sys_error("getcwd");
+        g.root = std::string(cwd) + "/" + g.root;
+    }
+}
+
+// exec, pause, resume, update, events, checkpoint, restore, spec: read with runc's flag
+// tables, never CLI11 (which would refuse runc flags it does not know before the container
+// could be handed to runc).
+int raw_verb(int argc, char **argv)
+{
+    std::vector<std::string> args(argv, argv + argc);
+    oci::RawCommand c = oci::scan_command(args);
+    oci::Globals g;
+    g.argv = args;
+    g.root = c.global("root").value_or(g.root);
+    auto on = [&](const char *name) {
+        auto v = c.global(name);
+        return v && *v != "false";
+    };
+    g.systemd_cgroup = on("systemd-cgroup");
+    std::string log_file = c.global("log").value_or(""), log_format = c.global("log-format").value_or("text");
+    try {
+        setup_globals(g, log_file, log_format, on("debug"));
+        return oci::raw_verb(g, c);
+    } catch (const std::exception &e) {
+        log::fatal(e.what());
+        return 1;
+    }
 }
 
 } // namespace
@@ -46,6 +83,8 @@ int not_supported(const std::string &verb)
 int main(int argc, char **argv)
 {
     oci::ts::invoked();
+    if (oci::is_raw_verb(oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb))
+        return raw_verb(argc, argv);
     std::vector<std::string> args = normalise_args(argc, argv);
     oci::Globals g;
     g.argv = args;
@@ -104,12 +143,11 @@ int main(int argc, char **argv)
     ps->add_option("-f,--format", format, "table or json");
     ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
     auto *features = app.add_subcommand("features", "print the runtime's features (JSON)");
-    std::vector<CLI::App *> unsupported;
+    // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
     for (const char *verb : {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
-        auto *u = app.add_subcommand(verb, std::string(verb) + " (not supported by urunc)");
+        auto *u = app.add_subcommand(verb, std::string(verb) + ": runc's for Linux containers, urunc's for unikernels");
         u->allow_extras();
         u->prefix_command();
-        unsupported.push_back(u);
     }
 
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
@@ -131,17 +169,7 @@ int main(int argc, char **argv)
     }
 
     try {
-        if (log_format != "text" && log_format != "json")
-            throw Error("invalid log-format: " + log_format);
-        log::setup({log_file, log_format == "json", debug ? log::Level::debug : log::Level::info});
-        if (g.root.empty() || g.root == "/")
-            throw Error("option --root argument should not be set to /");
-        if (g.root[0] != '/') {
-            char cwd[4096];
-            if (!::getcwd(cwd, sizeof cwd))
-                throw sys_error("getcwd");
-            g.root = std::string(cwd) + "/" + g.root;
-        }
+        setup_globals(g, log_file, log_format, debug);
         if (*create)
             return oci::create(g, co);
         if (*run)
@@ -170,9 +198,6 @@ int main(int argc, char **argv)
         }
         if (*features)
             return oci::features();
-        for (auto *u : unsupported)
-            if (*u)
-                return not_supported(u->get_name());
     } catch (const std::exception &e) {
         log::fatal(e.what());
         return 1;

@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "oci/cgroup.hpp"
+#include "oci/cgroup_freezer.hpp"
 #include "oci/hooks.hpp"
 #include "oci/spec.hpp"
 
@@ -126,10 +127,18 @@ int remove(const Globals &g, const std::string &id, bool force)
     State st = dir->load();
     Status status = live_status(st, dir->path());
     bool alive = process_start_time(st.pid) == st.pid_start && st.pid > 0 && st.pid_start != 0;
-    if (status == Status::running && !force)
-        throw Error("cannot delete container " + id + " that is not stopped: running");
+    if ((status == Status::running || status == Status::paused) && !force)
+        throw Error("cannot delete container " + id + " that is not stopped: " + to_string(status));
     if (alive) {
         ::kill(st.pid, SIGKILL);
+        if (status == Status::paused) {
+            // A frozen task (cgroup v1) dies only once thawed.
+            try {
+                thaw(find_freezer(cgroup_from_json(st.cgroup).all_dirs));
+            } catch (const Error &e) {
+                log::warn("container {}: thaw after SIGKILL: {}", id, e.what());
+            }
+        }
         if (!wait_gone(st.pid, st.pid_start, 10000))
             throw Error("container " + id + ": pid " + std::to_string(st.pid) + " did not die after SIGKILL");
     }

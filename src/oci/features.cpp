@@ -89,6 +89,9 @@ int features()
         "io.urunc.version": ")" + URUNC_VERSION + R"(",
         "io.urunc.vmms": ")" + vmms + R"(",
         "io.urunc.guests": ")" + guests + R"(",
+        "io.urunc.unikernel.verbs": "create;run;start;state;list;ps;kill;delete;pause;resume;update --memory --memory-swap --memory-reservation --cpu-share --cpu-quota --cpu-period --cpuset-cpus --cpuset-mems --pids-limit --resources;events --stats --interval",
+        "io.urunc.unikernel.unsupported": "exec,checkpoint,restore",
+        "io.urunc.linux-containers": "every runc verb and flag, handed to runc",
         "org.opencontainers.runc.checkpoint.enabled": "false"
     },
     "potentiallyUnsafeConfigAnnotations": [

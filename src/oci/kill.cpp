@@ -4,6 +4,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "oci/cgroup.hpp"
+#include "oci/cgroup_freezer.hpp"
 #include "oci/signals.hpp"
 
 #include <poll.h>
@@ -61,6 +62,14 @@ int kill(const Globals &g, const std::string &id, const std::string &signal, boo
         for (pid_t p : cgroup_pids(cgroup_from_json(st.cgroup)))
             if (p != st.pid)
                 ::kill(p, sig);
+    }
+    if (status == Status::paused && sig == SIGKILL) {
+        // As runc: on cgroup v1 a frozen task dies only once thawed.
+        try {
+            thaw(find_freezer(cgroup_from_json(st.cgroup).all_dirs));
+        } catch (const Error &e) {
+            log::warn("container {}: thaw after SIGKILL: {}", id, e.what());
+        }
     }
     log::debug("container {}: sent signal {} to pid {}", id, sig, st.pid);
     return 0;

@@ -81,7 +81,7 @@ void start_container(const Globals &g, const std::string &id)
     if (status == Status::stopped)
         throw Error("cannot start a container that has stopped");
     if (status != Status::created)
-        throw Error(std::string("cannot start a container in state ") + to_string(status));
+        throw Error(std::string("cannot start a container in the ") + to_string(status) + " state");
 
     Spec spec = parse_spec(read_file(dir->file("config.json")), st.bundle);
     std::string created_json = oci_state_json(st, Status::created, false);

@@ -2,6 +2,8 @@
 
 #include "base/error.hpp"
 #include "base/file.hpp"
+#include "oci/cgroup.hpp"
+#include "oci/cgroup_freezer.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -31,6 +33,7 @@ const char *to_string(Status s)
     case Status::creating: return "creating";
     case Status::created: return "created";
     case Status::running: return "running";
+    case Status::paused: return "paused";
     case Status::stopped: return "stopped";
     }
     return "stopped";
@@ -236,6 +239,17 @@ unsigned long long process_start_time(int pid)
     return std::strtoull(p, nullptr, 10);
 }
 
+bool container_frozen(const State &s)
+{
+    if (s.cgroup.empty())
+        return false;
+    try {
+        return is_frozen(find_freezer(cgroup_from_json(s.cgroup).all_dirs));
+    } catch (const Error &) {
+        return false;
+    }
+}
+
 Status live_status(const State &s, const std::string &dir)
 {
     if (s.creating) {
@@ -248,6 +262,8 @@ Status live_status(const State &s, const std::string &dir)
     unsigned long long st = process_start_time(s.pid);
     if (st == 0 || st != s.pid_start)
         return Status::stopped;
+    if (container_frozen(s))
+        return Status::paused;
     if (path_exists(dir + "/exec.fifo"))
         return Status::created;
     return Status::running;

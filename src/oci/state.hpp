@@ -11,7 +11,7 @@
 
 namespace urunc::oci {
 
-enum class Status { creating, created, running, stopped };
+enum class Status { creating, created, running, paused, stopped };
 const char *to_string(Status s);
 
 struct State {
@@ -66,8 +66,11 @@ private:
 bool is_urunc_state(const std::string &root, const std::string &id);
 
 // Live status: creating while create runs; stopped if the pid is gone, a zombie or reused;
-// created while the exec fifo exists; else running.
+// paused while the container's cgroup is frozen (created or running before); created while
+// the exec fifo exists; else running.
 Status live_status(const State &s, const std::string &dir);
+// The container's cgroup freezer reports it frozen (false when it has no cgroup).
+bool container_frozen(const State &s);
 unsigned long long process_start_time(int pid);  // 0 if gone or zombie
 
 // runc's `state` JSON layout (2-space indent when pretty). `owner`: "" for `state`, the

@@ -201,3 +201,29 @@ dump_has() {
 }
 
 task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
+
+@test "ctr task pause/resume of a unikernel (fake VMM): PAUSED with the VMM frozen, then RUNNING; ctr task exec refused" {
+	local id=pause-$E2E_SFX log=$E2E_T/pause.log pid
+	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
+	run ctr_run -d --log-uri="file://$log" "$id"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	e2e_wait 20 e2e_file_has "$log" "fakevmm: ready" || { cat "$log"; false; }
+	pid=$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id && $3 == "RUNNING" { print $2 }')
+	[ -n "$pid" ] || { e2e_ctr tasks ls; false; }
+	e2e_ctr tasks pause "$id"
+	[ "$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id { print $3 }')" = PAUSED ]
+	[ "$(cat "/sys/fs/cgroup/freezer/$NS/$id/freezer.state")" = FROZEN ]
+	grep -q '^State:[[:space:]]*D' "/proc/$pid/status"
+	[ "$("$URUNC" --root "$RUNC_ROOT/$NS" state "$id" | jq -r .status)" = paused ]
+	e2e_ctr tasks resume "$id"
+	[ "$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id { print $3 }')" = RUNNING ]
+	[ "$(cat "/sys/fs/cgroup/freezer/$NS/$id/freezer.state")" = THAWED ]
+	run e2e_ctr tasks exec --exec-id x1 "$id" sh
+	[ "$status" -ne 0 ]
+	[[ $output == *"exec is not supported for unikernel containers"* ]] || { echo "$output"; false; }
+	e2e_ctr tasks kill -s SIGKILL "$id"
+	e2e_wait 20 task_stopped "$id" || { e2e_ctr tasks ls; false; }
+	e2e_ctr tasks delete "$id" >/dev/null
+	e2e_ctr containers rm "$id"
+	assert_container_gone "$id"
+}

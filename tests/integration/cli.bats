@@ -168,42 +168,6 @@ teardown() { it_teardown; }
 	if [ -s "$T/l.json" ]; then json_log_ok "$T/l.json"; fi
 }
 
-@test "exec, pause, resume, update, checkpoint, restore, events: one 'not supported by urunc' line, exit 1" {
-	local id verb
-	id=$(new_id unsup)
-	mk_bundle "$T/b"
-	create_ct "$id" "$T/b"
-	declare -A argv=(
-		[exec]="exec --process /tmp/nonexistent --detach --pid-file $T/x.pid $id"
-		[pause]="pause $id"
-		[resume]="resume $id"
-		[update]="update --resources - $id"
-		[checkpoint]="checkpoint --image-path $T/img --work-path $T/work --leave-running $id"
-		[restore]="restore --detach --pid-file $T/r.pid -no-subreaper --bundle $T/b $id"
-		[events]="events --stats $id"
-	)
-	for verb in "${!argv[@]}"; do
-		# shellcheck disable=SC2086
-		"$URUNC" --root "$ROOT" ${argv[$verb]} >"$T/stdout" 2>"$T/stderr" && {
-			echo "$verb succeeded"
-			false
-		}
-		[ ! -s "$T/stdout" ] || { echo "$verb wrote to stdout: $(cat "$T/stdout")"; false; }
-		one_line "$(cat "$T/stderr")"
-		has "$(cat "$T/stderr")" "$verb"
-		has "$(cat "$T/stderr")" "not supported by urunc"
-	done
-	# update as containerd 2.x sends it, and the log gets the JSON error
-	run "$URUNC" --root "$ROOT" --log "$T/l.json" --log-format json update --resources=- "$id" </dev/null
-	[ "$status" -eq 1 ]
-	json_log_ok "$T/l.json"
-	has "$(jq -r .msg "$T/l.json")" "update is not supported by urunc"
-	# nothing happened to the container
-	eq "$(status_of "$id")" created
-	[ ! -e "$T/x.pid" ]
-	[ ! -e "$T/r.pid" ]
-}
-
 @test "--log json: messages with quotes, backslashes, tabs, escapes, CR/LF and bytes >127 stay one valid JSON line" {
 	local id msg
 	id=$(new_id esc)

@@ -93,6 +93,43 @@ same_argv() {
 	rm -rf "${ROOT:?}/$ID"
 }
 
+# runc_state: a state dir for $ID as runc leaves it (not urunc's format).
+runc_state() {
+	mkdir -p "$ROOT/$ID"
+	echo '{"id":"'"$ID"'","init_process_pid":1234,"config":{}}' >"$ROOT/$ID/state.json"
+}
+
+@test "exec of runc's container: the same argv with every runc exec flag, and unknown ones" {
+	runc_state
+	same_argv --root "$ROOT" exec --process /tmp/runc-process1 --console-socket "$T/s.sock" --detach --pid-file "$T/e.pid" "$ID"
+	same_argv --root "$ROOT" exec -t -e A=1 --env B=2 -u 1:1 --cwd /tmp --cap CAP_KILL -g 5 --no-new-privs \
+		--ignore-paused --preserve-fds 1 --cgroup cpu:x --process-label l --apparmor p "$ID" sh -c "echo 'a b'"
+	same_argv --root "$ROOT" --log "$T/log.json" --log-format json --debug exec --some-future-flag "$ID" true
+	jq -e .init_process_pid "$ROOT/$ID/state.json" >/dev/null
+}
+
+@test "pause/resume/update/events/checkpoint of runc's container: the same argv, runc's status" {
+	runc_state
+	same_argv --root "$ROOT" pause "$ID"
+	FAKE_RUNC_RC=1 same_argv --root "$ROOT" resume "$ID"
+	same_argv --root "$ROOT" update --resources - "$ID"
+	same_argv --root "$ROOT" update --resources=- "$ID"
+	same_argv --root "$ROOT" update --memory 1g --memory-swap -1 --cpu-rt-runtime 5 --blkio-weight 10 \
+		--l3-cache-schema L3:0=f --mem-bw-schema MB:0=50 --kernel-memory 5 "$ID"
+	same_argv --root "$ROOT" events --stats --interval=1s "$ID"
+	same_argv --root "$ROOT" checkpoint --image-path "$T/img" --work-path "$T/w" --leave-running -tcp-established "$ID"
+	jq -e .init_process_pid "$ROOT/$ID/state.json" >/dev/null
+}
+
+@test "no container of that id, restore of a plain bundle, spec without --unikernel: runc's" {
+	# no container of that id at all: runc answers (its root semantics, its message)
+	same_argv --root "$ROOT" pause "$(new_id none)"
+	FAKE_RUNC_RC=3 same_argv --root "$ROOT" exec "$(new_id none)" sh
+	# restore of a plain bundle, and spec without --unikernel
+	same_argv --root "$ROOT" restore --detach --pid-file "$T/r.pid" -no-subreaper --bundle "$T/plain" "$ID"
+	same_argv spec --bundle "$T/plain" --rootless
+}
+
 @test "a runc container and a urunc container side by side in one root" {
 	local uid
 	uid=$(new_id ours)
