@@ -14,6 +14,10 @@
 #                   bv_body <<'EOF' ... EOF; bv_run_body; bv_assert_ok
 # Used in a body:   everything prefixed `ns_` below (the body script sources this file).
 
+# A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
+# too); teardown still runs.
+: "${BATS_TEST_TIMEOUT:=600}"
+
 # --- outside the namespace (bats side) ------------------------------------------------------
 
 bv_setup() {

@@ -11,6 +11,10 @@
 # $E2E_SFX, so teardown can find and remove exactly what this run made: daemons by pid,
 # their helpers by mount namespace, containers by cgroup name.
 
+# A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
+# too); teardown still runs.
+: "${BATS_TEST_TIMEOUT:=600}"
+
 # shellcheck disable=SC2016  # the sh -c script is single-quoted on purpose
 E2E_HIDEKVM=(unshare -m --propagation private sh -c
 	'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"'

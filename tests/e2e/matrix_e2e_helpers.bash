@@ -8,6 +8,10 @@
 #
 # Used from bats:   load matrix_e2e_helpers; setup() { me_setup; }; teardown() { me_teardown; }
 
+# A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
+# too); teardown still runs.
+: "${BATS_TEST_TIMEOUT:=600}"
+
 me_setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root (namespaces, mounts, cgroups)"
 	[ -n "${URUNC_BUILD:-}" ] || skip "URUNC_BUILD is not set (run through scripts/test.sh)"

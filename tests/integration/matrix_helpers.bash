@@ -8,6 +8,9 @@
 #
 # Used from bats:   load matrix_helpers; setup() { mx_setup; }; teardown() { mx_teardown; }
 
+# A test that hangs fails after this long; teardown still runs.
+: "${BATS_TEST_TIMEOUT:=60}"
+
 # --- setup / teardown ---------------------------------------------------------------------
 
 mx_setup() {
