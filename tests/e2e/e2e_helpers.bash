@@ -219,7 +219,7 @@ e2e_mntns_empty() { [ -z "$(e2e_pids_in_mntns "$1")" ]; }
 # e2e_cgroup_dirs <name>: the cgroup directories called <name> right under each
 # hierarchy root (the per-run parent of every container this run started).
 e2e_cgroup_dirs() {
-	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$1" 2>/dev/null || true
+	find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null || true
 }
 
 # e2e_kill_cgroups <name>: SIGKILL the processes (VMMs that outlived their shim) in the

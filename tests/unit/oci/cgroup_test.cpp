@@ -250,14 +250,17 @@ TEST_CASE("relative and systemd paths land where runc would put them", "[cgroup]
         std::string id = unique_name("sd");
         CgroupGuard guard;
         Blocker child;
-        guard.cg = place_in_cgroup(child.pid, {"urunctest.slice:scope:" + id, true, id, {}});
-        std::string want = "/urunctest.slice/scope-" + id + ".scope";
+        // A slice of our own (no '-': that would nest it under urunc.slice), unique per run.
+        std::string slice = "urunctest" + std::to_string(::getpid()) + "x" +
+                            std::to_string(std::random_device{}() % 1000000) + ".slice";
+        guard.cg = place_in_cgroup(child.pid, {slice + ":scope:" + id, true, id, {}});
+        std::string want = "/" + slice + "/scope-" + id + ".scope";
         CHECK(guard.cg.relative == want);
         CHECK(proc_cgroup(child.pid, "memory") == want);
         for (auto &d : guard.cg.all_dirs)
             CHECK(d.find(':') == std::string::npos);
         child.stop();
         CHECK(remove_cgroup(guard.cg) == "");
-        CHECK_FALSE(path_exists("/sys/fs/cgroup/memory/urunctest.slice"));
+        CHECK_FALSE(path_exists("/sys/fs/cgroup/memory/" + slice));
     }
 }
