@@ -114,7 +114,8 @@ assert_container_gone() {
 	[ ! -e "$C/state/io.containerd.runtime.v2.task/$NS/$id" ] || { echo "bundle left"; return 1; }
 	left=$(e2e_ctr snapshots ls) || { echo "ctr snapshots ls failed: $left"; return 1; }
 	! grep -qw "$id" <<<"$left" || { echo "snapshot $id left"; return 1; }
-	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET | grep -F "/$id" || true)
+	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
+	left=$(grep -F "/$id" <<<"$left" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
 	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }

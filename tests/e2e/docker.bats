@@ -94,7 +94,8 @@ assert_container_gone() {
 	[ -z "$left" ] || { echo "left under the exec root: $left"; return 1; }
 	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
-	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET | grep -F "$id" || true)
+	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
+	left=$(grep -F "$id" <<<"$left" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
 	if ! e2e_wait 10 only_daemons_left; then
 		echo "processes left beside dockerd and containerd:"
