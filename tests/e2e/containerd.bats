@@ -49,6 +49,7 @@ EOF
 		return 1
 	fi
 	CONTAINERD_MNTNS=$(e2e_mntns "$CONTAINERD_PID")
+	e2e_pin_mntns "$CONTAINERD_PID"
 	export CONTAINERD_PID CONTAINERD_MNTNS
 	[ "$CONTAINERD_MNTNS" != "$(e2e_mntns $$)" ]
 

@@ -50,6 +50,7 @@ setup_file() {
 		return 1
 	fi
 	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
+	e2e_pin_mntns "$DOCKERD_PID"
 	export DOCKERD_PID DOCKERD_MNTNS
 	[ "$DOCKERD_MNTNS" != "$(e2e_mntns $$)" ]
 

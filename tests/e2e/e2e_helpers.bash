@@ -179,6 +179,11 @@ e2e_oci_image() {
 # e2e_mntns <pid>: the mount namespace of pid ("mnt:[N]"), empty if it is gone.
 e2e_mntns() { readlink "/proc/$1/ns/mnt" 2>/dev/null || true; }
 
+# e2e_pin_mntns <pid>: hold the daemon's mount namespace open (an fd in the bats file's
+# process) until the file ends, so its inode cannot be reused by someone else's namespace
+# while teardown still kills by it. Call from setup_file right after recording the ns.
+e2e_pin_mntns() { exec {E2E_MNTNS_PIN}<"/proc/$1/ns/mnt"; }
+
 # e2e_pids_in_mntns <ns>: pids of the processes in that mount namespace.
 e2e_pids_in_mntns() {
 	local p
