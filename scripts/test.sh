@@ -46,6 +46,7 @@ skipped=0
 failures=()
 skips=()
 logdir=${URUNC_TEST_LOGDIR:-$(mktemp -d /tmp/urunc-test-logs.XXXXXX)}
+mkdir -p "$logdir"
 
 has_suite() { [[ " $suites " == *" $1 "* ]]; }
 fail() {
