@@ -22,3 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The Debian cloud kernel the Linux-guest e2e tests boot (cached; tests never download).
+"$(dirname "$0")/../tests/e2e/matrix_linux_kernel.sh" --fetch >/dev/null

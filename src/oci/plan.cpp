@@ -145,10 +145,19 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
     if (!from_annotations || !complete(*from_annotations)) {
         // urunc.json at the top of the view (validated first) or of the rootfs, never
         // through a symlink out of it.
+        // The view is read through the fd its validation opened: reopening it by path
+        // would read whatever is mounted there by then, not what was checked.
         std::string dir = spec.root_path;
-        if (from_annotations && !from_annotations->snapshot_view.empty())
-            dir = rootfs::validate_view(from_annotations->snapshot_view, spec.root_path, load_host_config().snapshot_view.allowed_prefixes, rootfs::MountInfo::load()).path;
-        UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd root;
+        if (from_annotations && !from_annotations->snapshot_view.empty()) {
+            rootfs::SnapshotView view = rootfs::validate_view(
+                from_annotations->snapshot_view, spec.root_path,
+                load_host_config().snapshot_view.allowed_prefixes, rootfs::MountInfo::load());
+            dir = view.path;
+            root = std::move(view.dirfd);
+        } else {
+            root.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        }
         if (root) {
             try {
                 UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",

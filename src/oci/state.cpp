@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -64,6 +65,28 @@ static UniqueFd lock_dir(const std::string &path)
     return fd;
 }
 
+#ifdef URUNC_TEST_SEAMS
+// Test builds only (meson -Dtest_seams=true): URUNC_TEST_CREATE_PAUSE=<dir> stops create
+// between the mkdir of its state dir and the lock on it, the window a concurrent delete can
+// fall into: it writes a byte to the FIFO <dir>/paused, then waits for one on <dir>/resume.
+static void test_pause_after_mkdir()
+{
+    const char *dir = std::getenv("URUNC_TEST_CREATE_PAUSE");
+    if (!dir || !*dir)
+        return;
+    std::string d = dir;
+    char c = 0;
+    {
+        UniqueFd paused(::open((d + "/paused").c_str(), O_WRONLY | O_CLOEXEC));
+        if (!paused || ::write(paused.get(), &c, 1) != 1)
+            throw sys_error("test seam URUNC_TEST_CREATE_PAUSE: `" + d + "/paused`");
+    }
+    UniqueFd resume(::open((d + "/resume").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!resume || ::read(resume.get(), &c, 1) != 1)
+        throw sys_error("test seam URUNC_TEST_CREATE_PAUSE: `" + d + "/resume`");
+}
+#endif
+
 StateDir StateDir::create(const std::string &root, const std::string &id)
 {
     mkdir_p(root, 0700);
@@ -74,6 +97,9 @@ StateDir StateDir::create(const std::string &root, const std::string &id)
         throw sys_error("mkdir `" + path + "`");
     }
     try {
+#ifdef URUNC_TEST_SEAMS
+        test_pause_after_mkdir();
+#endif
         return StateDir(path, lock_dir(path));
     } catch (...) {
         ::rmdir(path.c_str());

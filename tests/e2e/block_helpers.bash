@@ -14,6 +14,10 @@
 #                   bv_body <<'EOF' ... EOF; bv_run_body; bv_assert_ok
 # Used in a body:   everything prefixed `ns_` below (the body script sources this file).
 
+# A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
+# too); teardown still runs.
+: "${BATS_TEST_TIMEOUT:=600}"
+
 # --- outside the namespace (bats side) ------------------------------------------------------
 
 bv_setup() {
@@ -45,7 +49,7 @@ bv_teardown() {
 	# processes in cgroups named after them are ours; then the (empty) cgroups go too.
 	while read -r id root; do
 		[ -n "$id" ] || continue
-		dirs=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" 2>/dev/null)
+		dirs=$(find /sys/fs/cgroup -type d -name "$id" 2>/dev/null)
 		[ -n "$dirs" ] || continue
 		while read -r dir; do
 			while read -r pid; do

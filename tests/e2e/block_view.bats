@@ -282,16 +282,13 @@ echo "$dev" >>"$BV_T/loops"
 [ "$(cat "/sys/block/$(basename "$dev")/loop/autoclear")" = 1 ] || ns_fail "$dev is not autoclear"
 
 id=$(ns_id bv6)
-# Either a clear refusal at create, or the guest really gets the filesystem.
-if ns_urunc "$BV_T/out" 60 "$R" run -b "$B" "$id"; then
-	cat "$BV_T/out"
-	grep -qxF "disk0: ext label=$BV_LABEL" "$BV_T/out" ||
-		ns_fail "run succeeded but the guest did not get the filesystem"
-else
-	cat "$BV_T/out"
-	grep -qi "autoclear" "$BV_T/out" || ns_fail "refused without naming the autoclear flag"
-	mountpoint -q "$B/rootfs" || ns_fail "refused, but the rootfs was unmounted"
-fi
+# The guest gets the filesystem: containerd's blockfile snapshots are autoclear loop
+# devices, so a refusal here would be a regression, not an acceptable outcome.
+rc=0
+ns_urunc "$BV_T/out" 60 "$R" run -b "$B" "$id" || rc=$?
+cat "$BV_T/out"
+[ "$rc" -eq 0 ] || ns_fail "run exited $rc"
+grep -qxF "disk0: ext label=$BV_LABEL" "$BV_T/out" || ns_fail "the guest did not get the filesystem"
 EOF2
 	bv_run_body
 	bv_assert_ok

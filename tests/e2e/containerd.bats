@@ -29,6 +29,7 @@ setup_file() {
 	BARE_IMAGE=localhost/urunc-e2e-bare:$E2E_SFX
 	LINUX_IMAGE=localhost/urunc-e2e-linux:$E2E_SFX
 	export SOCK NS RUNC_ROOT CONTAINERD_PID CONTAINERD_MNTNS IMAGE BROKEN_IMAGE BARE_IMAGE LINUX_IMAGE
+	e2e_pin_mntns "$CONTAINERD_PID"
 
 	e2e_image_rootfs "$E2E_T/rootfs"
 	e2e_oci_image "$E2E_T/rootfs" "$E2E_T/image.tar" "$IMAGE" \
@@ -70,13 +71,17 @@ ctr_run() { CPRIV_IMAGE=${RUN_IMAGE:-$IMAGE} CPRIV_SNAPSHOTTER=overlayfs cpriv_r
 # remains: urunc state dir, bundle, snapshot and mounts, cgroups, shim.
 assert_container_gone() {
 	local id=$1 left
-	! e2e_ctr containers ls -q | grep -qxF "$id" || { echo "container $id still listed"; return 1; }
+	# Each listing's own status first: a client that fails lists nothing, which is not "gone".
+	left=$(e2e_ctr containers ls -q) || { echo "ctr containers ls failed: $left"; return 1; }
+	! grep -qxF "$id" <<<"$left" || { echo "container $id still listed"; return 1; }
 	[ ! -e "$RUNC_ROOT/$NS/$id" ] || { echo "urunc state left: $(find "$RUNC_ROOT/$NS/$id")"; return 1; }
 	[ ! -e "$CPRIV_DIR/state/io.containerd.runtime.v2.task/$NS/$id" ] || { echo "bundle left"; return 1; }
-	! e2e_ctr snapshots ls | grep -qw "$id" || { echo "snapshot $id left"; return 1; }
-	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET | grep -F "/$id" || true)
+	left=$(e2e_ctr snapshots ls) || { echo "ctr snapshots ls failed: $left"; return 1; }
+	! grep -qw "$id" <<<"$left" || { echo "snapshot $id left"; return 1; }
+	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
+	left=$(grep -F "/$id" <<<"$left" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
-	left=$(find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
+	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 	# the shim leaves after the container is deleted, asynchronously
 	if ! e2e_wait 10 only_containerd_left; then
@@ -182,7 +187,7 @@ dump_has() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	e2e_wait 20 e2e_file_has "$log" "fakevmm: ready" || { cat "$log"; false; }
 	grep -qxF "fakevmm: argv[0]=$FAKEVMM" "$log" || { echo "not the fake VMM:"; cat "$log"; false; }
-	grep -qF "fakevmm: cgroup=" "$log" && grep -F "fakevmm: cgroup=" "$log" | grep -qF ":/$NS/$id"
+	grep -F "fakevmm: cgroup=" "$log" | grep -qF ":/$NS/$id" || { echo "not in cgroup /$NS/$id:"; cat "$log"; false; }
 
 	pid=$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id && $3 == "RUNNING" { print $2 }')
 	[ -n "$pid" ] || { e2e_ctr tasks ls; false; }

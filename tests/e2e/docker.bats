@@ -50,6 +50,7 @@ setup_file() {
 		return 1
 	fi
 	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
+	e2e_pin_mntns "$DOCKERD_PID"
 	export DOCKERD_PID DOCKERD_MNTNS
 	[ "$DOCKERD_MNTNS" != "$(e2e_mntns $$)" ]
 
@@ -87,12 +88,15 @@ dk() { timeout -k 5 "${DOCKER_TIMEOUT:-60}" /usr/bin/docker -H "unix://$DSOCK" "
 # of it remains: urunc state dir, bundle, cgroups, shim.
 assert_container_gone() {
 	local id=$1 left
-	! dk ps -aq --no-trunc | grep -qxF "$id" || { echo "container $id still listed"; return 1; }
+	# The listing's own status first: a client that fails lists nothing, which is not "gone".
+	left=$(dk ps -aq --no-trunc) || { echo "docker ps failed: $left"; return 1; }
+	! grep -qxF "$id" <<<"$left" || { echo "container $id still listed"; return 1; }
 	left=$(find "$D/exec" -name "$id*" 2>/dev/null)
 	[ -z "$left" ] || { echo "left under the exec root: $left"; return 1; }
-	left=$(find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
+	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
-	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET | grep -F "$id" || true)
+	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
+	left=$(grep -F "$id" <<<"$left" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
 	if ! e2e_wait 10 only_daemons_left; then
 		echo "processes left beside dockerd and containerd:"
@@ -118,7 +122,9 @@ only_daemons_left() {
 	e2e_assert_guest_output "hello docker"
 	# urunc's own log lines (e.g. the TCG warning) go to the shim's log.json, not the container
 	[[ $output$stderr != *"KVM is not usable"* ]] || { printf '%s\n%s\n' "$output" "$stderr"; false; }
-	[ -z "$(dk ps -aq)" ] || { dk ps -a; false; }
+	run dk ps -aq
+	[ "$status" -eq 0 ] || { echo "docker ps failed: $output"; false; }
+	[ -z "$output" ] || { dk ps -a; false; }
 }
 
 @test "docker run --rm without args: the image's CMD and ENV, plus -e, reach the guest" {

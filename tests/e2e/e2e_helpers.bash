@@ -11,6 +11,10 @@
 # $E2E_SFX, so teardown can find and remove exactly what this run made: daemons by pid,
 # their helpers by mount namespace, containers by cgroup name.
 
+# A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
+# too); teardown still runs.
+: "${BATS_TEST_TIMEOUT:=600}"
+
 # shellcheck disable=SC2016  # the sh -c script is single-quoted on purpose
 E2E_HIDEKVM=(unshare -m --propagation private sh -c
 	'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"'
@@ -175,6 +179,11 @@ e2e_oci_image() {
 # e2e_mntns <pid>: the mount namespace of pid ("mnt:[N]"), empty if it is gone.
 e2e_mntns() { readlink "/proc/$1/ns/mnt" 2>/dev/null || true; }
 
+# e2e_pin_mntns <pid>: hold the daemon's mount namespace open (an fd in the bats file's
+# process) until the file ends, so its inode cannot be reused by someone else's namespace
+# while teardown still kills by it. Call from setup_file right after recording the ns.
+e2e_pin_mntns() { exec {E2E_MNTNS_PIN}<"/proc/$1/ns/mnt"; }
+
 # e2e_pids_in_mntns <ns>: pids of the processes in that mount namespace.
 e2e_pids_in_mntns() {
 	local p
@@ -215,7 +224,7 @@ e2e_mntns_empty() { [ -z "$(e2e_pids_in_mntns "$1")" ]; }
 # e2e_cgroup_dirs <name>: the cgroup directories called <name> right under each
 # hierarchy root (the per-run parent of every container this run started).
 e2e_cgroup_dirs() {
-	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$1" 2>/dev/null || true
+	find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null || true
 }
 
 # e2e_kill_cgroups <name>: SIGKILL the processes (VMMs that outlived their shim) in the

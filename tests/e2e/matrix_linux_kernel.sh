@@ -1,12 +1,13 @@
 #!/bin/bash
-# matrix_linux_kernel.sh: print the path of a Debian cloud kernel (vmlinuz) for the Linux
-# guest e2e tests, fetching it into the cache on first use.
+# matrix_linux_kernel.sh [--fetch]: print the path of a Debian cloud kernel (vmlinuz) for
+# the Linux guest e2e tests. Tests call it without --fetch: it only looks in the cache and
+# never touches the network. scripts/setup.sh calls it with --fetch to fill the cache.
 #
 # Cache: ${URUNC_TEST_CACHE:-/var/cache/urunc-test}/vmlinuz-<version>-cloud-amd64. Any
-# cached cloud kernel is used as is (reruns need no network). Otherwise the package that
-# linux-image-cloud-amd64 depends on (linux-image-<version>-cloud-amd64) is fetched with
-# `apt-get download` (no install) and only its /boot/vmlinuz-* is kept.
-# Exit status 1 with a one-line reason on stderr when no kernel can be had (tests skip).
+# cached cloud kernel is used as is (reruns need no network). With --fetch and an empty
+# cache, the package that linux-image-cloud-amd64 depends on (linux-image-<version>-cloud-amd64)
+# is fetched with `apt-get download` (no install) and only its /boot/vmlinuz-* is kept.
+# Exit status 1 with a one-line reason on stderr when no kernel is there (or can be had).
 set -euo pipefail
 
 cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
@@ -19,6 +20,10 @@ cached() {
 
 if cached; then
 	exit 0
+fi
+if [ "${1:-}" != --fetch ]; then
+	echo "matrix_linux_kernel.sh: no Debian cloud kernel in $cache (scripts/setup.sh fetches it)" >&2
+	exit 1
 fi
 
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || {

@@ -195,7 +195,7 @@ EOF
 }
 
 @test "view: a writable mount stacked inside the view is refused" {
-	hostile_view "kernel:" <<'EOF'
+	hostile_view "kernel: \`/unikernel/kernel\` in \`$BV_T/view\` escapes it through a symlink, .. or a mount inside it" <<'EOF'
 ns_view "$BV_T/view"
 # The view's top mount is read-only, but the kernel would come from a tmpfs mounted over
 # its unikernel/ directory: writable, and not the snapshot.

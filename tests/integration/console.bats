@@ -77,9 +77,8 @@ tty_bundle() {
 	# the console went to the pty, not to create's stdout/stderr
 	refute grep -q fakevmm "$T/$id.out"
 	pid=$(pid_of "$id")
-	case $name in
-	/dev/pts/*) eq "$(readlink "/proc/$pid/fd/0")" "$name" ;;
-	esac
+	[[ $name == /dev/pts/* ]] || { echo "console name \`$name\` is not a pts"; false; }
+	eq "$(readlink "/proc/$pid/fd/0")" "$name"
 	[[ $(readlink "/proc/$pid/fd/1") == /dev/pts/* ]]
 	[[ $(readlink "/proc/$pid/fd/2") == /dev/pts/* ]]
 

@@ -43,9 +43,6 @@ it_setup() {
 	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$T/config.toml"
 	export URUNC_CONFIG=$T/config.toml
 	unset URUNC_RUNC
-	# Was system.slice there before us? (the systemd-driver tests must not remove it then)
-	IT_HAD_SYSTEM_SLICE=
-	[ -d /sys/fs/cgroup/pids/system.slice ] && IT_HAD_SYSTEM_SLICE=1
 	export URUNC FAKEVMM TESTKERNEL MAKE_BUNDLE T ROOT SFX CG
 }
 
@@ -70,14 +67,11 @@ it_teardown() {
 	done
 	# Cgroups this test named (deepest first).
 	local dirs
-	dirs=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d \
-		\( -name "$CG" -o -name "urunc-test-*$SFX*.scope" \) 2>/dev/null || true)
+	dirs=$(find /sys/fs/cgroup -mindepth 2 -type d \
+		\( -name "$CG" -o -name "urunc-test-*$SFX*.scope" -o -name "uruncit${SFX//-/x}.slice" \) 2>/dev/null || true)
 	for d in $dirs; do
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 	done
-	if [ -z "${IT_HAD_SYSTEM_SLICE:-}" ]; then
-		rmdir /sys/fs/cgroup/*/system.slice 2>/dev/null || true
-	fi
 	# Mounts under our temp dir (none expected; a failing test may have left one).
 	grep -F " $T/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r d; do
 		umount -l "$d" 2>/dev/null || true
@@ -186,14 +180,14 @@ no_state() {
 # no_cgroup [name]: no cgroup dir named <name> (default: this test's $CG) in any hierarchy.
 no_cgroup() {
 	local left
-	left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "${1:-$CG}" 2>/dev/null)
+	left=$(find /sys/fs/cgroup -mindepth 2 -type d -name "${1:-$CG}" 2>/dev/null)
 	[ -z "$left" ] && return 0
 	echo "cgroup dirs left: $left" >&2
 	return 1
 }
 
 # cg_dirs_of <id>: cgroup dirs under this test's parent for <id> (cgroupfs driver).
-cg_dirs_of() { find /sys/fs/cgroup -mindepth 3 -maxdepth 3 -type d -path "*/$CG/$1" 2>/dev/null; }
+cg_dirs_of() { find /sys/fs/cgroup -mindepth 3 -type d -path "*/$CG/$1" 2>/dev/null; }
 
 # no_mounts: no mount in our mount namespace mentions this test's temp dir (state root).
 no_mounts() {

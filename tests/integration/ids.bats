@@ -64,5 +64,12 @@ b"; do
 	mk_bundle "$T/b"
 	run "$URUNC" --root "$ROOT" create --bundle "$T/b" "$long"
 	[ "$status" -eq 1 ]
+	has "$output" "invalid container id"
+	one_line "$output"
+	# refused before anything was made: no state, no cgroup, no VMM
 	[ ! -e "$ROOT/$long" ]
+	no_cgroup
+	# the same id one character long is fine: it is the length that was refused
+	create_ct a "$T/b" || { cat "$T/a.err"; false; }
+	ur delete --force a
 }

@@ -8,6 +8,8 @@
 #include "base/file.hpp"
 #include "scratch_netns.hpp"
 
+#include "../privileged.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -38,10 +40,10 @@ namespace {
 
 bool can_run()
 {
-    if (::geteuid() == 0 && ::access("/dev/net/tun", R_OK | W_OK) == 0)
-        return true;
-    WARN("needs root and /dev/net/tun: guest network test skipped");
-    return false;
+    REQUIRE_PRIVILEGED("network namespaces, taps");
+    INFO("/dev/net/tun must be usable");
+    REQUIRE(::access("/dev/net/tun", R_OK | W_OK) == 0);
+    return true;
 }
 
 // A CNI-like container interface v0 (peer v1), MTU 1400, 10.200.0.2/24. Before it, an up
@@ -99,7 +101,7 @@ void record_tap(Facts &f, const std::string &prefix)
         REQUIRE((f).count("status") == 0);                                                     \
     } while (0)
 
-TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[net]")
+TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -159,7 +161,7 @@ TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[
     CHECK(f["v0.targets"] == "1");
 }
 
-TEST_CASE("a second guest in the same network namespace is refused", "[net]")
+TEST_CASE("a second guest in the same network namespace is refused", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -184,7 +186,7 @@ TEST_CASE("a second guest in the same network namespace is refused", "[net]")
     CHECK(f["v0.filter"].find("to device tap0_urunc") != std::string::npos);
 }
 
-TEST_CASE("no default route means no guest network, and nothing is created", "[net]")
+TEST_CASE("no default route means no guest network, and nothing is created", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -200,7 +202,7 @@ TEST_CASE("no default route means no guest network, and nothing is created", "[n
     CHECK(f["v0.qdisc"].find("ingress") == std::string::npos);
 }
 
-TEST_CASE("a failed setup removes the tap it created", "[net]")
+TEST_CASE("a failed setup removes the tap it created", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -224,7 +226,7 @@ TEST_CASE("a failed setup removes the tap it created", "[net]")
     CHECK(f["v0.qdisc"].find("qdisc ingress ffff:") != std::string::npos);
 }
 
-TEST_CASE("teardown removes our tap and qdisc, and a new guest can follow", "[net]")
+TEST_CASE("teardown removes our tap and qdisc, and a new guest can follow", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -254,7 +256,7 @@ TEST_CASE("teardown removes our tap and qdisc, and a new guest can follow", "[ne
     CHECK(f["restart"] == "yes");
 }
 
-TEST_CASE("teardown clears a qdisc left pointing at a vanished tap, not a foreign one", "[net]")
+TEST_CASE("teardown clears a qdisc left pointing at a vanished tap, not a foreign one", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -322,7 +324,7 @@ bool exchange(int fd, size_t skip, const std::string &marker, const std::functio
 
 } // namespace
 
-TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[net]")
+TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[net][privileged]")
 {
     if (!can_run())
         return;

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../privileged.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -64,10 +66,9 @@ std::string unique_name(const char *what)
 
 bool can_use_cgroups()
 {
-    if (::geteuid() != 0 || ::access("/sys/fs/cgroup", W_OK) != 0) {
-        WARN("not root or /sys/fs/cgroup not writable: cgroup test skipped");
-        return false;
-    }
+    REQUIRE_PRIVILEGED("cgroups");
+    INFO("/sys/fs/cgroup must be writable");
+    REQUIRE(::access("/sys/fs/cgroup", W_OK) == 0);
     return true;
 }
 
@@ -142,7 +143,7 @@ TEST_CASE("cgroup state round-trips through JSON", "[cgroup]")
     CHECK_THROWS(cgroup_from_json("nope"));
 }
 
-TEST_CASE("a child is placed in every hierarchy with its limits, then removed", "[cgroup]")
+TEST_CASE("a child is placed in every hierarchy with its limits, then removed", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -178,7 +179,7 @@ TEST_CASE("a child is placed in every hierarchy with its limits, then removed", 
     CHECK(remove_cgroup(cg) == "");  // again: nothing left, nothing to complain about
 }
 
-TEST_CASE("a cgroup that holds processes is refused and left alone", "[cgroup]")
+TEST_CASE("a cgroup that holds processes is refused and left alone", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -195,7 +196,7 @@ TEST_CASE("a cgroup that holds processes is refused and left alone", "[cgroup]")
     CHECK(cgroup_pids(guard.cg) == std::vector<pid_t>{first.pid});
 }
 
-TEST_CASE("a failed placement undoes every dir it made", "[cgroup]")
+TEST_CASE("a failed placement undoes every dir it made", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -211,7 +212,7 @@ TEST_CASE("a failed placement undoes every dir it made", "[cgroup]")
     CHECK_FALSE(path_exists("/sys/fs/cgroup" + name));
 }
 
-TEST_CASE("a pre-existing empty cgroup is used but not removed", "[cgroup]")
+TEST_CASE("a pre-existing empty cgroup is used but not removed", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -231,7 +232,7 @@ TEST_CASE("a pre-existing empty cgroup is used but not removed", "[cgroup]")
     CHECK(path_exists(kept));
 }
 
-TEST_CASE("relative and systemd paths land where runc would put them", "[cgroup]")
+TEST_CASE("relative and systemd paths land where runc would put them", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -249,14 +250,17 @@ TEST_CASE("relative and systemd paths land where runc would put them", "[cgroup]
         std::string id = unique_name("sd");
         CgroupGuard guard;
         Blocker child;
-        guard.cg = place_in_cgroup(child.pid, {"urunctest.slice:scope:" + id, true, id, {}});
-        std::string want = "/urunctest.slice/scope-" + id + ".scope";
+        // A slice of our own (no '-': that would nest it under urunc.slice), unique per run.
+        std::string slice = "urunctest" + std::to_string(::getpid()) + "x" +
+                            std::to_string(std::random_device{}() % 1000000) + ".slice";
+        guard.cg = place_in_cgroup(child.pid, {slice + ":scope:" + id, true, id, {}});
+        std::string want = "/" + slice + "/scope-" + id + ".scope";
         CHECK(guard.cg.relative == want);
         CHECK(proc_cgroup(child.pid, "memory") == want);
         for (auto &d : guard.cg.all_dirs)
             CHECK(d.find(':') == std::string::npos);
         child.stop();
         CHECK(remove_cgroup(guard.cg) == "");
-        CHECK_FALSE(path_exists("/sys/fs/cgroup/memory/urunctest.slice"));
+        CHECK_FALSE(path_exists("/sys/fs/cgroup/memory/" + slice));
     }
 }

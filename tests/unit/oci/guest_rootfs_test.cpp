@@ -7,6 +7,8 @@
 
 #include "../rootfs/helpers.hpp"
 
+#include "../privileged.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/mount.h>
@@ -121,10 +123,7 @@ TEST_CASE("guest rootfs: nothing requested is none", "[guest_rootfs]")
 TEST_CASE("guest rootfs: a rootfs that is a block device goes to the guest; artifacts copied without a view",
           "[guest_rootfs][privileged]")
 {
-    if (::geteuid() != 0) {
-        WARN("needs root: skipped");
-        return;
-    }
+    REQUIRE_PRIVILEGED("loop devices, mounts");
     t::enter_private_mount_ns();
     Fixture f;
     t::LoopDevice loop(f.dir / "rootfs.img", 16);

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../privileged.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -154,12 +156,9 @@ TEST_CASE("a hook past its timeout is killed and reported", "[hooks]")
     run_hooks({Hook{"/bin/true", {}, {}, false, 5}}, "poststart", "{}");
 }
 
-TEST_CASE("with ns_pid a hook runs in that process's namespaces", "[hooks]")
+TEST_CASE("with ns_pid a hook runs in that process's namespaces", "[hooks][privileged]")
 {
-    if (::geteuid() != 0) {
-        WARN("not root: namespace hook test skipped");
-        return;
-    }
+    REQUIRE_PRIVILEGED("a pid namespace");
     TempDir d;
     int p[2];
     REQUIRE(::pipe2(p, O_CLOEXEC) == 0);

@@ -353,25 +353,12 @@ TEST_CASE("validate: unikernel type and hypervisor come from the registries", "[
     c.type = "no-such-guest";
     check_rejects(c, "unikernelType", "unknown unikernel type `no-such-guest`");
 
-    auto guests = unikernels::all_guests();
-    if (guests.empty()) {
-        WARN("guest registry empty: pair checks not exercised");
-        return;
-    }
-    const unikernels::Guest *g = guests.front();
-    c.type = std::string(g->name());
+    REQUIRE(unikernels::find_guest("unikraft"));
+    c.type = "unikraft";
     c.hypervisor = "no-such-vmm";
     check_rejects(c, "hypervisor", "unknown hypervisor `no-such-vmm`");
-
-    for (const auto *v : vmm::all_vmms()) {
-        auto allowed = g->monitors();
-        c.hypervisor = std::string(v->name());
-        INFO(c.type << " on " << c.hypervisor);
-        if (std::find(allowed.begin(), allowed.end(), v->name()) != allowed.end())
-            CHECK(validate_msg(c).empty());
-        else
-            check_rejects(c, "hypervisor", "cannot run unikernel type `" + c.type + "`");
-    }
+    // Which pairs are allowed is the table of the next test (upstream's, written out, not
+    // read back from the registries under test).
 }
 
 TEST_CASE("to_annotations: non-empty fields only, round trip", "[oci][config]")
@@ -407,8 +394,9 @@ TEST_CASE("validate: upstream's allowed (hypervisor, type) pairs", "[oci][config
     int checked = 0;
     for (const auto &[hv, types] : allowed) {
         for (std::string type : {"rumprun", "mirage", "mewz", "unikraft", "linux", "hermit"}) {
-            if (!unikernels::find_guest(type) || !vmm::find_vmm(hv))
-                continue;
+            INFO(type << " on " << hv << " must be registered");
+            REQUIRE(unikernels::find_guest(type));
+            REQUIRE(vmm::find_vmm(hv));
             auto c = base();
             c.type = type;
             c.hypervisor = hv;
@@ -420,6 +408,5 @@ TEST_CASE("validate: upstream's allowed (hypervisor, type) pairs", "[oci][config
             ++checked;
         }
     }
-    if (checked == 0)
-        WARN("no guest/VMM pair registered yet: pair table not exercised");
+    CHECK(checked == 5 * 6);
 }
