@@ -116,7 +116,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     if (!valid_id(o.id))
         throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-]");
     std::string bundle = absolute_bundle(o.bundle);
-    const std::string spec_text = read_file(join_path(bundle, "config.json"));
+    const std::string spec_text = read_regular_file(join_path(bundle, "config.json"), kMaxConfigJson);
     Spec spec = parse_spec(spec_text, bundle);
     auto config = detect_unikernel(spec);
     if (!config)

@@ -73,11 +73,10 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (root) {
             try {
+                // Non-blocking: a FIFO named urunc.json must not park create forever.
                 UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
-                                                  O_RDONLY | O_CLOEXEC);
-                struct stat st;
-                if (::fstat(f.get(), &st) == 0 && S_ISREG(st.st_mode))
-                    json = read_fd(f.get(), dir + "/urunc.json");
+                                                  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                json = read_regular_fd(f.get(), dir + "/urunc.json", kMaxUruncJson);
             } catch (const Error &e) {
                 if (e.code() != ENOENT)
                     throw;
@@ -193,8 +192,12 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
             if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
                 continue;
             try {
-                l.dns = net::first_ipv4_nameserver(read_file(m.source));
+                l.dns = net::first_ipv4_nameserver(read_regular_file(m.source, kMaxSmallFile));
             } catch (const Error &e) {
+                // A FIFO, a device or a huge file is somebody's trap: refuse it. A missing
+                // or unreadable one only costs the guest its DNS server.
+                if (e.code() == EINVAL || e.code() == EISDIR || e.code() == EFBIG)
+                    throw wrap("mount `/etc/resolv.conf`", e);
                 log::debug("resolv.conf `{}`: {}", m.source, e.what());
             }
         }
