@@ -206,6 +206,9 @@ void init_main(InitArgs &a)
 
         wait_go(a.sync_fd);  // cgroup placed
         join_namespaces(l.spec);
+        // The path may name another namespace now than at create: decide on the one joined.
+        if (l.network && net::is_host_netns(net::netns_id("/proc/self/ns/net"), l.host_netns))
+            l.network = false;
         send_msg(a.sync_fd, kSyncNsReady);
         wait_go(a.sync_fd);  // prestart / createRuntime hooks done
         ts::mark(9);

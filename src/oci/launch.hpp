@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/fd.hpp"
+#include "net/host_netns.hpp"
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
@@ -54,6 +55,7 @@ struct Launch {
 
     // Network: set up by the init at start, in the container's network namespace.
     bool network = false;       // the container has its own (new or joined) network namespace
+    std::vector<net::NetnsId> host_netns;  // create's and PID 1's: never given a tap (init re-checks)
     std::string dns;            // from the container's /etc/resolv.conf mount, if any
 
     // Decisions, logged and recorded in state

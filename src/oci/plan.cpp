@@ -186,6 +186,16 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     // Without a network namespace of its own the guest gets no network: we never create
     // taps in the host's namespace.
     l.network = s.find_namespace("network") != nullptr;
+    l.host_netns = net::host_netns_ids();
+    if (const Namespace *n = s.find_namespace("network"); n && !n->path.empty()) {
+        // Joining the host's namespace by path is `--net=host`: the guest gets no network,
+        // and the host's interfaces keep their traffic (no tap, no tc redirect).
+        if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
+            l.network = false;
+            log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
+                      "tc redirect of the host's traffic), as with --net=host", n->path);
+        }
+    }
     if (l.network) {
         l.devices.push_back("/dev/net/tun");
         for (const auto &m : s.mounts) {

@@ -141,3 +141,64 @@ expect_create_fails() {
 	nothing_left "$id" "$pid"
 	eq "$(cat "$T/victim/sub/file")" precious
 }
+
+# --- 3. the host's network namespace, joined by path, is never redirected to a tap -----
+
+# net_holder: a process in a new network namespace with a dummy "host interface" that has
+# an address and the default route (a veth: no dummy module needed) (what the guest network would take over); sets HOLDER.
+net_holder() {
+	unshare -n sh -c 'ip link add d0 type veth peer name d1 && ip addr add 10.250.0.2/24 dev d0 &&
+		ip link set d1 up && ip link set d0 up && ip route add default via 10.250.0.1 &&
+		exec sleep 300' \
+		</dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	echo "$HOLDER" >"$T/holder.extra-pid"
+	wait_for "nsenter --net=/proc/$HOLDER/ns/net ip route show default | grep -q d0" 5
+}
+
+@test "a spec joining urunc's own network namespace by another path: no tap, no tc, no network" {
+	local id before after
+	net_holder
+	id=$(new_id ownns)
+	mk_bundle "$T/b"
+	cfg "$T/b" --arg p "/proc/$HOLDER/ns/net" \
+		'.linux.namespaces |= map(if .type == "network" then .path = $p else . end)'
+	before=$(nsenter --net="/proc/$HOLDER/ns/net" sh -c 'ip -o link; tc qdisc show; tc filter show dev d0 ingress')
+	# urunc runs in that namespace itself: it is urunc's own
+	nsenter --net="/proc/$HOLDER/ns/net" "$URUNC" --root "$ROOT" create --bundle "$T/b" \
+		--pid-file "$T/$id.pid" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null
+	nsenter --net="/proc/$HOLDER/ns/net" "$URUNC" --root "$ROOT" start "$id"
+	wait_ready "$id"
+	after=$(nsenter --net="/proc/$HOLDER/ns/net" sh -c 'ip -o link; tc qdisc show; tc filter show dev d0 ingress')
+	eq "$after" "$before"
+	eq "$(vmm "$id" ns.net)" "$(readlink "/proc/$HOLDER/ns/net")"
+	grep -q "network namespace \`/proc/$HOLDER/ns/net\` is the host's: the guest gets no network" "$T/$id.err"
+	eq "$(grep -c "is the host's" "$T/$id.err")" 1
+	grep -qx -- "fakevmm: argv\[[0-9]*\]=none" "$T/$id.out"
+	refute grep -q "fakevmm: argv\[[0-9]*\]=.*tap0_urunc" "$T/$id.out"
+}
+
+@test "a spec joining PID 1's network namespace (/proc/1/ns/net): the host keeps its interfaces, qdiscs and filters" {
+	local id pid before after
+	id=$(new_id hostns)
+	mk_bundle "$T/b"
+	cfg "$T/b" '.linux.namespaces |= map(if .type == "network" then .path = "/proc/1/ns/net" else . end)'
+	before=$(ip -o link | sed 's/^[0-9]*: //; s/ state .*//'; tc qdisc show | grep ingress || true)
+	if stat -L /proc/1/ns/net >/dev/null 2>&1; then
+		# PID 1's namespace can be joined: it is `--net=host`, the guest gets no network
+		create_ct "$id" "$T/b"
+		ur start "$id"
+		wait_ready "$id"
+		pid=$(pid_of "$id")
+		eq "$(vmm "$id" ns.net)" "$(readlink /proc/1/ns/net)"
+		grep -q "network namespace \`/proc/1/ns/net\` is the host's" "$T/$id.err"
+		# no /dev/net/tun for a VMM without a network of its own
+		[ ! -e "/proc/$pid/root/dev/net/tun" ]
+	else
+		# PID 1 is more privileged than we are (a sandboxed CI): it cannot be joined at all
+		expect_create_fails "$id" "$T/b" "stat network namespace \`/proc/1/ns/net\`: Permission denied"
+	fi
+	after=$(ip -o link | sed 's/^[0-9]*: //; s/ state .*//'; tc qdisc show | grep ingress || true)
+	eq "$after" "$before"
+	refute ip link show tap0_urunc
+}
