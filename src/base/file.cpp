@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -92,6 +93,22 @@ std::string read_regular_file(const std::string &path, size_t max)
     if (!fd)
         throw sys_error("open `" + path + "`");
     return read_regular_fd(fd.get(), path, max);
+}
+
+void require_free_space(int dirfd, const std::string &dir, const std::vector<uint64_t> &file_sizes)
+{
+    struct statvfs vfs;
+    if (::fstatvfs(dirfd, &vfs) < 0)
+        throw sys_error("statfs `" + dir + "`");
+    uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
+    uint64_t need = 0;
+    for (uint64_t size : file_sizes)
+        need += (size + block - 1) / block * block;
+    uint64_t have = static_cast<uint64_t>(vfs.f_bavail) * block;
+    if (need > have)
+        throw Error("not enough space in `" + dir + "`: need " + std::to_string(need) + " bytes, have " +
+                        std::to_string(have),
+                    ENOSPC);
 }
 
 void write_all(int fd, std::string_view data, const std::string &what)

@@ -4,8 +4,10 @@
 #include "base/fd.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace urunc {
 
@@ -40,6 +42,11 @@ void mkdir_p(const std::string &path, unsigned mode = 0755);
 // rm -rf that never crosses into another filesystem and never follows symlinks.
 // Returns an error message list (empty on success).
 std::string remove_tree(const std::string &path);
+
+// Throws Error(ENOSPC) "not enough space in `<dir>`: need N bytes, have M" unless the
+// filesystem of `dirfd` has room for files of these sizes (each rounded up to whole blocks).
+// Every copy checks first: a copy that fails half-way has already eaten the space others need.
+void require_free_space(int dirfd, const std::string &dir, const std::vector<uint64_t> &file_sizes);
 
 bool path_exists(const std::string &path);
 

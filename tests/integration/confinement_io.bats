@@ -202,3 +202,25 @@ net_holder() {
 	eq "$after" "$before"
 	refute ip link show tap0_urunc
 }
+
+# --- 10. every copy checks free space first ----------------------------------------------
+
+@test "the urunit initrd copy into a state root without room: a space message, nothing left" {
+	local id root
+	id=$(new_id space)
+	IO_TMPFS=$T/tiny
+	mkdir "$IO_TMPFS"
+	mount -t tmpfs -o size=256k,mode=0700 tmpfs "$IO_TMPFS"
+	root=$IO_TMPFS/state
+	# a linux guest with an initrd whose init is urunit: its config is appended to a copy
+	# of the initrd in the state dir; 1 MiB does not fit in 256 KiB
+	mk_bundle "$T/b" unikernelType=linux initrd=/unikernel/initrd
+	head -c 1048576 /dev/urandom >"$T/b/rootfs/unikernel/initrd"
+	cfg "$T/b" '.process.args = ["/urunit", "x"]'
+	run timeout -k 2 10 "$URUNC" --root "$root" create --bundle "$T/b" "$id" </dev/null
+	echo "$output"
+	[ "$status" -eq 1 ]
+	has "$output" "not enough space in \`$root/$id/\`: need "
+	[ ! -e "$root/$id" ]
+	eq "$(find "$IO_TMPFS" -mindepth 1 -not -path "$root")" ""
+}
