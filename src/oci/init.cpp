@@ -201,6 +201,8 @@ void init_main(InitArgs &a)
         keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
         for (const auto &fb : l.file_binds)
             keep.push_back(fb.fd);
+        for (const auto &db : l.shared_binds)
+            keep.push_back(db.fd);
         close_fds_except(keep);  // includes create's lock on the state dir
         ts::mark(5);
 

@@ -48,8 +48,10 @@ struct Launch {
     std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
     struct DirBind {
         std::string source, destination;
+        bool readonly = false;  // root.readonly
+        int fd = -1;            // O_PATH fd of `source` opened at create: the init binds only that inode
     };
-    std::vector<DirBind> shared_binds;    // read-write directory binds (9pfs share)
+    std::vector<DirBind> shared_binds;    // directory binds (9pfs share), nodev, nosuid
     std::vector<std::string> devices;     // host device nodes recreated inside
     std::vector<UniqueFd> fds;            // owners of the fds above
 

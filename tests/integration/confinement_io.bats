@@ -224,3 +224,77 @@ net_holder() {
 	[ ! -e "$root/$id" ]
 	eq "$(find "$IO_TMPFS" -mindepth 1 -not -path "$root")" ""
 }
+
+# --- 5. root.readonly reaches the guest; an image's device nodes never open ---------------
+
+# share_bundle <dir> <readonly: true|false>: a linux guest on qemu whose rootfs (a plain
+# directory) is shared over 9p, with a regular file and a device node (/dev/null's numbers)
+# shipped in the image.
+share_bundle() {
+	mk_bundle "$1" unikernelType=linux mountRootfs=true
+	cfg "$1" --argjson ro "$2" '.root.readonly = $ro'
+	echo data >"$1/rootfs/file"
+	mknod -m 666 "$1/rootfs/devnode" c 1 3
+}
+
+# share_mount_opts <pid>: the mount options of /cntrRootfs in the VMM's mount namespace.
+share_mount_opts() { awk '$5 == "/cntrRootfs" {print $6}' "/proc/$1/mountinfo"; }
+
+@test "root.readonly with a 9p rootfs: readonly=on, ro on the guest command line, the bind ro,nodev,nosuid" {
+	local id pid
+	id=$(new_id ro9p)
+	share_bundle "$T/b" true
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	ur start "$id"
+	wait_ready "$id"
+	pid=$(pid_of "$id")
+	grep -qx -- "fakevmm: argv\[[0-9]*\]=local,id=rootfs9p,security_model=none,readonly=on,path=/cntrRootfs" "$T/$id.out"
+	grep -q -- "fakevmm: argv\[[0-9]*\]=.* root=fs0 ro rootfstype=9p " "$T/$id.out"
+	has ",$(share_mount_opts "$pid")," ",ro,"
+	has ",$(share_mount_opts "$pid")," ",nosuid,"
+	has ",$(share_mount_opts "$pid")," ",nodev,"
+	# what QEMU would do on the guest's behalf: write a file, open the image's device node
+	run sh -c "echo x >>/proc/$pid/root/cntrRootfs/file"
+	[ "$status" -ne 0 ]
+	has "$output" "Read-only file system"
+	run sh -c "head -c1 /proc/$pid/root/cntrRootfs/devnode"
+	[ "$status" -ne 0 ]
+	has "$output" "Permission denied"
+	eq "$(cat "$T/b/rootfs/file")" data
+}
+
+@test "a writable 9p rootfs is still nodev,nosuid: the image's device node cannot be opened" {
+	local id pid
+	id=$(new_id rw9p)
+	share_bundle "$T/b" false
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	ur start "$id"
+	wait_ready "$id"
+	pid=$(pid_of "$id")
+	grep -qx -- "fakevmm: argv\[[0-9]*\]=local,id=rootfs9p,security_model=none,path=/cntrRootfs" "$T/$id.out"
+	grep -q -- "fakevmm: argv\[[0-9]*\]=.* root=fs0 rw rootfstype=9p " "$T/$id.out"
+	has ",$(share_mount_opts "$pid")," ",rw,"
+	has ",$(share_mount_opts "$pid")," ",nodev,"
+	echo more >>"/proc/$pid/root/cntrRootfs/file"
+	run sh -c "head -c1 /proc/$pid/root/cntrRootfs/devnode"
+	[ "$status" -ne 0 ]
+	has "$output" "Permission denied"
+}
+
+# --- 9. the share is the directory checked at create, not the path resolved later ------
+
+@test "a rootfs symlink swapped after create: the VMM still shares the directory create checked" {
+	local id pid
+	id=$(new_id swap)
+	share_bundle "$T/b" true
+	mv "$T/b/rootfs" "$T/b/real"
+	mkdir -p "$T/b/other"
+	echo other >"$T/b/other/file"
+	ln -s real "$T/b/rootfs"
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	ln -sfn other "$T/b/rootfs"
+	ur start "$id"
+	wait_ready "$id"
+	pid=$(pid_of "$id")
+	eq "$(cat "/proc/$pid/root/cntrRootfs/file")" data
+}
