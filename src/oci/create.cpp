@@ -109,6 +109,20 @@ void write_pid_file(const std::string &path, int pid)
     write_file_atomic(path, std::to_string(pid), 0644);
 }
 
+// A step of create after the unmounts failed: the host gets its filesystems back, the
+// last first, so that nothing is taken from it by a container that never ran.
+void restore_unmounted(const std::string &id, std::vector<rootfs::UnmountedFs> &unmounted)
+{
+    for (auto it = unmounted.rbegin(); it != unmounted.rend(); ++it) {
+        std::string e = rootfs::restore_mount(*it);
+        if (e.empty())
+            log::info("container {}: mounted `{}` on `{}` again", id, it->device, it->path);
+        else
+            log::error("container {}: {}", id, e);
+    }
+    unmounted.clear();
+}
+
 } // namespace
 
 Created create_container(const Globals &g, const CreateOptions &o)
@@ -141,6 +155,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     Created out;
     out.state_dir = dir.path();
     pid_t child = -1;
+    std::vector<rootfs::UnmountedFs> unmounted;
     Cgroup cgroup;
     bool have_cgroup = false;
     try {
@@ -230,7 +245,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         // A block rootfs leaves the host now, after every check that can fail early, in the
         // namespace that owns the mount, before the init makes its own mount namespace.
         for (const auto &u : l.unmounts) {
-            rootfs::unmount_for_guest(u.path);
+            unmounted.push_back(rootfs::unmount_for_guest(u.path, u.device));
             log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
                       u.device);
         }
@@ -263,6 +278,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
             ::kill(child, SIGKILL);
             ::waitpid(child, nullptr, 0);
         }
+        // No VMM ever had the devices (start has not run): the host gets its mounts back.
+        restore_unmounted(o.id, unmounted);
         if (have_cgroup)
             remove_cgroup(cgroup);
         dir.remove();

@@ -17,6 +17,8 @@
 #include "rootfs/view.hpp"
 
 #include <fcntl.h>
+#include <cstdlib>
+#include <memory>
 #include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +47,21 @@ void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::strin
     if (writable)
         l.writable_binds.push_back(l.file_binds.size());
     bind_artifact(l, img.kernel, rootfs_dir, dest);
+}
+
+// Is `path` inside the bundle (the directory that holds the rootfs)? Resolved, so a
+// symlink cannot make a host path look like the bundle's.
+bool owned_by_container(const std::string &path, const std::string &rootfs_dir)
+{
+    std::unique_ptr<char, decltype(&std::free)> p(::realpath(path.c_str(), nullptr), &std::free);
+    std::unique_ptr<char, decltype(&std::free)> r(::realpath(rootfs_dir.c_str(), nullptr), &std::free);
+    if (!p || !r)
+        return false;
+    std::string bundle(r.get());
+    bundle = bundle.substr(0, bundle.rfind('/'));
+    std::string real(p.get());
+    return !bundle.empty() && real.size() > bundle.size() && real.compare(0, bundle.size(), bundle) == 0 &&
+           real[bundle.size()] == '/';
 }
 
 } // namespace
@@ -155,11 +172,22 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
             auto vol = rootfs::block_device_for(m.source, mountinfo(), &why);
             if (!vol || !l.guest->supports_fs(vol->fstype))
                 continue;
-            l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype});
+            // Its filesystem leaves the host: only a mount made for this container (inside
+            // its bundle, next to the rootfs) may go. A host mount such as /mnt/data stays
+            // the host's, and the guest does not get it.
+            if (!owned_by_container(m.source, rootfs_dir)) {
+                log::warn("volume `{}`: `{}` ({} on {}) is a host mount outside the bundle: it stays "
+                          "mounted on the host and the guest does not get it as a disk",
+                          m.destination, m.source, vol->fstype, vol->path);
+                continue;
+            }
+            // A `ro` volume is a read-only disk for the guest (or refused by a VMM that has none).
+            const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
+            l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
             l.devices.push_back(vol->path);
             l.unmounts.push_back({m.source, vol->path});
-            log::info("volume `{}` ({} on {}) becomes guest disk vol{}", m.destination, vol->fstype,
-                      vol->path, i);
+            log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
+                      vol->path, i, ro ? ", read-only" : "");
         }
     }
     if (!c.block.empty() && c.blk_mount_point != "/" && l.guest->supports_block()) {
