@@ -29,11 +29,14 @@ plain_bundle() {
 
 # expect_create_fails <id> <bundle> <text>: create exits 1 (not a crash, not a timeout) within
 # 10 s, leaves no state dir, and its message holds <text>.
+# (Output to a file, never a pipe: a create that wrongly succeeds leaves a parked init holding
+# its stdout, and bats would wait for that pipe forever.)
 expect_create_fails() {
-	run timeout -k 2 10 "$URUNC" --root "$ROOT" create --bundle "$2" "$1" </dev/null
-	echo "$output"
-	[ "$status" -eq 1 ]
-	has "$output" "$3"
+	local rc=0
+	timeout -k 2 10 "$URUNC" --root "$ROOT" create --bundle "$2" "$1" </dev/null >"$T/$1.fail" 2>&1 || rc=$?
+	cat "$T/$1.fail"
+	eq "$rc" 1
+	has "$(cat "$T/$1.fail")" "$3"
 	no_state "$1"
 }
 
@@ -217,10 +220,11 @@ net_holder() {
 	mk_bundle "$T/b" unikernelType=linux initrd=/unikernel/initrd
 	head -c 1048576 /dev/urandom >"$T/b/rootfs/unikernel/initrd"
 	cfg "$T/b" '.process.args = ["/urunit", "x"]'
-	run timeout -k 2 10 "$URUNC" --root "$root" create --bundle "$T/b" "$id" </dev/null
-	echo "$output"
-	[ "$status" -eq 1 ]
-	has "$output" "not enough space in \`$root/$id/\`: need "
+	local rc=0
+	timeout -k 2 10 "$URUNC" --root "$root" create --bundle "$T/b" "$id" </dev/null >"$T/out" 2>&1 || rc=$?
+	cat "$T/out"
+	eq "$rc" 1
+	has "$(cat "$T/out")" "not enough space in \`$root/$id/\`: need "
 	[ ! -e "$root/$id" ]
 	eq "$(find "$IO_TMPFS" -mindepth 1 -not -path "$root")" ""
 }
