@@ -5,8 +5,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -37,6 +39,76 @@ std::string read_file(const std::string &path)
     if (!fd)
         throw sys_error("open `" + path + "`");
     return read_fd(fd.get(), path);
+}
+
+namespace {
+
+const char *kind_of(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISLNK(m)) return "a symlink";
+    return "not a regular file";
+}
+
+} // namespace
+
+std::string read_regular_fd(int fd, const std::string &what, size_t max)
+{
+    struct stat st;
+    if (::fstat(fd, &st) < 0)
+        throw sys_error("stat `" + what + "`");
+    if (!S_ISREG(st.st_mode))
+        throw Error("`" + what + "` is not a regular file (it is " + kind_of(st.st_mode) + ")",
+                    S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+    if (static_cast<uint64_t>(st.st_size) > max)
+        throw Error("`" + what + "` is " + std::to_string(st.st_size) + " bytes, more than the " +
+                        std::to_string(max) + " allowed",
+                    EFBIG);
+    // The file may grow after the fstat: never read past the cap either.
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw sys_error("read `" + what + "`");
+        }
+        if (n == 0)
+            break;
+        if (out.size() + static_cast<size_t>(n) > max)
+            throw Error("`" + what + "` grew past the " + std::to_string(max) + " bytes allowed", EFBIG);
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+std::string read_regular_file(const std::string &path, size_t max)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open `" + path + "`");
+    return read_regular_fd(fd.get(), path, max);
+}
+
+void require_free_space(int dirfd, const std::string &dir, const std::vector<uint64_t> &file_sizes)
+{
+    struct statvfs vfs;
+    if (::fstatvfs(dirfd, &vfs) < 0)
+        throw sys_error("statfs `" + dir + "`");
+    uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
+    uint64_t need = 0;
+    for (uint64_t size : file_sizes)
+        need += (size + block - 1) / block * block;
+    uint64_t have = static_cast<uint64_t>(vfs.f_bavail) * block;
+    if (need > have)
+        throw Error("not enough space in `" + dir + "`: need " + std::to_string(need) + " bytes, have " +
+                        std::to_string(have),
+                    ENOSPC);
 }
 
 void write_all(int fd, std::string_view data, const std::string &what)

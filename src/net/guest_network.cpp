@@ -77,7 +77,7 @@ private:
 std::string resolv_conf_dns()
 {
     try {
-        return first_ipv4_nameserver(read_file("/etc/resolv.conf"));
+        return first_ipv4_nameserver(read_regular_file("/etc/resolv.conf", kMaxSmallFile));
     } catch (const Error &) {
         return "";  // no resolv.conf: the guest gets no DNS server, not an error
     }

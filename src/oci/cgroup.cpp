@@ -527,7 +527,7 @@ std::string cgroup_to_json(const Cgroup &cg)
 Cgroup cgroup_from_json(std::string_view json)
 {
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
     if (doc.HasParseError() || !doc.IsObject())
         throw Error("cgroup state: not a JSON object");
     auto str = [&](const rapidjson::Value &v, const char *what) {

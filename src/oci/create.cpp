@@ -133,6 +133,20 @@ std::set<std::string> own_namespaces(const Spec &s)
     return own;
 }
 
+// A step of create after the unmounts failed: the host gets its filesystems back, the
+// last first, so that nothing is taken from it by a container that never ran.
+void restore_unmounted(const std::string &id, std::vector<rootfs::UnmountedFs> &unmounted)
+{
+    for (auto it = unmounted.rbegin(); it != unmounted.rend(); ++it) {
+        std::string e = rootfs::restore_mount(*it);
+        if (e.empty())
+            log::info("container {}: mounted `{}` on `{}` again", id, it->device, it->path);
+        else
+            log::error("container {}: {}", id, e);
+    }
+    unmounted.clear();
+}
+
 } // namespace
 
 Created create_container(const Globals &g, const CreateOptions &o)
@@ -140,7 +154,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     if (!valid_id(o.id))
         throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-]");
     std::string bundle = absolute_bundle(o.bundle);
-    const std::string spec_text = read_file(join_path(bundle, "config.json"));
+    const std::string spec_text = read_regular_file(join_path(bundle, "config.json"), kMaxConfigJson);
     Spec spec = parse_spec(spec_text, bundle);
     auto config = detect_unikernel(spec);
     if (!config)
@@ -167,6 +181,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     Created out;
     out.state_dir = dir.path();
     pid_t child = -1;
+    std::vector<rootfs::UnmountedFs> unmounted;
     Cgroup cgroup;
     bool have_cgroup = false;
     try {
@@ -264,7 +279,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         // A block rootfs leaves the host now, after every check that can fail early, in the
         // namespace that owns the mount, before the init makes its own mount namespace.
         for (const auto &u : l.unmounts) {
-            rootfs::unmount_for_guest(u.path);
+            unmounted.push_back(rootfs::unmount_for_guest(u.path, u.device));
             log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
                       u.device);
         }
@@ -297,6 +312,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
             ::kill(child, SIGKILL);
             ::waitpid(child, nullptr, 0);
         }
+        // No VMM ever had the devices (start has not run): the host gets its mounts back.
+        restore_unmounted(o.id, unmounted);
         if (have_cgroup)
             remove_cgroup(cgroup);
         dir.remove();

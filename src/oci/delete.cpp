@@ -64,7 +64,7 @@ std::string destroy(StateDir &dir, const State &st)
     std::vector<std::string> errors;
     std::optional<Spec> spec;
     try {
-        spec = parse_spec(read_file(dir.file("config.json")), st.bundle);
+        spec = parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
     } catch (const Error &e) {
         log::warn("container {}: no config snapshot, poststop hooks skipped: {}", st.id, e.what());
     }
@@ -87,11 +87,8 @@ std::string destroy(StateDir &dir, const State &st)
                 errors.push_back(e);
         }
     }
-    if (!st.copy_dir.empty()) {
-        std::string e = remove_tree(st.copy_dir);
-        if (!e.empty())
-            errors.push_back(e);
-    }
+    // The artifact copy (st.copy_dir) lives inside the state dir and goes with it: a path
+    // read back from state.json is never removed on its own, whatever it says.
     std::string e = dir.remove();
     if (!e.empty())
         errors.push_back(e);

@@ -17,6 +17,8 @@
 #include "rootfs/view.hpp"
 
 #include <fcntl.h>
+#include <cstdlib>
+#include <memory>
 #include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,15 +36,32 @@ void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, cons
 }
 
 // The block image of the `block` annotation (a file inside the container rootfs), bound
-// read-write at `dest`: the guest writes its disk.
-void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::string &image, const std::string &dest)
+// at `dest`, read-write unless the guest may not write it (root.readonly).
+void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::string &image, const std::string &dest,
+                      bool writable)
 {
     UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd)
         throw sys_error("open rootfs `" + rootfs_dir + "`");
     rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {image, "", ""});
-    l.writable_binds.push_back(l.file_binds.size());
+    if (writable)
+        l.writable_binds.push_back(l.file_binds.size());
     bind_artifact(l, img.kernel, rootfs_dir, dest);
+}
+
+// Is `path` inside the bundle (the directory that holds the rootfs)? Resolved, so a
+// symlink cannot make a host path look like the bundle's.
+bool owned_by_container(const std::string &path, const std::string &rootfs_dir)
+{
+    std::unique_ptr<char, decltype(&std::free)> p(::realpath(path.c_str(), nullptr), &std::free);
+    std::unique_ptr<char, decltype(&std::free)> r(::realpath(rootfs_dir.c_str(), nullptr), &std::free);
+    if (!p || !r)
+        return false;
+    std::string bundle(r.get());
+    bundle = bundle.substr(0, bundle.rfind('/'));
+    std::string real(p.get());
+    return !bundle.empty() && real.size() > bundle.size() && real.compare(0, bundle.size(), bundle) == 0 &&
+           real[bundle.size()] == '/';
 }
 
 } // namespace
@@ -80,21 +99,22 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     // 2. The guest rootfs.
     std::optional<rootfs::BlockDevice> dev;
     std::string why_not_block;
+    l.params.readonly_rootfs = s.root_readonly;
     if (!c.initrd.empty()) {
         l.params.rootfs = RootfsKind::initrd;
         l.rootfs_choice = "initrd: the initrd annotation is set";
     } else if (!c.block.empty() && c.blk_mount_point == "/" && l.guest->supports_block()) {
         std::string dest = std::string(kArtifactDir) + "/block";
-        bind_block_image(l, rootfs_dir, c.block, dest);
+        bind_block_image(l, rootfs_dir, c.block, dest, !s.root_readonly);
         l.params.rootfs = RootfsKind::block;
-        l.params.blocks.push_back({"rootfs", dest, "/", ""});
+        l.params.blocks.push_back({"rootfs", dest, "/", "", s.root_readonly});
         l.rootfs_choice = "block: the image `" + c.block + "` of the block annotation, mounted at /";
     } else if (mount_rootfs && l.guest->supports_block() &&
                (dev = rootfs::block_device_for(rootfs_dir, mountinfo(), &why_not_block)) &&
                l.guest->supports_fs(dev->fstype)) {
         l.params.rootfs = RootfsKind::block;
         l.params.blocks.push_back({"rootfs", dev->path, l.guest->name() == "rumprun" ? "/data" : "/",
-                                   dev->fstype});
+                                   dev->fstype, s.root_readonly});
         l.devices.push_back(dev->path);
         l.unmounts.push_back({rootfs_dir, dev->path});
         l.rootfs_choice = "block: the container rootfs is " + dev->fstype + " on " + dev->path;
@@ -116,7 +136,14 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
         l.params.rootfs = RootfsKind::ninep;
         l.exec.shared_fs = "9p";
         l.exec.shared_path = "/cntrRootfs";
-        l.shared_binds.push_back({rootfs_dir, l.exec.shared_path});
+        l.exec.shared_readonly = s.root_readonly;
+        // The directory checked now is the one shared: the init binds it only if the path
+        // still leads to this inode.
+        UniqueFd share(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!share)
+            throw sys_error("open rootfs `" + rootfs_dir + "`");
+        l.shared_binds.push_back({rootfs_dir, l.exec.shared_path, s.root_readonly, share.get()});
+        l.fds.push_back(std::move(share));
         l.rootfs_choice = "9pfs: the container rootfs is shared with the guest" +
                           (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
     } else if (mount_rootfs) {
@@ -145,16 +172,27 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
             auto vol = rootfs::block_device_for(m.source, mountinfo(), &why);
             if (!vol || !l.guest->supports_fs(vol->fstype))
                 continue;
-            l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype});
+            // Its filesystem leaves the host: only a mount made for this container (inside
+            // its bundle, next to the rootfs) may go. A host mount such as /mnt/data stays
+            // the host's, and the guest does not get it.
+            if (!owned_by_container(m.source, rootfs_dir)) {
+                log::warn("volume `{}`: `{}` ({} on {}) is a host mount outside the bundle: it stays "
+                          "mounted on the host and the guest does not get it as a disk",
+                          m.destination, m.source, vol->fstype, vol->path);
+                continue;
+            }
+            // A `ro` volume is a read-only disk for the guest (or refused by a VMM that has none).
+            const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
+            l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
             l.devices.push_back(vol->path);
             l.unmounts.push_back({m.source, vol->path});
-            log::info("volume `{}` ({} on {}) becomes guest disk vol{}", m.destination, vol->fstype,
-                      vol->path, i);
+            log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
+                      vol->path, i, ro ? ", read-only" : "");
         }
     }
     if (!c.block.empty() && c.blk_mount_point != "/" && l.guest->supports_block()) {
         std::string dest = std::string(kArtifactDir) + "/annot_vol";
-        bind_block_image(l, rootfs_dir, c.block, dest);
+        bind_block_image(l, rootfs_dir, c.block, dest, true);
         l.params.blocks.push_back({"annot_vol", dest, c.blk_mount_point, ""});
     }
 

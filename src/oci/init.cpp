@@ -214,6 +214,8 @@ void init_main(InitArgs &a)
         keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
         for (const auto &fb : l.file_binds)
             keep.push_back(fb.fd);
+        for (const auto &db : l.shared_binds)
+            keep.push_back(db.fd);
         close_fds_except(keep);  // includes create's lock on the state dir
         ts::mark(5);
 
@@ -224,6 +226,9 @@ void init_main(InitArgs &a)
         write_sysctls(l.spec.sysctl);
         if (l.spec.oom_score_adj)
             write_oom_score_adj(*l.spec.oom_score_adj);
+        // The path may name another namespace now than at create: decide on the one joined.
+        if (l.network && net::is_host_netns(net::netns_id("/proc/self/ns/net"), l.host_netns))
+            l.network = false;
         send_msg(a.sync_fd, kSyncNsReady);
         wait_go(a.sync_fd);  // prestart / createRuntime hooks done
         ts::mark(9);

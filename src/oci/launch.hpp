@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/fd.hpp"
+#include "net/host_netns.hpp"
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
@@ -51,13 +52,16 @@ struct Launch {
     std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
     struct DirBind {
         std::string source, destination;
+        bool readonly = false;  // root.readonly
+        int fd = -1;            // O_PATH fd of `source` opened at create: the init binds only that inode
     };
-    std::vector<DirBind> shared_binds;    // read-write directory binds (9pfs share)
+    std::vector<DirBind> shared_binds;    // directory binds (9pfs share), nodev, nosuid
     std::vector<std::string> devices;     // host device nodes recreated inside
     std::vector<UniqueFd> fds;            // owners of the fds above
 
     // Network: set up by the init at start, in the container's network namespace.
     bool network = false;       // the container has its own (new or joined) network namespace
+    std::vector<net::NetnsId> host_netns;  // create's and PID 1's: never given a tap (init re-checks)
     std::string dns;            // from the container's /etc/resolv.conf mount, if any
 
     // Decisions, logged and recorded in state

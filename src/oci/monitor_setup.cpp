@@ -59,8 +59,11 @@ void prepare_monitor_root(const Launch &l)
         req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
         again.push_back(std::move(fd));
     }
-    for (const auto &db : l.shared_binds)
-        req.file_binds.push_back({db.source, db.destination, true, true});
+    for (const auto &db : l.shared_binds) {
+        UniqueFd fd = rootfs::reopen_same(db.source, db.fd, O_DIRECTORY);
+        req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), db.destination, !db.readonly, true});
+        again.push_back(std::move(fd));
+    }
     // Guest files (e.g. urunit.conf) go in now: the root is read-only once entered. Files
     // under /tmp (the VMM's own config) are written at start, when the network is known.
     for (const auto &[path, content] : build_command(l).files)

@@ -160,11 +160,10 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         }
         if (root) {
             try {
+                // Non-blocking: a FIFO named urunc.json must not park create forever.
                 UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
-                                                  O_RDONLY | O_CLOEXEC);
-                struct stat st;
-                if (::fstat(f.get(), &st) == 0 && S_ISREG(st.st_mode))
-                    json = read_fd(f.get(), dir + "/urunc.json");
+                                                  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                json = read_regular_fd(f.get(), dir + "/urunc.json", kMaxUruncJson);
             } catch (const Error &e) {
                 if (e.code() != ENOENT)
                     throw;
@@ -285,14 +284,28 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     // Without a network namespace of its own the guest gets no network: we never create
     // taps in the host's namespace.
     l.network = s.find_namespace("network") != nullptr;
+    l.host_netns = net::host_netns_ids();
+    if (const Namespace *n = s.find_namespace("network"); n && !n->path.empty()) {
+        // Joining the host's namespace by path is `--net=host`: the guest gets no network,
+        // and the host's interfaces keep their traffic (no tap, no tc redirect).
+        if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
+            l.network = false;
+            log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
+                      "tc redirect of the host's traffic), as with --net=host", n->path);
+        }
+    }
     if (l.network) {
         l.devices.push_back("/dev/net/tun");
         for (const auto &m : s.mounts) {
             if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
                 continue;
             try {
-                l.dns = net::first_ipv4_nameserver(read_file(m.source));
+                l.dns = net::first_ipv4_nameserver(read_regular_file(m.source, kMaxSmallFile));
             } catch (const Error &e) {
+                // A FIFO, a device or a huge file is somebody's trap: refuse it. A missing
+                // or unreadable one only costs the guest its DNS server.
+                if (e.code() == EINVAL || e.code() == EISDIR || e.code() == EFBIG)
+                    throw wrap("mount `/etc/resolv.conf`", e);
                 log::debug("resolv.conf `{}`: {}", m.source, e.what());
             }
         }

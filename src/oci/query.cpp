@@ -62,6 +62,9 @@ State load_for_read(const Globals &g, const std::string &id)
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))
         not_ours(g);
+    check_state_root(g.root);
+    if (UniqueFd fd(::open((g.root + "/" + id).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)); fd)
+        check_trusted_dir(fd.get(), g.root + "/" + id);
     try {
         return StateDir::open_unlocked_load(g.root + "/" + id);
     } catch (const Error &) {
@@ -83,6 +86,7 @@ int list(const Globals &g, const std::string &format, bool quiet)
 {
     std::vector<std::pair<State, Status>> items;
     std::vector<std::string> owners;
+    check_state_root(g.root);
     DIR *d = ::opendir(g.root.c_str());
     if (d) {
         while (auto *e = ::readdir(d)) {

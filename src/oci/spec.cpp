@@ -358,7 +358,7 @@ const Namespace *Spec::find_namespace(const std::string &type) const
 Spec parse_spec(const std::string &json, const std::string &bundle)
 {
     rapidjson::Document doc;
-    doc.Parse(json.c_str(), json.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
                                 json_parse_error(doc.GetParseError())));
@@ -416,7 +416,7 @@ Spec parse_spec(const std::string &json, const std::string &bundle)
 Spec load_spec(const std::string &bundle)
 {
     std::string path = join_path(bundle, "config.json");
-    return parse_spec(read_file(path), bundle);
+    return parse_spec(read_regular_file(path, kMaxConfigJson), bundle);
 }
 
 } // namespace urunc::oci

@@ -83,7 +83,7 @@ void start_container(const Globals &g, const std::string &id)
     if (status != Status::created)
         throw Error(std::string("cannot start a container in the ") + to_string(status) + " state");
 
-    Spec spec = parse_spec(read_file(dir->file("config.json")), st.bundle);
+    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
     std::string created_json = oci_state_json(st, Status::created, false);
     // startContainer hooks run in the container's namespaces except the mount namespace:
     // the VMM's root holds only the VMM, so hook paths resolve on the host.

@@ -53,11 +53,38 @@ bool valid_id(const std::string &id)
     return true;
 }
 
+void check_trusted_dir(int dirfd, const std::string &path)
+{
+    struct stat st;
+    if (::fstat(dirfd, &st) < 0)
+        throw sys_error("stat `" + path + "`");
+    bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
+    bool mode_ok = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+    if (!S_ISDIR(st.st_mode) || !owner_ok || !mode_ok)
+        throw Error(fmt::format("state directory `{}` is owned by uid {} with mode {:04o}: refusing to "
+                                "trust it (it must be a directory owned by root or uid {}, not "
+                                "writable by group or other)",
+                                path, st.st_uid, st.st_mode & 07777, ::geteuid()),
+                    EPERM);
+}
+
+void check_state_root(const std::string &root)
+{
+    UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT)
+            return;
+        throw sys_error("open state root `" + root + "`");
+    }
+    check_trusted_dir(fd.get(), root);
+}
+
 static UniqueFd lock_dir(const std::string &path)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
         throw sys_error("open `" + path + "`");
+    check_trusted_dir(fd.get(), path);
     while (::flock(fd.get(), LOCK_EX) < 0) {
         if (errno != EINTR)
             throw sys_error("lock `" + path + "`");
@@ -90,6 +117,7 @@ static void test_pause_after_mkdir()
 StateDir StateDir::create(const std::string &root, const std::string &id)
 {
     mkdir_p(root, 0700);
+    check_state_root(root);
     std::string path = root + "/" + id;
     if (::mkdir(path.c_str(), 0711) < 0) {
         if (errno == EEXIST)
@@ -109,6 +137,7 @@ StateDir StateDir::create(const std::string &root, const std::string &id)
 
 std::optional<StateDir> StateDir::open(const std::string &root, const std::string &id)
 {
+    check_state_root(root);
     std::string path = root + "/" + id;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
@@ -116,6 +145,7 @@ std::optional<StateDir> StateDir::open(const std::string &root, const std::strin
             return std::nullopt;
         throw sys_error("open `" + path + "`");
     }
+    check_trusted_dir(fd.get(), path);
     while (::flock(fd.get(), LOCK_EX) < 0) {
         if (errno != EINTR)
             throw sys_error("lock `" + path + "`");
@@ -140,7 +170,7 @@ static std::string get_str(const rapidjson::Value &o, const char *k)
 static State parse_state(const std::string &text, const std::string &where)
 {
     rapidjson::Document d;
-    d.Parse(text.c_str(), text.size());
+    d.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
     if (d.HasParseError() || !d.IsObject() || !d.HasMember(kMarker))
         throw Error("`" + where + "` is not a urunc state file");
     State s;
@@ -172,13 +202,17 @@ static State parse_state(const std::string &text, const std::string &where)
 State StateDir::load() const
 {
     std::string p = file("state.json");
-    return parse_state(read_file(p), p);
+    return parse_state(read_regular_file(p, kMaxConfigJson), p);
 }
 
 State StateDir::open_unlocked_load(const std::string &dir)
 {
+    UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd)
+        throw sys_error("open `" + dir + "`");
+    check_trusted_dir(fd.get(), dir);
     std::string p = dir + "/state.json";
-    return parse_state(read_file(p), p);
+    return parse_state(read_regular_file(p, kMaxConfigJson), p);
 }
 
 void StateDir::save(const State &s) const
@@ -230,7 +264,7 @@ std::string StateDir::remove()
 bool is_urunc_state(const std::string &root, const std::string &id)
 {
     std::string p = root + "/" + id + "/state.json";
-    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
         return false;
     char buf[16] = {};

@@ -62,6 +62,14 @@ private:
     UniqueFd lock_;
 };
 
+// State is trusted only where nobody else can write: `--root` and each state dir must be
+// owned by root or by our euid and not writable by group or other. Otherwise another user
+// could plant a state.json whose pid we would kill or whose paths we would act on. Throws
+// "state directory `<path>` is owned by uid 65534 with mode 0777: ..." (EPERM).
+void check_trusted_dir(int dirfd, const std::string &path);
+// The same for `--root` by path; a root that does not exist yet is fine (create makes it).
+void check_state_root(const std::string &root);
+
 // Is this a state dir of ours (vs runc's, which shares the root)?
 bool is_urunc_state(const std::string &root, const std::string &id);
 

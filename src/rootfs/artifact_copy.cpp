@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <utility>
@@ -127,18 +126,10 @@ CopiedArtifacts copy_artifacts(const BootArtifacts &artifacts, const std::string
     // From here on the directory is ours: any failure removes it.
     CopiedArtifacts out(dest_dir);
 
-    struct statvfs vfs;
-    if (::fstatvfs(dest.get(), &vfs) < 0)
-        throw sys_error("statfs `" + dest_dir + "`");
-    std::uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
-    std::uint64_t need = 0;
+    std::vector<std::uint64_t> sizes;
     for (const auto *a : artifacts.all())
-        need += (a->size + block - 1) / block * block;
-    std::uint64_t have = static_cast<std::uint64_t>(vfs.f_bavail) * block;
-    if (need > have)
-        throw Error("not enough space in `" + dest_dir + "`: need " + std::to_string(need) +
-                        " bytes, have " + std::to_string(have),
-                    ENOSPC);
+        sizes.push_back(a->size);
+    require_free_space(dest.get(), dest_dir, sizes);
 
     auto copy_one = [&](const Artifact &a) {
         std::string to = dest_dir + "/" + a.relpath;

@@ -81,16 +81,35 @@ bool block_device_claimed(const std::string &dev_path)
     throw sys_error("open `" + dev_path + "` exclusively");
 }
 
-void unmount_for_guest(const std::string &path)
+UnmountedFs unmount_for_guest(const std::string &path, const std::string &expected_device)
 {
     const std::string ctx = "unmount `" + path + "` for the guest";
     std::string why;
-    auto dev = block_device_for(path, MountInfo::load(), &why);
+    MountInfo mi = MountInfo::load();
+    auto dev = block_device_for(path, mi, &why);
     if (!dev)
         throw Error(ctx + ": " + why, EINVAL);
+    if (!expected_device.empty() && dev->path != expected_device)
+        throw Error(ctx + ": it is now `" + dev->path + "`, not `" + expected_device +
+                        "` as checked before (the path changed); nothing unmounted",
+                    ESTALE);
     std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
     if (!real)
         throw sys_error(ctx + ": resolve");
+    UnmountedFs out{real.get(), dev->path, dev->fstype, "", 0};
+    if (const MountEntry *m = mi.find_mount(real.get())) {
+        const std::pair<const char *, unsigned long> vfs[] = {
+            {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
+            {"noatime", MS_NOATIME}, {"nodiratime", MS_NODIRATIME}, {"relatime", MS_RELATIME}};
+        for (const auto &[name, flag] : vfs)
+            if (has_option(m->options, name))
+                out.flags |= flag;
+        std::vector<std::string> data;
+        for (const auto &o : split(m->super_options, ','))
+            if (o != "rw" && o != "ro")
+                data.push_back(o);
+        out.data = join(data, ",");
+    }
 
     // EBUSY can be transient (udev/blkid probing right after the mount); give it a moment,
     // but never fall back to a lazy unmount.
@@ -115,7 +134,7 @@ void unmount_for_guest(const std::string &path)
         auto left = mounts_of_device(dev->major, dev->minor);
         bool claimed = left.empty() && block_device_claimed(dev->path);
         if (left.empty() && !claimed)
-            return;
+            return out;
         if (attempt == 50) {
             if (!left.empty())
                 throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
@@ -128,6 +147,14 @@ void unmount_for_guest(const std::string &path)
         struct timespec ts = {0, 20 * 1000 * 1000};
         ::nanosleep(&ts, nullptr);
     }
+}
+
+std::string restore_mount(const UnmountedFs &u)
+{
+    if (::mount(u.device.c_str(), u.path.c_str(), u.fstype.c_str(), u.flags,
+                u.data.empty() ? nullptr : u.data.c_str()) < 0)
+        return sys_error("mount `" + u.device + "` on `" + u.path + "` again").message_text();
+    return "";
 }
 
 } // namespace urunc::rootfs

@@ -30,9 +30,21 @@
 
 namespace urunc::rootfs {
 
+// What was unmounted, enough to mount it again where it was.
+struct UnmountedFs {
+    std::string path, device, fstype, data;  // data: the superblock options
+    unsigned long flags = 0;                 // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, ...
+};
+
 // Unmount the block device filesystem mounted at `path` and make sure nothing still has
-// it mounted. Throws Error naming the path and the device.
-void unmount_for_guest(const std::string &path);
+// it mounted. `expected_device` (when given) is the device create checked: if `path` now
+// leads to another one (a swapped symlink), nothing is unmounted. Throws Error naming the
+// path and the device.
+UnmountedFs unmount_for_guest(const std::string &path, const std::string &expected_device = "");
+
+// Mount it again (a later step of create failed: the host gets back what it had).
+// Returns "" on success, else the error text.
+std::string restore_mount(const UnmountedFs &u);
 
 // "pid 123: /mnt/x" for every mount of major:minor in a mount namespace other than ours
 // (and "/mnt/x" for ours), scanning /proc/<pid>/mountinfo once per namespace.

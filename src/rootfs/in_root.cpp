@@ -86,10 +86,16 @@ void RootDir::mount(const std::string &source, const std::string &path, const ch
 
 void RootDir::bind_read_only(const std::string &source, const std::string &path) const
 {
+    bind(source, path, true);
+}
+
+void RootDir::bind(const std::string &source, const std::string &path, bool read_only) const
+{
+    // Not recursive: a mount below `source` would keep its own (maybe dev, suid) flags.
     mount(source, path, nullptr, MS_BIND, "");
     // Reopen: the old fd names the mountpoint underneath, the remount must reach the bind.
     UniqueFd bound = open(path);
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (read_only ? MS_RDONLY : 0);
     struct statvfs vfs;
     if (::fstatvfs(bound.get(), &vfs) < 0)
         throw sys_error("statfs `" + shown(path) + "`");
@@ -103,7 +109,7 @@ void RootDir::bind_read_only(const std::string &source, const std::string &path)
     if (vfs.f_flag & ST_RELATIME)
         flags |= MS_RELATIME;
     if (::mount(nullptr, proc_fd(bound.get()).c_str(), nullptr, flags, nullptr) < 0)
-        throw sys_error("remount `" + shown(path) + "` read-only");
+        throw sys_error("remount `" + shown(path) + "` " + (read_only ? "read-only," : "") + "nodev,nosuid");
 }
 
 void RootDir::copy_device(const std::string &host_dev, const std::string &path) const

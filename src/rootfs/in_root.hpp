@@ -33,6 +33,9 @@ public:
     // Bind `source` (a host path or /proc/self/fd/N) onto `path`, then make that bind
     // read-only, nosuid and nodev (keeping the source's noexec/atime flags).
     void bind_read_only(const std::string &source, const std::string &path) const;
+    // Bind `source` at `path`, always nodev and nosuid (device nodes and setuid files of an
+    // image never work through it), read-only when asked.
+    void bind(const std::string &source, const std::string &path, bool read_only) const;
     // A device node at `path` with the type and major:minor of `host_dev`, mode |= 0666
     // and the host's owner, so a VMM running as the container user can use it.
     void copy_device(const std::string &host_dev, const std::string &path) const;

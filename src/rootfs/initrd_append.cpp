@@ -62,21 +62,40 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
     struct stat st;
     if (::fstat(in.get(), &st) < 0)
         throw sys_error("stat initrd");
+    if (!S_ISREG(st.st_mode))
+        throw Error("initrd `" + src + "` is not a regular file", EINVAL);
+    std::string tail(static_cast<size_t>((4 - st.st_size % 4) % 4), '\0');
+    tail += newc_archive(files);
+
+    std::string dir = dest.substr(0, dest.rfind('/') + 1);
+    UniqueFd dirfd(::open(dir.empty() ? "." : dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dirfd)
+        throw sys_error("open `" + dir + "`");
+    require_free_space(dirfd.get(), dir, {static_cast<uint64_t>(st.st_size) + tail.size()});
+
     UniqueFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!out)
         throw sys_error("create `" + dest + "`");
-    off_t left = st.st_size;
-    while (left > 0) {
-        ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
-        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
-            n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
-        if (n <= 0)
-            throw sys_error("copy initrd to `" + dest + "`");
-        left -= n;
+    try {
+        off_t left = st.st_size;
+        while (left > 0) {
+            ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
+                n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throw sys_error("copy initrd to `" + dest + "`");
+            if (n == 0)
+                throw Error("copy initrd to `" + dest + "`: the source shrank while copying", EIO);
+            left -= n;
+        }
+        write_all(out.get(), tail, dest);
+    } catch (...) {
+        // A partial initrd is useless and takes space: it never stays behind.
+        ::unlink(dest.c_str());
+        throw;
     }
-    std::string tail(static_cast<size_t>((4 - st.st_size % 4) % 4), '\0');
-    tail += newc_archive(files);
-    write_all(out.get(), tail, dest);
 }
 
 } // namespace urunc::rootfs

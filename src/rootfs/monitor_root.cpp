@@ -226,10 +226,7 @@ void build(const MonitorRootRequest &req)
             root.mkdirs(fb.destination);
         else
             root.make_file(fb.destination);
-        if (fb.writable)
-            root.mount(fb.source, fb.destination, nullptr, MS_BIND | MS_REC, "");
-        else
-            root.bind_read_only(fb.source, fb.destination);
+        root.bind(fb.source, fb.destination, !fb.writable);
     }
     for (const auto &dev : req.devices)
         root.copy_device(dev, dev);

@@ -14,7 +14,7 @@ namespace urunc::rootfs {
 struct FileBind {
     std::string source;      // host path, or /proc/self/fd/N of an O_PATH fd (a view artifact)
     std::string destination; // absolute path inside the root
-    bool writable = false;   // block images and shared directories the guest writes
+    bool writable = false;   // block images and shared directories the guest writes (all nodev, nosuid)
     bool directory = false;  // a directory (9pfs share) rather than a file
 };
 

@@ -51,6 +51,21 @@ const char *file_type(mode_t mode)
 
 } // namespace
 
+UniqueFd reopen_same(const std::string &path, int checked_fd, int flags)
+{
+    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC | flags));
+    if (!fd)
+        throw sys_error("open `" + path + "`");
+    struct stat a, b;
+    if (::fstat(checked_fd, &a) < 0 || ::fstat(fd.get(), &b) < 0)
+        throw sys_error("stat `" + path + "`");
+    if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        throw Error("`" + path + "` changed since it was checked (it was `" + fd_path(checked_fd) +
+                        "`, it is now `" + fd_path(fd.get()) + "`)",
+                    ESTALE);
+    return fd;
+}
+
 std::string fd_path(int fd)
 {
     std::string link = "/proc/self/fd/" + std::to_string(fd);

@@ -33,6 +33,12 @@ std::string first_symlink_component(const std::string &abs_path);
 // "`<what>` is not a regular file (it is a directory)".
 std::uint64_t regular_file_size(int fd, const std::string &what);
 
+// Open `path` again (O_PATH | O_CLOEXEC plus `flags`) and make sure it is still the inode
+// behind `checked_fd` (same st_dev and st_ino): a path checked at one time and used at
+// another may have been swapped (a symlink re-pointed, a directory renamed) in between.
+// Throws Error(ESTALE) "`<path>` changed since it was checked (...)".
+UniqueFd reopen_same(const std::string &path, int checked_fd, int flags = 0);
+
 // The path the kernel reports for `fd` (readlink of /proc/self/fd/N), for messages.
 std::string fd_path(int fd);
 

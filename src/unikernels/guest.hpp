@@ -33,6 +33,7 @@ struct Block {
     std::string source;
     std::string mountpoint;  // where the guest mounts it
     std::string fstype;
+    bool readonly = false;   // root.readonly, or a volume mounted `ro`: the guest may not write it
 };
 
 struct GuestParams {
@@ -44,6 +45,7 @@ struct GuestParams {
     std::optional<Net> net;
     std::vector<Block> blocks;      // rootfs block first when rootfs == block
     RootfsKind rootfs = RootfsKind::none;
+    bool readonly_rootfs = false;   // root.readonly: mounted `ro` by the guest (block, 9p, virtiofs)
     std::string solo5_net_dev = "service";  // Mirage manifest device names
     std::string solo5_blk_dev = "storage";
     uint32_t uid = 0;
@@ -57,6 +59,7 @@ struct BlockArg {
     std::string id;
     std::string path;
     std::vector<std::string> exact;
+    bool readonly = false;   // the VMM presents it read-only, or refuses
 };
 
 // What a guest adds to the VMM's argv (double dispatch: the VMM asks, the guest answers

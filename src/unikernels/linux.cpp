@@ -108,17 +108,20 @@ public:
         w.push_back(p.arch == "aarch64" && p.monitor == "qemu" ? "console=ttyAMA0"
                                                                 : "console=ttyS0");
         std::string rd;
+        // root.readonly: the guest mounts its root `ro` too (the disk or share is read-only
+        // at the VMM as well, so this only spares the guest a failing rw mount).
+        const std::string rw = p.readonly_rootfs ? "ro" : "rw";
         switch (p.rootfs) {
-        case RootfsKind::block: w.push_back("root=/dev/vda rw"); break;
+        case RootfsKind::block: w.push_back("root=/dev/vda " + rw); break;
         case RootfsKind::initrd:
             w.push_back("root=/dev/ram0 rw");
             rd = "rd";
             break;
         case RootfsKind::ninep:
-            w.push_back("root=fs0 rw rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
+            w.push_back("root=fs0 " + rw + " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
                         "msize=5000000,cache=mmap,posixacl");
             break;
-        case RootfsKind::virtiofs: w.push_back("root=fs0 rw rootfstype=virtiofs"); break;
+        case RootfsKind::virtiofs: w.push_back("root=fs0 " + rw + " rootfstype=virtiofs"); break;
         case RootfsKind::none: break;
         }
         const Net *net = guest_net(p);
@@ -150,9 +153,11 @@ public:
             if (p.monitor == "qemu")
                 m.blocks.push_back({"", "",
                                     {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id,
-                                     "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.source}});
+                                     "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.source +
+                                                   (b.readonly ? ",readonly=on" : "")},
+                                    b.readonly});
             else
-                m.blocks.push_back({drive_id(p, b), b.source, {}});
+                m.blocks.push_back({drive_id(p, b), b.source, {}, b.readonly});
         }
         if (p.monitor == "qemu")
             m.other = {"-nodefaults"};

@@ -55,7 +55,8 @@ public:
             m.net = {"--net:" + netdev + "=" + tap->tap, "--net-mac:" + netdev + "=" + tap->mac};
         // One block: the name must match the image's manifest, and only one is known.
         if (!p.blocks.empty())
-            m.blocks.push_back({or_default(p.solo5_blk_dev, kStorage), p.blocks.front().source, {}});
+            m.blocks.push_back({or_default(p.solo5_blk_dev, kStorage), p.blocks.front().source, {},
+                                p.blocks.front().readonly});
         return m;
     }
 };

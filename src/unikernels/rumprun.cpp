@@ -70,7 +70,7 @@ public:
         // Solo5 attaches devices by manifest name and rumprun images declare one block
         // device, `rootfs`; further blocks cannot be named, so only the first is given.
         if (!p.blocks.empty())
-            m.blocks.push_back({"rootfs", p.blocks.front().source, {}});
+            m.blocks.push_back({"rootfs", p.blocks.front().source, {}, p.blocks.front().readonly});
         return m;
     }
 };

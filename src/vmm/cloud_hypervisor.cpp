@@ -67,6 +67,8 @@ public:
                 std::string disk = "path=" + b.path;
                 if (!b.id.empty())
                     disk += ",id=" + b.id;
+                if (b.readonly)
+                    disk += ",readonly=on";
                 append(a, {"--disk", disk});
             }
         }

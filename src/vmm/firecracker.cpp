@@ -66,7 +66,7 @@ std::string config_json(const ExecPlan &plan, const unikernels::MonitorArgs &g,
         w.Key("drive_id");
         str(b.id);
         w.Key("is_read_only");
-        w.Bool(false);
+        w.Bool(b.readonly);
         w.Key("is_root_device");
         w.Bool(b.id == "rootfs");
         w.Key("path_on_host");

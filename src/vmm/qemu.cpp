@@ -84,7 +84,8 @@ public:
         for (const auto &b : g.blocks) {
             if (!b.id.empty() && !b.path.empty())
                 append(a, {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id + ",scsi=off",
-                           "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.path});
+                           "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.path +
+                                         (b.readonly ? ",readonly=on" : "")});
             else
                 append(a, b.exact);
         }
@@ -94,7 +95,12 @@ public:
         if (plan.shared_fs == "9p") {
             if (plan.shared_path.empty())
                 throw Error("qemu: 9p shared filesystem without a path");
-            append(a, {"-fsdev", "local,id=rootfs9p,security_model=none,path=" + plan.shared_path,
+            // security_model=none: files keep their host owners and modes (an image rootfs
+            // must look the same to the guest). Device nodes in the share cannot be opened
+            // through it: the share is bound nodev into the monitor root.
+            append(a, {"-fsdev", "local,id=rootfs9p,security_model=none," +
+                                     std::string(plan.shared_readonly ? "readonly=on," : "") +
+                                     "path=" + plan.shared_path,
                        "-device", "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"});
         } else if (plan.shared_fs == "virtiofs") {
             // vhost-user-fs needs guest RAM shared with virtiofsd: back it by a file in /tmp

@@ -28,6 +28,7 @@ struct ExecPlan {
     std::string data_dir;        // qemu -L (firmware), empty: /usr/share/qemu
     std::string shared_fs;       // "", "9p", "virtiofs"
     std::string shared_path;     // path shared with the guest (inside the monitor root)
+    bool shared_readonly = false;  // root.readonly: the share is read-only for the guest
     std::string guest_cmdline;
     std::optional<unikernels::Net> net;
 };

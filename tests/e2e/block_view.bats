@@ -50,7 +50,7 @@ B=/run/bv-bundle V=$BV_T/view R=$BV_T/state
 # what this test (and urunc) write; the bundle lives in /run as containerd's bundles do.
 ns_mount -t tmpfs -o size=256m bvrun /run
 mkdir -p "$R"
-ns_mount -t tmpfs -o size=256m bvstate "$R"
+ns_mount -t tmpfs -o size=256m,mode=0700 bvstate "$R"
 
 ns_padded_kernel "$BV_T/kernel" 32
 ksize=$(stat -c %s "$BV_T/kernel")
@@ -120,7 +120,7 @@ EOF
 B=/run/bv-bundle R=$BV_T/state
 ns_mount -t tmpfs -o size=256m bvrun /run
 mkdir -p "$R"
-ns_mount -t tmpfs -o size=256m bvstate "$R"
+ns_mount -t tmpfs -o size=256m,mode=0700 bvstate "$R"
 ns_padded_kernel "$BV_T/kernel" 32
 ksize=$(stat -c %s "$BV_T/kernel")
 ns_kernel_dir "$BV_T/src" "$BV_T/kernel"

@@ -103,3 +103,20 @@ TEST_CASE("regular_file_size refuses what is not a regular file", "[rootfs][safe
     CHECK(error_of([&] { regular_file_size(null.get(), "/dev/null"); }) ==
           "`/dev/null` is not a regular file (it is a character device)");
 }
+
+TEST_CASE("reopen_same: the same inode passes, a swapped symlink is refused", "[rootfs][safe_open]")
+{
+    TempDir tmp;
+    std::string a = tmp / "a", b = tmp / "b", link = tmp / "rootfs";
+    ::mkdir(a.c_str(), 0755);
+    ::mkdir(b.c_str(), 0755);
+    REQUIRE(::symlink("a", link.c_str()) == 0);
+    UniqueFd checked(::open(link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(checked);
+    CHECK(reopen_same(link, checked.get(), O_DIRECTORY));
+    // the symlink is re-pointed between the check and the act
+    REQUIRE(::unlink(link.c_str()) == 0);
+    REQUIRE(::symlink("b", link.c_str()) == 0);
+    std::string err = error_of([&] { reopen_same(link, checked.get(), O_DIRECTORY); });
+    CHECK(err == "`" + link + "` changed since it was checked (it was `" + a + "`, it is now `" + b + "`)");
+}

@@ -208,3 +208,22 @@ TEST_CASE("linux: capabilities and monitors", "[guest][linux]")
     CHECK_FALSE(g.supports_fs("xfs"));
     CHECK(g.monitors() == std::vector<std::string_view>{"qemu", "firecracker", "cloud-hypervisor"});
 }
+
+TEST_CASE("linux: root.readonly mounts the root `ro` and makes its qemu drive read-only", "[guest][linux]")
+{
+    const Guest &g = guest("linux");
+    GuestParams p = base();
+    p.readonly_rootfs = true;
+    p.rootfs = RootfsKind::block;
+    p.blocks = {{"rootfs", "/dev/loop3", "/", "ext4", true}};
+    CHECK(g.command_line(p) == "panic=-1 console=ttyS0 root=/dev/vda ro init=/init -- arg1");
+    const auto m = g.monitor_args(p);
+    REQUIRE(m.blocks.size() == 1);
+    CHECK(m.blocks[0].exact.back() == "format=raw,if=none,id=rootfs,file=/dev/loop3,readonly=on");
+    p.rootfs = RootfsKind::ninep;
+    CHECK(contains(g.command_line(p), " root=fs0 ro rootfstype=9p "));
+    p.rootfs = RootfsKind::virtiofs;
+    CHECK(contains(g.command_line(p), " root=fs0 ro rootfstype=virtiofs "));
+    p.rootfs = RootfsKind::initrd;  // RAM: nothing to protect, the guest needs it writable
+    CHECK(contains(g.command_line(p), " root=/dev/ram0 rw "));
+}

@@ -150,3 +150,39 @@ TEST_CASE("qemu: optional net parameters and errors", "[vmm][qemu]")
     CHECK(vmm("qemu").supports_shared_fs("9p"));
     CHECK(vmm("qemu").supports_shared_fs("virtiofs"));
 }
+
+TEST_CASE("qemu: read-only disks and a read-only 9p share (root.readonly, ro volumes)", "[vmm][qemu]")
+{
+    FakeGuest g;
+    ExecPlan plan = plan_for("qemu");
+    g.args.blocks = {{"rootfs", "/dev/loop3", {}, true}, {"vol1", "/dev/loop4", {}, false}};
+    plan.shared_fs = "9p";
+    plan.shared_path = "/cntrRootfs";
+    plan.shared_readonly = true;
+    const Argv a = build_fake("qemu", g, plan).argv;
+    CHECK(has(a, "format=raw,if=none,id=rootfs,file=/dev/loop3,readonly=on"));
+    CHECK(has(a, "format=raw,if=none,id=vol1,file=/dev/loop4"));
+    CHECK(has_seq(a, {"-fsdev", "local,id=rootfs9p,security_model=none,readonly=on,path=/cntrRootfs"}));
+    plan.shared_readonly = false;
+    CHECK(has_seq(build_fake("qemu", g, plan).argv,
+                  {"-fsdev", "local,id=rootfs9p,security_model=none,path=/cntrRootfs"}));
+}
+
+TEST_CASE("read-only disks: firecracker and cloud-hypervisor say so, solo5 refuses", "[vmm]")
+{
+    FakeGuest g;
+    g.args.blocks = {{"rootfs", "/dev/loop3", {}, true}};
+    ExecPlan ch = plan_for("cloud-hypervisor");
+    CHECK(has(build_fake("cloud-hypervisor", g, ch).argv, "path=/dev/loop3,id=rootfs,readonly=on"));
+    ExecPlan fc = plan_for("firecracker");
+    const Command c = build_fake("firecracker", g, fc);
+    bool ro = false;
+    for (const auto &[path, content] : c.files)
+        ro = ro || content.find(R"("drive_id":"rootfs","is_read_only":true)") != std::string::npos;
+    CHECK(ro);
+    for (const char *solo5 : {"hvt", "spt"}) {
+        ExecPlan p = plan_for(solo5);
+        CHECK_THROWS_WITH(build_fake(solo5, g, p),
+                          Catch::Contains("solo5 can only give a disk read-write"));
+    }
+}
