@@ -108,7 +108,7 @@ static std::string get_str(const rapidjson::Value &o, const char *k)
                : std::string();
 }
 
-static State parse_state(const std::string &text, const std::string &where)
+State parse_state(const std::string &text, const std::string &where)
 {
     rapidjson::Document d;
     d.Parse(text.c_str(), text.size());
@@ -152,7 +152,7 @@ State StateDir::open_unlocked_load(const std::string &dir)
     return parse_state(read_file(p), p);
 }
 
-void StateDir::save(const State &s) const
+std::string state_to_json(const State &s)
 {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -188,7 +188,12 @@ void StateDir::save(const State &s) const
     w.Key("systemdCgroup");
     w.Bool(s.systemd_cgroup);
     w.EndObject();
-    write_file_atomic(file("state.json"), std::string_view(buf.GetString(), buf.GetSize()), 0600);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+void StateDir::save(const State &s) const
+{
+    write_file_atomic(file("state.json"), state_to_json(s), 0600);
 }
 
 std::string StateDir::remove()
