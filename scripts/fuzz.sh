@@ -8,6 +8,7 @@
 #
 #   scripts/fuzz.sh                  every target, 30 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh spec state    two targets, 10 min each
+#   FUZZ_ARGS=-print_coverage=1 ...  more libFuzzer flags (the log is build-fuzz/fuzz-<target>.log)
 #
 # New inputs found while fuzzing go to build-fuzz/fuzz-corpus/<target>/, never into the
 # committed seeds (docs/fuzzing.md says how to add a reproducer there).
@@ -64,6 +65,8 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$artifacts/")
   [ -n "${dict[$t]:-}" ] && args+=(-dict="tests/fuzz/dict/${dict[$t]}.dict")
+  # shellcheck disable=SC2206 # word splitting of FUZZ_ARGS is wanted
+  args+=(${FUZZ_ARGS:-})
   # The work corpus comes first: libFuzzer adds what it finds to the first directory.
   "$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1
   rc=$?

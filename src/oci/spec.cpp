@@ -230,7 +230,9 @@ const Namespace *Spec::find_namespace(const std::string &type) const
 Spec parse_spec(const std::string &json, const std::string &bundle)
 {
     rapidjson::Document doc;
-    doc.Parse(json.c_str(), json.size());
+    // Iterative: the default parser recurses per nesting level, and a bundle's config.json
+    // of a few hundred KB of `[` overflowed the stack (found by tests/fuzz).
+    doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
                                 json_parse_error(doc.GetParseError())));

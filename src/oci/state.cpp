@@ -17,6 +17,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <string_view>
 
 namespace urunc::oci {
 
@@ -111,7 +112,7 @@ static std::string get_str(const rapidjson::Value &o, const char *k)
 State parse_state(const std::string &text, const std::string &where)
 {
     rapidjson::Document d;
-    d.Parse(text.c_str(), text.size());
+    d.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());  // no recursion
     if (d.HasParseError() || !d.IsObject() || !d.HasMember(kMarker))
         throw Error("`" + where + "` is not a urunc state file");
     State s;
@@ -128,7 +129,8 @@ State parse_state(const std::string &text, const std::string &where)
     if (d.HasMember("annotations") && d["annotations"].IsObject())
         for (auto &m : d["annotations"].GetObject())
             if (m.value.IsString())
-                s.annotations[m.name.GetString()] = m.value.GetString();
+                s.annotations[std::string(m.name.GetString(), m.name.GetStringLength())] =
+                    std::string(m.value.GetString(), m.value.GetStringLength());
     s.host_config = get_str(d, "hostConfig");
     s.cgroup = get_str(d, "cgroup");
     s.rootfs_choice = get_str(d, "rootfsChoice");
@@ -156,8 +158,8 @@ std::string state_to_json(const State &s)
 {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto kv = [&](const char *k, const std::string &v) {
-        w.Key(k);
+    auto kv = [&](std::string_view k, const std::string &v) {  // NUL-safe: lengths, not strlen
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
         w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
     };
     w.StartObject();
@@ -177,7 +179,7 @@ std::string state_to_json(const State &s)
     w.Key("annotations");
     w.StartObject();
     for (const auto &[k, v] : s.annotations)
-        kv(k.c_str(), v);
+        kv(k, v);
     w.EndObject();
     kv("hostConfig", s.host_config);
     kv("cgroup", s.cgroup);
@@ -262,8 +264,8 @@ std::string oci_state_json(const State &s, Status st, bool pretty, const std::st
 {
     rapidjson::StringBuffer buf;
     auto emit = [&](auto &w) {
-        auto kv = [&](const char *k, const std::string &v) {
-            w.Key(k);
+        auto kv = [&](std::string_view k, const std::string &v) {
+            w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
             w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
         };
         w.StartObject();
@@ -279,7 +281,7 @@ std::string oci_state_json(const State &s, Status st, bool pretty, const std::st
             w.Key("annotations");
             w.StartObject();
             for (const auto &[k, v] : s.annotations)
-                kv(k.c_str(), v);
+                kv(k, v);
             w.EndObject();
         }
         kv("owner", owner);
