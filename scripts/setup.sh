@@ -10,6 +10,7 @@ pkgs=(
   bats jq
   runc crun containerd docker.io
   hyperfine gnuplot-nox
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${pkgs[@]}"; do

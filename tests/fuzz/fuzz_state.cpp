@@ -35,8 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } catch (const Error &) {
         return 0;
     }
-    // What save() writes, load() reads back unchanged.
+    // What save() writes, load() reads back unchanged, including strings with a NUL
+    // inside (spec annotations may carry \u0000).
     FUZZ_CHECK(oci::parse_state(oci::state_to_json(s), "fuzz/state.json") == s);
+    oci::State nul = s;
+    nul.annotations[s.id + std::string(1, '\0') + "k"] = s.bundle + std::string(1, '\0') + "v";
+    nul.id += std::string(1, '\0');
+    FUZZ_CHECK(oci::parse_state(oci::state_to_json(nul), "fuzz/state.json") == nul);
     try {
         oci::host_config_from_json(s.host_config);
     } catch (const Error &) {
