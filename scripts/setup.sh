@@ -12,6 +12,7 @@ pkgs=(
   hyperfine gnuplot-nox
   # tests/fixtures/blocksnap (the e2e block snapshotter): gRPC in Python, stubs from these protos
   python3-grpcio python3-grpc-tools golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${pkgs[@]}"; do

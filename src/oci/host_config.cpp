@@ -378,7 +378,7 @@ std::string host_config_to_json(const HostConfig &c)
 HostConfig host_config_from_json(std::string_view json)
 {
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());  // no recursion
     if (doc.HasParseError())
         throw Error(std::string("host config json: ") +
                     json_parse_error(doc.GetParseError()) + " at offset " +

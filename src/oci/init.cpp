@@ -78,8 +78,6 @@ void join_namespaces(const Spec &s)
             throw sys_error("unshare cgroup namespace");
 }
 
-volatile sig_atomic_t g_unused;
-
 void parked_signal(int sig)
 {
     // The parked init is PID 1 of its namespace: without a handler it would ignore TERM.

@@ -358,6 +358,8 @@ const Namespace *Spec::find_namespace(const std::string &type) const
 Spec parse_spec(const std::string &json, const std::string &bundle)
 {
     rapidjson::Document doc;
+    // Iterative: the default parser recurses per nesting level, and a bundle's config.json
+    // of a few hundred KB of `[` overflowed the stack (found by tests/fuzz).
     doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string_view>
 
 namespace urunc::oci {
 
@@ -167,10 +168,10 @@ static std::string get_str(const rapidjson::Value &o, const char *k)
                : std::string();
 }
 
-static State parse_state(const std::string &text, const std::string &where)
+State parse_state(const std::string &text, const std::string &where)
 {
     rapidjson::Document d;
-    d.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
+    d.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());  // no recursion
     if (d.HasParseError() || !d.IsObject() || !d.HasMember(kMarker))
         throw Error("`" + where + "` is not a urunc state file");
     State s;
@@ -187,7 +188,8 @@ static State parse_state(const std::string &text, const std::string &where)
     if (d.HasMember("annotations") && d["annotations"].IsObject())
         for (auto &m : d["annotations"].GetObject())
             if (m.value.IsString())
-                s.annotations[m.name.GetString()] = m.value.GetString();
+                s.annotations[std::string(m.name.GetString(), m.name.GetStringLength())] =
+                    std::string(m.value.GetString(), m.value.GetStringLength());
     s.host_config = get_str(d, "hostConfig");
     s.cgroup = get_str(d, "cgroup");
     s.rootfs_choice = get_str(d, "rootfsChoice");
@@ -215,12 +217,12 @@ State StateDir::open_unlocked_load(const std::string &dir)
     return parse_state(read_regular_file(p, kMaxConfigJson), p);
 }
 
-void StateDir::save(const State &s) const
+std::string state_to_json(const State &s)
 {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto kv = [&](const char *k, const std::string &v) {
-        w.Key(k);
+    auto kv = [&](std::string_view k, const std::string &v) {  // NUL-safe: lengths, not strlen
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
         w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
     };
     w.StartObject();
@@ -240,7 +242,7 @@ void StateDir::save(const State &s) const
     w.Key("annotations");
     w.StartObject();
     for (const auto &[k, v] : s.annotations)
-        kv(k.c_str(), v);
+        kv(k, v);
     w.EndObject();
     kv("hostConfig", s.host_config);
     kv("cgroup", s.cgroup);
@@ -251,7 +253,12 @@ void StateDir::save(const State &s) const
     w.Key("systemdCgroup");
     w.Bool(s.systemd_cgroup);
     w.EndObject();
-    write_file_atomic(file("state.json"), std::string_view(buf.GetString(), buf.GetSize()), 0600);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+void StateDir::save(const State &s) const
+{
+    write_file_atomic(file("state.json"), state_to_json(s), 0600);
 }
 
 std::string StateDir::remove()
@@ -333,8 +340,8 @@ std::string oci_state_json(const State &s, Status st, bool pretty, const std::st
 {
     rapidjson::StringBuffer buf;
     auto emit = [&](auto &w) {
-        auto kv = [&](const char *k, const std::string &v) {
-            w.Key(k);
+        auto kv = [&](std::string_view k, const std::string &v) {
+            w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
             w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
         };
         w.StartObject();
@@ -350,7 +357,7 @@ std::string oci_state_json(const State &s, Status st, bool pretty, const std::st
             w.Key("annotations");
             w.StartObject();
             for (const auto &[k, v] : s.annotations)
-                kv(k.c_str(), v);
+                kv(k, v);
             w.EndObject();
         }
         kv("owner", owner);

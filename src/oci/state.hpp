@@ -32,7 +32,14 @@ struct State {
     std::string copy_dir;       // fallback copy to remove at delete ("" when none)
     bool systemd_cgroup = false;
     std::string net_iface;      // container interface mirrored to the guest's tap ("" = none)
+
+    bool operator==(const State &) const = default;
 };
+
+// state.json text <-> State. parse_state throws Error naming `where` when the text is not a
+// urunc state file; fields of the wrong type are read as absent.
+State parse_state(const std::string &text, const std::string &where);
+std::string state_to_json(const State &s);
 
 // Characters runc accepts in an id: [A-Za-z0-9_+.-]+ (and not "." / "..").
 bool valid_id(const std::string &id);

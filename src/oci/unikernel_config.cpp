@@ -217,6 +217,8 @@ std::optional<UnikernelConfig> config_from_annotations(
 UnikernelConfig config_from_urunc_json(std::string_view content)
 {
     rapidjson::Document doc;
+    // Iterative: the image controls the nesting depth, the recursive parser would overflow
+    // the stack (found by tests/fuzz).
     doc.Parse<rapidjson::kParseIterativeFlag>(content.data(), content.size());
     if (doc.HasParseError())
         throw Error(std::string("urunc.json: ") + json_parse_error(doc.GetParseError()) +

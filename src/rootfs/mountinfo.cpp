@@ -76,7 +76,33 @@ int on_parse_error(libmnt_table *tb, const char *, int line)
 
 } // namespace
 
+namespace {
+struct FileCloser {
+    void operator()(FILE *f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<FILE, FileCloser>;
+} // namespace
+
 MountInfo MountInfo::load(const std::string &file)
+{
+    UniqueFile f(std::fopen(file.c_str(), "re"));
+    if (!f)
+        throw sys_error("parse `" + file + "`");
+    return from_stream(f.get(), file);
+}
+
+MountInfo MountInfo::parse(std::string_view text, const std::string &name)
+{
+    if (text.empty())
+        throw Error("parse `" + name + "`: no mounts in it", EINVAL);
+    // fmemopen only reads from the buffer in "r" mode; the cast does not lead to a write.
+    UniqueFile f(::fmemopen(const_cast<char *>(text.data()), text.size(), "r"));
+    if (!f)
+        throw sys_error("parse `" + name + "`");
+    return from_stream(f.get(), name);
+}
+
+MountInfo MountInfo::from_stream(FILE *f, const std::string &file)
 {
     std::unique_ptr<libmnt_table, TableDeleter> tb(mnt_new_table());
     if (!tb)
@@ -84,7 +110,7 @@ MountInfo MountInfo::load(const std::string &file)
     int bad_line = 0;
     mnt_table_set_userdata(tb.get(), &bad_line);
     mnt_table_set_parser_errcb(tb.get(), on_parse_error);
-    int rc = mnt_table_parse_file(tb.get(), file.c_str());
+    int rc = mnt_table_parse_stream(tb.get(), f, file.c_str());
     if (bad_line)
         throw Error("parse `" + file + "`: line " + std::to_string(bad_line) + " is malformed",
                     EINVAL);

@@ -2,6 +2,7 @@
 // Paths come back unescaped (libmount decodes \040 and friends).
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,8 @@ class MountInfo {
 public:
     // Parse a mountinfo file; throws Error naming the file (and the line when malformed).
     static MountInfo load(const std::string &file = "/proc/self/mountinfo");
+    // Parse mountinfo text (as read from such a file); `name` is used in errors.
+    static MountInfo parse(std::string_view text, const std::string &name);
 
     const std::vector<MountEntry> &entries() const { return entries_; }
 
@@ -46,6 +49,7 @@ public:
     bool is_mountpoint(std::string_view path) const { return find_mount(path) != nullptr; }
 
 private:
+    static MountInfo from_stream(FILE *f, const std::string &file);
     std::vector<MountEntry> entries_;
 };
 

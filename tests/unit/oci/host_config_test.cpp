@@ -266,3 +266,10 @@ TEST_CASE("host config: malformed JSON is refused", "[oci][hostconfig]")
     CHECK_THROWS_WITH(host_config_from_json(R"({"snapshot_view": {"allowed_prefixes": [1]}})"),
                       Catch::Contains("`snapshot_view.allowed_prefixes`"));
 }
+
+// Found by fuzzing: the state copy of the host config is parsed without recursion too.
+TEST_CASE("host config json: deep nesting is an error, not a stack overflow", "[oci][hostconfig][fuzz]")
+{
+    CHECK_THROWS_WITH(host_config_from_json(std::string(1'000'000, '[')),
+                      Catch::StartsWith("host config json: "));
+}

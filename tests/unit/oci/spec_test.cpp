@@ -121,3 +121,36 @@ TEST_CASE("state: runc's state layout, pid 0 when stopped", "[spec]")
     CHECK(oci_state_json(st, Status::created, true).find("\n  \"annotations\": {\n    \"k\": \"v\"\n  },") !=
           std::string::npos);
 }
+
+// Found by fuzzing: RapidJSON's default parser recurses once per nesting level, so a
+// config.json of a few hundred KB of `[` overflowed the stack (SIGSEGV, no message).
+TEST_CASE("spec: deep nesting is an error, not a stack overflow", "[spec][fuzz]")
+{
+    constexpr size_t kDepth = 1'000'000;
+    std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+    CHECK(error_of(deep) == "config.json: (root): expected an object");
+    std::string in_annotation = R"({"ociVersion":"1","process":{},"root":{"path":"r"},"annotations":{"k":)" +
+                                deep + "}}";
+    CHECK(error_of(in_annotation) == "config.json: annotations.k: expected a string");
+    CHECK_THROWS_WITH(parse_spec(std::string(kDepth, '{'), "/b"),
+                      Catch::StartsWith("config.json: invalid JSON at offset 1:"));
+}
+
+TEST_CASE("state: state.json text round trip, deep nesting refused", "[spec][fuzz]")
+{
+    State s;
+    s.id = "c1";
+    s.bundle = "/b";
+    s.pid = 42;
+    s.pid_start = 1234567;
+    s.creating = false;
+    // JSON strings may hold NUL (\u0000): nothing after it may be lost.
+    s.annotations = {{"k", std::string("v\0w", 3)}, {std::string("k\0x", 3), "v"}};
+    s.host_config = "{}";
+    s.systemd_cgroup = true;
+    CHECK(parse_state(state_to_json(s), "x") == s);
+    CHECK(oci_state_json(s, Status::running, false).find(R"("k\u0000x":"v")") != std::string::npos);
+    CHECK_THROWS_WITH(parse_state("{}", "/run/urunc/c1/state.json"),
+                      "`/run/urunc/c1/state.json` is not a urunc state file");
+    CHECK_THROWS_WITH(parse_state(std::string(1'000'000, '['), "x"), "`x` is not a urunc state file");
+}

@@ -410,3 +410,17 @@ TEST_CASE("validate: upstream's allowed (hypervisor, type) pairs", "[oci][config
     }
     CHECK(checked == 5 * 6);
 }
+
+// Found by fuzzing: urunc.json comes from the image; a few hundred KB of nesting used to
+// overflow the stack in RapidJSON's recursive parser (SIGSEGV at create, no message).
+TEST_CASE("urunc.json: deep nesting is parsed without recursion", "[oci][config][fuzz]")
+{
+    constexpr size_t kDepth = 1'000'000;
+    std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+    auto c = config_from_urunc_json(R"({"foreign":)" + deep +
+                                    R"(,"com.urunc.unikernel.hypervisor":"qemu"})");
+    CHECK(c.hypervisor == "qemu");
+    CHECK_THROWS_WITH(config_from_urunc_json(deep), "urunc.json: the document must be a JSON object");
+    CHECK_THROWS_WITH(config_from_urunc_json(std::string(kDepth, '[')),
+                      Catch::StartsWith("urunc.json: ") && Catch::Contains("at offset 1000000"));
+}

@@ -1,6 +1,7 @@
 #include "rootfs/mountinfo.hpp"
 
 #include "base/error.hpp"
+#include "base/file.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -107,6 +108,24 @@ TEST_CASE("mountinfo: errors name the file", "[rootfs][mountinfo]")
         CHECK(e.code() == ENOENT);
         CHECK(std::string(e.what()).find("absent.mountinfo`") != std::string::npos);
     }
+}
+
+TEST_CASE("mountinfo: parse() of text gives what load() of the file gives", "[rootfs][mountinfo]")
+{
+    std::string text = read_file(fixture("host.mountinfo"));
+    auto from_text = MountInfo::parse(text, "host");
+    auto from_file = MountInfo::load(fixture("host.mountinfo"));
+    REQUIRE(from_text.entries().size() == from_file.entries().size());
+    for (size_t i = 0; i < from_text.entries().size(); ++i) {
+        INFO(i);
+        const auto &a = from_text.entries()[i];
+        const auto &b = from_file.entries()[i];
+        CHECK((a.id == b.id && a.parent == b.parent && a.mountpoint == b.mountpoint &&
+               a.source == b.source && a.options == b.options && a.propagation == b.propagation));
+    }
+    CHECK_THROWS_WITH(MountInfo::parse("", "empty"), "parse `empty`: no mounts in it");
+    CHECK_THROWS_WITH(MountInfo::parse(read_file(fixture("malformed.mountinfo")), "m"),
+                      "parse `m`: line 2 is malformed");
 }
 
 TEST_CASE("mountinfo: the live table has the root mount", "[rootfs][mountinfo]")
