@@ -65,7 +65,7 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     UniqueFd art_fd;
     if (!c.snapshot_view.empty()) {
         rootfs::SnapshotView v = rootfs::validate_view(c.snapshot_view, rootfs_dir,
-                                                       l.host.snapshot_view.allowed_prefixes, mountinfo());
+                                                       l.host.snapshot_view.effective_prefixes(), mountinfo());
         art_root = v.path;
         art_fd = std::move(v.dirfd);
         l.artifact_source = "view " + art_root;

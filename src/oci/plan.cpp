@@ -69,7 +69,7 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         // through a symlink out of it.
         std::string dir = spec.root_path;
         if (from_annotations && !from_annotations->snapshot_view.empty())
-            dir = rootfs::validate_view(from_annotations->snapshot_view, spec.root_path, load_host_config().snapshot_view.allowed_prefixes, rootfs::MountInfo::load()).path;
+            dir = rootfs::validate_view(from_annotations->snapshot_view, spec.root_path, load_host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load()).path;
         UniqueFd root(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (root) {
             try {

@@ -45,7 +45,12 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
         throw fail("must be an absolute path");
     if (normalize_path(value) != value)
         throw fail("must be a normalised path (no `.` or `..` components, `//` or trailing `/`)");
-    if (!allowed_prefixes.empty()) {
+    // An empty list allows nothing: "anywhere" would let whoever sets an annotation make
+    // the VMM read any read-only mount of the host. The caller passes the host config's
+    // effective list (its views directory by default); ["/"] is the explicit "anywhere".
+    if (allowed_prefixes.empty())
+        throw fail("no allowed prefix is configured (snapshot_view.allowed_prefixes)", EPERM);
+    {
         std::vector<std::string> shown;
         bool ok = false;
         for (const auto &p : allowed_prefixes) {

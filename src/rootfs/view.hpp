@@ -27,7 +27,7 @@ struct SnapshotView {
 // "snapshot view `<value>`: <rule>"):
 //  1. absolute;
 //  2. normalised: no "." or ".." components, no "//", no trailing "/";
-//  3. under one of `allowed_prefixes` (component-wise) when that list is non-empty;
+//  3. under one of `allowed_prefixes` (component-wise); an empty list allows nothing;
 //  4. exists, is a directory, and no component is a symlink (openat2 RESOLVE_NO_SYMLINKS);
 //  5. is a mountpoint: the mount the opened directory sits on is mounted exactly there;
 //  6. mounted read-only (per-mount or superblock `ro`);

@@ -36,7 +36,7 @@ struct Setup {
         if (::mount(nullptr, view.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)
             throw sys_error("remount ro");
     }
-    std::string check(const std::string &value, const std::vector<std::string> &prefixes = {},
+    std::string check(const std::string &value, const std::vector<std::string> &prefixes = {"/"},
                       const std::string &root = "")
     {
         auto mi = MountInfo::load();
@@ -54,7 +54,7 @@ std::string rule(const std::string &value, const std::string &text)
 TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs][view][privileged]")
 {
     Setup s;
-    auto v = validate_view(s.view, s.rootfs, {}, MountInfo::load());
+    auto v = validate_view(s.view, s.rootfs, {"/"}, MountInfo::load());
     CHECK(v.path == s.view);
     CHECK(v.fstype == "tmpfs");
     struct stat st;
@@ -92,6 +92,14 @@ TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][
     std::string partial = s.tmp.path().substr(0, s.tmp.path().size() - 1);
     CHECK(s.check(s.view, {partial, "/run/urunc"}) ==
           rule(s.view, "must be under one of the allowed prefixes `" + partial + "`, `/run/urunc`"));
+}
+
+TEST_CASE("view: an empty prefix list allows nothing (it no longer means anywhere)",
+          "[rootfs][view][privileged]")
+{
+    Setup s;
+    CHECK(s.check(s.view, {}) ==
+          rule(s.view, "no allowed prefix is configured (snapshot_view.allowed_prefixes)"));
 }
 
 TEST_CASE("view: must exist and be a directory", "[rootfs][view][privileged]")
@@ -144,7 +152,7 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
 {
     Setup s;
     // The rootfs is itself a mount here (as with a block rootfs), read-only for the test.
-    CHECK(s.check(s.view, {}, s.view) == rule(s.view, "must not be the container rootfs `" +
+    CHECK(s.check(s.view, {"/"}, s.view) == rule(s.view, "must not be the container rootfs `" +
                                                           s.view + "` itself"));
     // A read-only bind of a directory on the rootfs' filesystem is the rootfs in disguise.
     std::string bind = s.tmp / "bind";
@@ -156,7 +164,7 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
                                   "` (both are on device ")) == 0);
     // And the rootfs path must be given.
     auto mi = MountInfo::load();
-    CHECK(error_of([&] { validate_view(s.view, "", {}, mi); }) ==
+    CHECK(error_of([&] { validate_view(s.view, "", {"/"}, mi); }) ==
           rule(s.view, "the container rootfs path is empty, so the view cannot be checked against it"));
 }
 
@@ -168,7 +176,7 @@ TEST_CASE("view: a mount table older than the view is refused", "[rootfs][view][
     mkdir_p(tmp / "view");
     auto before = MountInfo::load();
     ScopedMount m("tmpfs", tmp / "view", "tmpfs", MS_RDONLY, "size=64k");
-    std::string msg = error_of([&] { validate_view(tmp / "view", tmp / "rootfs", {}, before); });
+    std::string msg = error_of([&] { validate_view(tmp / "view", tmp / "rootfs", {"/"}, before); });
     CHECK(msg.find(rule(tmp / "view", "its mount (id ")) == 0);
     CHECK(msg.find("is not in the mount table") != std::string::npos);
 }
