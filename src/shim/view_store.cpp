@@ -204,6 +204,7 @@ std::string marker_to_json(const Marker &m)
     put(w, "namespace", m.ns);
     put(w, "id", m.id);
     put(w, "snapshotter", m.snapshotter);
+    put(w, "parent", m.parent);
     put(w, "hash", m.view.hash);
     put(w, "view_key", m.view.key);
     put(w, "lease", m.view.lease);
@@ -226,6 +227,7 @@ Marker marker_from_json(const std::string &json, const std::string &path)
     m.ns = get(doc, "namespace", path);
     m.id = get(doc, "id", path);
     m.snapshotter = get(doc, "snapshotter", path);
+    m.parent = get(doc, "parent", path);
     m.view.hash = get(doc, "hash", path);
     m.view.key = get(doc, "view_key", path);
     m.view.lease = get(doc, "lease", path);
@@ -262,6 +264,7 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
     m.ns = in.ns;
     m.id = in.id;
     m.snapshotter = c.snapshotter;
+    m.parent = parent;
     m.view = view_names(in.views_dir, in.address, in.ns, c.snapshotter, parent);
     const ViewNames &v = m.view;
     mkdir_p(in.views_dir, 0755);
@@ -351,7 +354,11 @@ void release_view(const Marker &m)
             if (::rmdir(m.view.mountpoint.c_str()) < 0 && errno != ENOENT)
                 throw sys_error("remove `" + m.view.mountpoint + "`");
             try {
-                cd.remove_snapshot(m.snapshotter, m.view.key);
+                // Only the shim's own view goes: a snapshot that merely has its name (made by
+                // someone else, which is why View was refused) stays.
+                SnapshotInfo st = cd.stat_snapshot(m.snapshotter, m.view.key);
+                if (st.kind == kView && st.parent == m.parent)
+                    cd.remove_snapshot(m.snapshotter, m.view.key);
             } catch (const ContainerdError &e) {
                 if (!e.not_found())
                     throw;

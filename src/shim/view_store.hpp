@@ -15,7 +15,7 @@ namespace urunc::shim {
 // What the shim did for one container, recorded before its first change in containerd.
 struct Marker {
     std::string path;  // the marker file itself
-    std::string address, ns, id, snapshotter;
+    std::string address, ns, id, snapshotter, parent;
     ViewNames view;
 };
 
