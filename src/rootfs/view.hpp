@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/fd.hpp"
+#include "rootfs/block.hpp"
 #include "rootfs/mountinfo.hpp"
 
 #include <sys/types.h>
@@ -35,5 +36,19 @@ struct SnapshotView {
 // `mi` must be loaded after the view was mounted (its mount is looked up by id).
 SnapshotView validate_view(const std::string &value, const std::string &rootfs_dir,
                            const std::vector<std::string> &allowed_prefixes, const MountInfo &mi);
+
+// Provenance, for a container rootfs that is a block device (the guest's disk): the view
+// must come from the same snapshotter, so an annotation cannot pair the container with some
+// other image's (or the host's) filesystem:
+//  * rootfs on a loop device: the view is on a loop device too, and both backing files lie
+//    in one directory (a blockfile-style snapshotter keeps every snapshot's image file in
+//    its `snapshots/` directory); a deleted backing file is refused;
+//  * rootfs on device-mapper: the view is a thin device of the same thin pool (read with
+//    libdevmapper);
+//  * anything else (a view on tmpfs, a loop view for a dm rootfs, ...) is refused.
+// Throws Error "snapshot view `<value>`: does not come from the container rootfs's
+// snapshotter (...)". `sysfs` is for tests.
+void check_view_provenance(const std::string &value, dev_t view_dev, const BlockDevice &rootfs,
+                           const std::string &sysfs = "/sys");
 
 } // namespace urunc::rootfs
