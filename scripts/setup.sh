@@ -13,6 +13,8 @@ pkgs=(
   bats jq
   runc crun containerd docker.io
   hyperfine gnuplot-nox
+  # tests/fixtures/blocksnap (the e2e block snapshotter): gRPC in Python, stubs from these protos
+  python3-grpcio python3-grpc-tools golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,56 +1,34 @@
 #!/usr/bin/env bats
 # urunc behind containerd 1.6 (Debian's containerd and ctr): the io.containerd.runc.v2 shim
 # with urunc as its runc binary (`ctr run --runc-binary`), which is what a containerd
-# runtime entry with `BinaryName = urunc` does. A private containerd (own config, root,
-# state and socket under $E2E_T, CRI disabled) runs in the namespace that hides /dev/kvm.
+# runtime entry with `BinaryName = urunc` does. A private containerd (containerd_private.bash:
+# own config, root, state and sockets under $E2E_T, CRI disabled) runs in the namespace that
+# hides /dev/kvm.
 # The image is an OCI layout tarball made by hand (kernel + urunc.json), imported with
 # `ctr images import`: no registry.
 
 bats_require_minimum_version 1.5.0
 load e2e_helpers
+load containerd_private
 
 setup_file() {
 	e2e_setup_file || return 0
 	e2e_need containerd ctr containerd-shim-runc-v2 runc busybox || return 0
-	C=$E2E_T/containerd                  # containerd's root, state and sockets
-	SOCK=$C/containerd.sock
-	NS=urunc-e2e-$E2E_SFX                # ctr namespace; also the cgroup parent (/<ns>/<id>)
-	RUNC_ROOT=$E2E_T/runc                # urunc's --root is <RUNC_ROOT>/<ns>
+	cpriv_need || return 0
+	# URUNC_CONFIG reaches urunc through containerd and the shim (see the kill test).
+	export CPRIV_ENV="URUNC_CONFIG=$E2E_T/urunc.toml"
+	cpriv_start || return 1
+	# the images here are unpacked by containerd's default snapshotter, overlayfs
+	SOCK=$CPRIV_SOCK
+	NS=$CPRIV_NS                          # ctr namespace; also the cgroup parent (/<ns>/<id>)
+	RUNC_ROOT=$CPRIV_RUNC_ROOT            # urunc's --root is <RUNC_ROOT>/<ns>
+	CONTAINERD_PID=$CPRIV_PID
+	CONTAINERD_MNTNS=$CPRIV_MNTNS
 	IMAGE=localhost/urunc-e2e:$E2E_SFX
 	BROKEN_IMAGE=localhost/urunc-e2e-broken:$E2E_SFX
 	BARE_IMAGE=localhost/urunc-e2e-bare:$E2E_SFX
 	LINUX_IMAGE=localhost/urunc-e2e-linux:$E2E_SFX
-	export C SOCK NS RUNC_ROOT IMAGE BROKEN_IMAGE BARE_IMAGE LINUX_IMAGE
-	: >"$E2E_T/ids"
-
-	# The shim puts its socket in /run/containerd/s whatever containerd's own paths are.
-	e2e_note_absent /run/containerd
-	e2e_note_absent /run/containerd/s
-	mkdir -p "$C" "$E2E_T/fifo"
-	cat >"$C.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$C/opt"
-[plugins."io.containerd.runtime.v1.linux"]
-  runtime_root = "$C/runc-v1"
-EOF
-	# URUNC_CONFIG reaches urunc through containerd and the shim (see the kill test).
-	URUNC_CONFIG=$E2E_T/urunc.toml "${E2E_HIDEKVM[@]}" containerd --config "$C.toml" \
-		</dev/null >"$E2E_T/containerd.log" 2>&1 3>&- &
-	echo $! >"$E2E_T/containerd.pid"
-	CONTAINERD_PID=$(cat "$E2E_T/containerd.pid")
-	if ! e2e_wait_daemon "$CONTAINERD_PID" 30 ctr_ready; then
-		tail -n 20 "$E2E_T/containerd.log"
-		return 1
-	fi
-	CONTAINERD_MNTNS=$(e2e_mntns "$CONTAINERD_PID")
-	export CONTAINERD_PID CONTAINERD_MNTNS
-	[ "$CONTAINERD_MNTNS" != "$(e2e_mntns $$)" ]
+	export SOCK NS RUNC_ROOT CONTAINERD_PID CONTAINERD_MNTNS IMAGE BROKEN_IMAGE BARE_IMAGE LINUX_IMAGE
 
 	e2e_image_rootfs "$E2E_T/rootfs"
 	e2e_oci_image "$E2E_T/rootfs" "$E2E_T/image.tar" "$IMAGE" \
@@ -73,15 +51,8 @@ EOF
 }
 
 teardown_file() {
-	local id
 	[ -n "${E2E_T:-}" ] || return 0
-	e2e_stop_pid "$(cat "$E2E_T/containerd.pid" 2>/dev/null)" 10
-	e2e_kill_mntns "${CONTAINERD_MNTNS:-}"  # shims and urunc calls
-	e2e_kill_cgroups "${NS:-}"              # VMMs
-	# sockets of shims that were killed: /run/containerd/s/sha256(<address>/<ns>/<id>)
-	while read -r id; do
-		[ -n "$id" ] && rm -f "/run/containerd/s/$(printf '%s' "$SOCK/$NS/$id" | sha256sum | cut -d' ' -f1)"
-	done <"$E2E_T/ids" 2>/dev/null || true
+	cpriv_stop
 	e2e_rm_tmp
 }
 
@@ -89,19 +60,11 @@ setup() { e2e_setup; }
 
 teardown() { [ -z "${E2E_T:-}" ] || rm -f "$E2E_T/urunc.toml"; }
 
-ctr_ready() { [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1; }
-
-e2e_ctr() { timeout -k 5 "${CTR_TIMEOUT:-60}" ctr -a "$SOCK" -n "$NS" "$@"; }
+e2e_ctr() { cpriv_ctr "$@"; }
 
 # ctr_run <--flag[=value]...> <id> [args...]: `ctr run` of ${RUN_IMAGE:-$IMAGE} through
 # the runc v2 shim with urunc as the runtime binary; the id is recorded for teardown.
-ctr_run() {
-	local flags=()
-	while [[ $1 == -* ]]; do flags+=("$1"); shift; done
-	echo "$1" >>"$E2E_T/ids"
-	e2e_ctr run "${flags[@]}" --runtime io.containerd.runc.v2 --runc-binary "$URUNC" \
-		--runc-root "$RUNC_ROOT" --fifo-dir "$E2E_T/fifo" "${RUN_IMAGE:-$IMAGE}" "$@"
-}
+ctr_run() { CPRIV_IMAGE=${RUN_IMAGE:-$IMAGE} CPRIV_SNAPSHOTTER=overlayfs cpriv_run "$@"; }
 
 # assert_container_gone <id>: containerd and urunc forgot the container, nothing of it
 # remains: urunc state dir, bundle, snapshot and mounts, cgroups, shim.
@@ -109,7 +72,7 @@ assert_container_gone() {
 	local id=$1 left
 	! e2e_ctr containers ls -q | grep -qxF "$id" || { echo "container $id still listed"; return 1; }
 	[ ! -e "$RUNC_ROOT/$NS/$id" ] || { echo "urunc state left: $(find "$RUNC_ROOT/$NS/$id")"; return 1; }
-	[ ! -e "$C/state/io.containerd.runtime.v2.task/$NS/$id" ] || { echo "bundle left"; return 1; }
+	[ ! -e "$CPRIV_DIR/state/io.containerd.runtime.v2.task/$NS/$id" ] || { echo "bundle left"; return 1; }
 	! e2e_ctr snapshots ls | grep -qw "$id" || { echo "snapshot $id left"; return 1; }
 	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET | grep -F "/$id" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
@@ -118,12 +81,12 @@ assert_container_gone() {
 	# the shim leaves after the container is deleted, asynchronously
 	if ! e2e_wait 10 only_containerd_left; then
 		echo "processes left beside containerd:"
-		ps -o pid,comm,args -p "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS" | paste -sd,)"
+		ps -o pid,comm,args -p "$(cpriv_pids_in_mntns "$CONTAINERD_MNTNS" | paste -sd,)"
 		return 1
 	fi
 }
 
-only_containerd_left() { [ "$(e2e_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAINERD_PID" ]; }
+only_containerd_left() { [ "$(cpriv_pids_in_mntns "$CONTAINERD_MNTNS")" = "$CONTAINERD_PID" ]; }
 
 @test "the CRI runtime of docs/integrations.md is understood by containerd (config dump)" {
 	e2e_doc_block containerd-cri >"$E2E_T/cri.toml"
