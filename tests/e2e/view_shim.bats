@@ -3,76 +3,47 @@
 # io.containerd.runc.v2), real QEMU under TCG. The shim asks containerd for one read-only
 # View of the image's committed snapshot, shared by every container of that image, mounts
 # it under the views directory, pins it on each container with a gc.ref label, and names it
-# in com.urunc.unikernel.snapshotView. A private containerd (own root, state, socket,
-# namespace) runs in the namespace that hides /dev/kvm; the shim and urunc inherit
-# URUNC_CONFIG from it, so each test can change the host config by rewriting that file.
+# in com.urunc.unikernel.snapshotView. A private containerd (containerd_private.bash: own
+# root, state, sockets, namespace) with the blocksnap proxy snapshotter (blockfile's
+# semantics: one ext4 image file per snapshot, loop mounts) runs in the namespace that hides
+# /dev/kvm; the same images also run on its overlayfs snapshotter. The shim and urunc
+# inherit URUNC_CONFIG from containerd, so a test changes the host config by rewriting it.
 
 bats_require_minimum_version 1.5.0
 load e2e_helpers
+load containerd_private
 
 setup_file() {
 	e2e_setup_file || return 0
-	e2e_need containerd ctr containerd-shim-runc-v2 || return 0
+	cpriv_need || return 0
 	SHIM=$URUNC_BUILD/src/shim/urunc-view-shim
 	[ -x "$SHIM" ] || { e2e_skip_file "the shim is not built ($SHIM)"; return 0; }
-	C=$E2E_T/containerd
-	SOCK=$C/containerd.sock
-	NS=urunc-view-$E2E_SFX
-	RUNC_ROOT=$E2E_T/runc
 	VIEWS=$E2E_T/views
 	KILL_AT=$E2E_T/kill-at               # the shim's test-only step hook reads it
-	IMAGE=localhost/urunc-view:$E2E_SFX
-	export SHIM C SOCK NS RUNC_ROOT VIEWS KILL_AT IMAGE
-	: >"$E2E_T/ids"
-	e2e_note_absent /run/containerd
-	e2e_note_absent /run/containerd/s
-	mkdir -p "$C" "$E2E_T/fifo"
-	cat >"$C.toml" <<EOF
-version = 2
-root = "$C/root"
-state = "$C/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$C/opt"
-[plugins."io.containerd.runtime.v1.linux"]
-  runtime_root = "$C/runc-v1"
-EOF
+	OV_IMAGE=localhost/urunc-view-ov:$E2E_SFX
+	BLK_IMAGE=localhost/urunc-view-blk:$E2E_SFX
+	export SHIM VIEWS KILL_AT OV_IMAGE BLK_IMAGE
 	base_config
-	URUNC_CONFIG=$E2E_T/urunc.toml URUNC_VIEW_SHIM_KILL_AT=$KILL_AT "${E2E_HIDEKVM[@]}" \
-		containerd --config "$C.toml" </dev/null >"$E2E_T/containerd.log" 2>&1 3>&- &
-	echo $! >"$E2E_T/containerd.pid"
-	CONTAINERD_PID=$(cat "$E2E_T/containerd.pid")
-	if ! e2e_wait_daemon "$CONTAINERD_PID" 30 ctr_ready; then
-		tail -n 20 "$E2E_T/containerd.log"
-		return 1
-	fi
-	CONTAINERD_MNTNS=$(e2e_mntns "$CONTAINERD_PID")
-	export CONTAINERD_PID CONTAINERD_MNTNS
+	CPRIV_ENV="URUNC_CONFIG=$E2E_T/urunc.toml URUNC_VIEW_SHIM_KILL_AT=$KILL_AT"
+	export CPRIV_ENV
+	cpriv_start || return 1
 
-	# The image: the test kernel padded to 8 MiB of real data (so a copy would show as a
-	# file of that size) and urunc.json.
-	mkdir -p "$E2E_T/rootfs/unikernel"
-	cp "$TESTKERNEL" "$E2E_T/rootfs/unikernel/kernel"
-	head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' U >>"$E2E_T/rootfs/unikernel/kernel"
-	jq -cn --arg t "$(printf unikraft | base64 -w0)" --arg h "$(printf qemu | base64 -w0)" \
-		--arg b "$(printf /unikernel/kernel | base64 -w0)" \
-		'{"com.urunc.unikernel.unikernelType": $t, "com.urunc.unikernel.hypervisor": $h,
-		  "com.urunc.unikernel.binary": $b}' >"$E2E_T/rootfs/urunc.json"
-	e2e_oci_image "$E2E_T/rootfs" "$E2E_T/image.tar" "$IMAGE" '{"Cmd": ["hello", "view"]}'
-	e2e_ctr images import "$E2E_T/image.tar"
+	# The kernel padded to 8 MiB of real data, so that a copy would show as a file of that
+	# size (the multiboot loader reads only the ELF segments).
+	cp "$TESTKERNEL" "$E2E_T/kernel"
+	head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' U >>"$E2E_T/kernel"
+	KSIZE=$(stat -c %s "$E2E_T/kernel")
+	export KSIZE
+	# overlayfs: a unikraft-style guest without a block rootfs; blocksnap: a guest that
+	# takes the container's block device (linux, mountRootfs).
+	CPRIV_KERNEL=$E2E_T/kernel cpriv_import_unikernel_image --snapshotter overlayfs "$OV_IMAGE" \
+		unikernelType=unikraft mountRootfs=
+	CPRIV_KERNEL=$E2E_T/kernel cpriv_import_unikernel_image --snapshotter blocksnap "$BLK_IMAGE"
 }
 
 teardown_file() {
-	local id m
 	[ -n "${E2E_T:-}" ] || return 0
-	e2e_stop_pid "$(cat "$E2E_T/containerd.pid" 2>/dev/null)" 10
-	e2e_kill_mntns "${CONTAINERD_MNTNS:-}"
-	e2e_kill_cgroups "${NS:-}"
-	while read -r id; do
-		[ -n "$id" ] && rm -f "/run/containerd/s/$(printf '%s' "$SOCK/$NS/$id" | sha256sum | cut -d' ' -f1)"
-	done <"$E2E_T/ids" 2>/dev/null || true
+	cpriv_stop
 	e2e_rm_tmp
 }
 
@@ -80,23 +51,25 @@ setup() {
 	e2e_setup
 	base_config
 	rm -f "$KILL_AT"
+	SNAP=overlayfs
+	export SNAP
 }
 
 # Every test removes what it started, even when it failed.
 teardown() {
-	local id
-	[ -n "${E2E_T:-}" ] && [ -f "$E2E_T/ids" ] || return 0
+	local id s
+	[ -n "${CPRIV_DIR:-}" ] && [ -f "$CPRIV_DIR/ids" ] || return 0
 	rm -f "$KILL_AT"
 	base_config
 	while read -r id; do
 		[ -n "$id" ] || continue
-		e2e_ctr tasks kill -s KILL "$id" >/dev/null 2>&1 || true
-		e2e_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
-		e2e_ctr containers delete "$id" >/dev/null 2>&1 || true
-	done <"$E2E_T/ids"
-	# snapshots a test made itself
-	while read -r id; do
-		[ -n "$id" ] && e2e_ctr snapshots rm "$id" >/dev/null 2>&1 || true
+		cpriv_ctr tasks kill -s KILL "$id" >/dev/null 2>&1 || true
+		cpriv_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
+		cpriv_ctr containers delete "$id" >/dev/null 2>&1 || true
+	done <"$CPRIV_DIR/ids"
+	# snapshots a test made itself ("<snapshotter> <key>")
+	while read -r s id; do
+		[ -n "$id" ] && cpriv_ctr snapshots --snapshotter "$s" rm "$id" >/dev/null 2>&1 || true
 	done <"$E2E_T/snaps" 2>/dev/null || true
 }
 
@@ -106,18 +79,12 @@ base_config() {
 		"$VIEWS" "$URUNC" "${1:-}" >"$E2E_T/urunc.toml"
 }
 
-ctr_ready() { [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1; }
-
-e2e_ctr() { timeout -k 5 "${CTR_TIMEOUT:-60}" ctr -a "$SOCK" -n "$NS" "$@"; }
-
-# ctr_run <--flag...> <id> [args...]: `ctr run` through the runc v2 shim with the view shim
-# as its runtime binary; the id is recorded for teardown.
+# ctr_run <--flag...> <id> [args...]: `ctr run` of the image for $SNAP through the runc v2
+# shim with the view shim as its runtime binary.
 ctr_run() {
-	local flags=()
-	while [[ $1 == -* ]]; do flags+=("$1"); shift; done
-	echo "$1" >>"$E2E_T/ids"
-	e2e_ctr run "${flags[@]}" --runtime io.containerd.runc.v2 --runc-binary "$SHIM" \
-		--runc-root "$RUNC_ROOT" --fifo-dir "$E2E_T/fifo" "${RUN_IMAGE:-$IMAGE}" "$@"
+	local image=$OV_IMAGE
+	[ "$SNAP" = overlayfs ] || image=$BLK_IMAGE
+	CPRIV_SNAPSHOTTER=$SNAP CPRIV_IMAGE=$image CPRIV_RUNC_BINARY=$SHIM cpriv_run "$@"
 }
 
 # run_detached <id> [ctr flags...]: start the container in the background; its output goes
@@ -127,37 +94,46 @@ run_detached() {
 	local id=$1
 	shift
 	ctr_run -d --log-uri="file://$E2E_T/$id.out" "$@" "$id" || return 1
-	e2e_wait 60 task_stopped "$id" || { echo "task $id did not stop"; e2e_ctr tasks ls; return 1; }
+	e2e_wait 60 task_stopped "$id" || { echo "task $id did not stop"; cpriv_ctr tasks ls; return 1; }
 }
 
-task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
+task_stopped() { cpriv_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
 
-bundle() { echo "$C/state/io.containerd.runtime.v2.task/$NS/$1"; }
+bundle() { echo "$CPRIV_DIR/state/io.containerd.runtime.v2.task/$CPRIV_NS/$1"; }
 
 # remove <id>: what a user does after the container ran: task delete, container delete.
 remove() {
-	e2e_ctr tasks delete "$1" >/dev/null || return 1
-	e2e_ctr containers delete "$1"
+	cpriv_ctr tasks delete "$1" >/dev/null || return 1
+	cpriv_ctr containers delete "$1"
 }
 
-view_snapshots() { e2e_ctr snapshots ls | awk '$1 ~ /^urunc-view-/ { print $1 }'; }
+snapshots() { cpriv_ctr snapshots --snapshotter "$SNAP" ls; }
 
-view_mounts() { nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET | grep -F "$VIEWS/" || true; }
+view_snapshots() { snapshots | awk '$1 ~ /^urunc-view-/ { print $1 }'; }
 
-# assert_nothing_left: no view snapshot, lease, pin label, mount, marker or lock file.
+pin_label() { echo "containerd.io/gc.ref.snapshot.$SNAP/urunc-view"; }
+
+view_mounts() { nsenter -t "$CPRIV_PID" -m findmnt -rn -o TARGET,SOURCE | grep -F "$VIEWS/" || true; }
+
+# assert_nothing_left: no view snapshot, lease, pin label, mount, loop device, marker or
+# lock file.
 assert_nothing_left() {
 	local left
 	left=$(view_snapshots)
 	[ -z "$left" ] || { echo "view snapshots left: $left"; return 1; }
-	left=$(e2e_ctr leases ls -q | grep '^urunc-view-' || true)
+	left=$(cpriv_ctr leases ls -q | grep '^urunc-view-' || true)
 	[ -z "$left" ] || { echo "leases left: $left"; return 1; }
-	left=$(e2e_ctr containers ls -q 'labels."containerd.io/gc.ref.snapshot.overlayfs/urunc-view"' || true)
+	left=$(cpriv_ctr containers ls -q "labels.\"$(pin_label)\"" || true)
 	[ -z "$left" ] || { echo "pinned containers left: $left"; return 1; }
 	left=$(view_mounts)
 	[ -z "$left" ] || { echo "view mounts left: $left"; return 1; }
 	left=$(find "$VIEWS" -mindepth 1 -not -path "$VIEWS/containers" 2>/dev/null || true)
 	[ -z "$left" ] || { echo "left under the views directory: $left"; return 1; }
+	# a view's loop device goes with its unmount (autoclear); containers' with their delete
+	e2e_wait 10 no_loops || { echo "loop devices left: $(cpriv_loops)"; return 1; }
 }
+
+no_loops() { [ -z "$(cpriv_loops)" ]; }
 
 @test "overlayfs: one view feeds the artifacts, pinned by the container, gone after delete" {
 	local id=ov1-$E2E_SFX b view key
@@ -173,21 +149,19 @@ assert_nothing_left() {
 	# one view snapshot, read-only mount at the annotation's path, pinned by a label
 	key=$(view_snapshots)
 	[ "$(wc -l <<<"$key")" = 1 ] && [[ $key == urunc-view-* ]] || { echo "views: $key"; false; }
-	[ "$(e2e_ctr snapshots info "$key" | jq -r .Kind)" = View ]
-	[ "$(e2e_ctr containers info "$id" | jq -r '.Labels["containerd.io/gc.ref.snapshot.overlayfs/urunc-view"]')" = "$key" ]
-	nsenter -t "$CONTAINERD_PID" -m findmnt -n -o OPTIONS --mountpoint "$view" | grep -qE '(^|,)ro(,|$)'
+	[ "$(cpriv_ctr snapshots --snapshotter "$SNAP" info "$key" | jq -r .Kind)" = View ]
+	[ "$(cpriv_ctr containers info "$id" | jq -r '.Labels["'"$(pin_label)"'"]')" = "$key" ]
+	nsenter -t "$CPRIV_PID" -m findmnt -n -o OPTIONS --mountpoint "$view" | grep -qE '(^|,)ro(,|$)'
 	# the kernel was not copied anywhere (the state dir, the bundle, /run)
-	local ksize
-	ksize=$(stat -c %s "$E2E_T/rootfs/unikernel/kernel")
-	[ -z "$(find "$RUNC_ROOT" "$b/" /run -xdev -type f -size "${ksize}c" 2>/dev/null)" ]
-	[ -z "$(e2e_ctr leases ls -q | grep '^urunc-view-' || true)" ]
+	[ -z "$(find "$CPRIV_RUNC_ROOT" "$b/" /run -xdev -type f -size "${KSIZE}c" 2>/dev/null)" ]
+	[ -z "$(cpriv_ctr leases ls -q | grep '^urunc-view-' || true)" ]
 
 	run remove "$id"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	assert_nothing_left
 }
 
-@test "five containers of one image share one view, pinned by all five; nothing left after" {
+@test "overlayfs: five containers of one image share one view, pinned by all five; nothing left after" {
 	local ids=() i pids=() key n
 	for i in 1 2 3 4 5; do ids+=("five$i-$E2E_SFX"); done
 	for i in "${ids[@]}"; do
@@ -197,7 +171,7 @@ assert_nothing_left() {
 	for i in "${pids[@]}"; do wait "$i"; done
 	key=$(view_snapshots)
 	[ "$(wc -l <<<"$key")" = 1 ] && [ -n "$key" ] || { echo "view snapshots: $key"; false; }
-	n=$(e2e_ctr containers ls -q "labels.\"containerd.io/gc.ref.snapshot.overlayfs/urunc-view\"==$key" | wc -l)
+	n=$(cpriv_ctr containers ls -q "labels.\"$(pin_label)\"==$key" | wc -l)
 	[ "$n" = 5 ] || { echo "$n containers pin $key"; false; }
 	for i in "${ids[@]}"; do
 		grep -qF "URUNC-TESTKERNEL: exiting" "$E2E_T/$i.out" || { cat "$E2E_T/$i.out"; false; }
@@ -241,11 +215,11 @@ assert_nothing_left() {
 	local id=refused-$E2E_SFX parent hash b
 	# the committed snapshot the view would be made of, and the shim's name for that view
 	# (a committed snapshot without a parent has an empty PARENT column: KIND is the last)
-	parent=$(e2e_ctr snapshots ls | awk '$NF == "Committed" { print $1 }')
+	parent=$(snapshots | awk '$NF == "Committed" { print $1 }')
 	[ "$(wc -l <<<"$parent")" = 1 ] && [[ $parent == sha256:* ]] || { echo "parent: $parent"; false; }
-	hash=$(printf '%s\0%s\0%s\0%s' "$SOCK" "$NS" overlayfs "$parent" | sha256sum | cut -c1-32)
-	echo "urunc-view-$hash" >>"$E2E_T/snaps"
-	e2e_ctr snapshots prepare "urunc-view-$hash" "$parent" >/dev/null
+	hash=$(printf '%s\0%s\0%s\0%s' "$CPRIV_SOCK" "$CPRIV_NS" overlayfs "$parent" | sha256sum | cut -c1-32)
+	echo "overlayfs urunc-view-$hash" >>"$E2E_T/snaps"
+	cpriv_ctr snapshots --snapshotter "$SNAP" prepare "urunc-view-$hash" "$parent" >/dev/null
 	run_detached "$id"
 	grep -qF "URUNC-TESTKERNEL: exiting" "$E2E_T/$id.out"
 	b=$(bundle "$id")
@@ -253,11 +227,14 @@ assert_nothing_left() {
 		{ cat "$b/log.json"; false; }
 	[ "$(jq -r '.annotations["com.urunc.unikernel.snapshotView"]' "$b/config.json")" = null ]
 	remove "$id"
-	e2e_ctr snapshots rm "urunc-view-$hash"
+	cpriv_ctr snapshots --snapshotter "$SNAP" rm "urunc-view-$hash"
 	assert_nothing_left
 }
 
-@test "SIGKILL of the shim at each step of create and delete: nothing leaks after cleanup" {
+# kill_each_step: for each step of the shim's create and delete, SIGKILL it there, clean up
+# as a user would, run one more container of the image (the next create reconciles), and
+# find nothing left.
+kill_each_step() {
 	local step id n=0
 	for step in create:marker create:lease create:view create:mount create:pin create:unlease \
 		create:annotation delete:urunc delete:unpin delete:unmount delete:remove; do
@@ -270,20 +247,83 @@ assert_nothing_left() {
 			run ctr_run -d "$id"
 			[ ! -e "$KILL_AT" ] || { echo "the shim never reached $step"; false; }
 			[ "$status" -ne 0 ] || [ "$step" = create:annotation ] || { echo "create did not fail at $step"; false; }
-			e2e_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
-			e2e_ctr containers delete "$id" >/dev/null 2>&1 || true
+			cpriv_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
+			cpriv_ctr containers delete "$id" >/dev/null 2>&1 || true
 		else
 			run_detached "$id"
 			echo "$step" >"$KILL_AT"
-			e2e_ctr tasks delete "$id" >/dev/null 2>&1 || true
+			cpriv_ctr tasks delete "$id" >/dev/null 2>&1 || true
 			[ ! -e "$KILL_AT" ] || { echo "the shim never reached $step"; false; }
-			e2e_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
-			e2e_ctr containers delete "$id" >/dev/null 2>&1 || true
+			cpriv_ctr tasks delete -f "$id" >/dev/null 2>&1 || true
+			cpriv_ctr containers delete "$id" >/dev/null 2>&1 || true
 		fi
-		! e2e_ctr containers ls -q | grep -qxF "$id" || { echo "container $id still listed"; false; }
+		! cpriv_ctr containers ls -q | grep -qxF "$id" || { echo "container $id still listed"; false; }
 		# the next create of that image reconciles whatever is left
 		run ctr_run --rm "next$n-$E2E_SFX"
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		assert_nothing_left || { echo "after a kill at $step"; false; }
 	done
+}
+
+@test "overlayfs: SIGKILL of the shim at each step of create and delete: nothing leaks after cleanup" {
+	kill_each_step
+}
+
+@test "blocksnap: the guest gets its block rootfs, the artifacts come from a shared loop view, nothing copied" {
+	local id=blk1-$E2E_SFX b view key src back
+	SNAP=blocksnap
+	run_detached "$id"
+	cat "$E2E_T/$id.out"
+	grep -qxF "disk0: ext label=$CPRIV_LABEL" "$E2E_T/$id.out" || { echo "the guest did not get its disk"; false; }
+	grep -qF "URUNC-TESTKERNEL: exiting" "$E2E_T/$id.out"
+	b=$(bundle "$id")
+	view=$(jq -r '.annotations["com.urunc.unikernel.snapshotView"]' "$b/config.json")
+	[[ $view == "$VIEWS"/* ]] || { echo "annotation: $view"; false; }
+	grep -F "boot artifacts from view $view" "$b/log.json" || { cat "$b/log.json"; false; }
+	grep -F "guest rootfs block" "$b/log.json"
+	! grep -qi "copied" "$b/log.json" || { cat "$b/log.json"; false; }
+	# the view: a read-only loop device of the committed snapshot's image file, in the
+	# snapshotter's snapshots directory with the container's own file
+	key=$(view_snapshots)
+	[ "$(wc -l <<<"$key")" = 1 ] && [[ $key == urunc-view-* ]] || { echo "views: $key"; false; }
+	[ "$(cpriv_ctr containers info "$id" | jq -r '.Labels["'"$(pin_label)"'"]')" = "$key" ]
+	src=$(nsenter -t "$CPRIV_PID" -m findmnt -n -o SOURCE --mountpoint "$view")
+	[[ $src == /dev/loop* ]] || { echo "view source: $src"; false; }
+	nsenter -t "$CPRIV_PID" -m findmnt -n -o OPTIONS --mountpoint "$view" | grep -qE '(^|,)ro(,|$)'
+	back=$(losetup -n -O BACK-FILE "$src")
+	[[ $back == "$CPRIV_BLOCKSNAP_ROOT/snapshots/"* ]] || { echo "view backed by $back"; false; }
+	[ "$(losetup -n -O RO "$src" | tr -d ' ')" = 1 ]
+	# no copy of the kernel under /run, the bundle or urunc's state
+	[ -z "$(find "$CPRIV_RUNC_ROOT" "$b/" /run -xdev -type f -size "${KSIZE}c" 2>/dev/null)" ]
+
+	run remove "$id"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	assert_nothing_left
+}
+
+@test "blocksnap: five containers of one image share one view, pinned by all five; nothing left after" {
+	local ids=() i pids=() key n
+	SNAP=blocksnap
+	for i in 1 2 3 4 5; do ids+=("bfive$i-$E2E_SFX"); done
+	for i in "${ids[@]}"; do
+		run_detached "$i" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	key=$(view_snapshots)
+	[ "$(wc -l <<<"$key")" = 1 ] && [ -n "$key" ] || { echo "view snapshots: $key"; false; }
+	n=$(cpriv_ctr containers ls -q "labels.\"$(pin_label)\"==$key" | wc -l)
+	[ "$n" = 5 ] || { echo "$n containers pin $key"; false; }
+	[ "$(view_mounts | wc -l)" = 1 ] || { echo "view mounts: $(view_mounts)"; false; }
+	for i in "${ids[@]}"; do
+		grep -qxF "disk0: ext label=$CPRIV_LABEL" "$E2E_T/$i.out" || { cat "$E2E_T/$i.out"; false; }
+		grep -qF "boot artifacts from view $VIEWS/" "$(bundle "$i")/log.json"
+	done
+	for i in "${ids[@]}"; do remove "$i"; done
+	assert_nothing_left
+}
+
+@test "blocksnap: SIGKILL of the shim at each step of create and delete: nothing leaks after cleanup" {
+	SNAP=blocksnap
+	kill_each_step
 }
