@@ -191,7 +191,7 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	b=$(bundle "$id")
 	[[ $(jq -r '.annotations["com.urunc.unikernel.snapshotView"]' "$b/config.json") == "$VIEWS"/* ]]
 	grep -qF "boot artifacts from view $VIEWS/" "$b/log.json" || { cat "$b/log.json"; false; }
-	! grep -F '/etc' "$b/log.json"
+	! grep -F '/etc' "$b/log.json" || false
 	remove "$id"
 	assert_nothing_left
 }
