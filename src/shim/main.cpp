@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -169,6 +170,10 @@ std::string containerd_address(const oci::HostConfig &host)
         exec_urunc(urunc, argv);  // urunc reports whatever is wrong with the bundle
     }
 
+    const auto t0 = std::chrono::steady_clock::now();
+    auto ms = [&] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    };
     std::optional<std::string> view;
     std::optional<Marker> marker;
     PrepareInput in;
@@ -182,8 +187,8 @@ std::string containerd_address(const oci::HostConfig &host)
             throw Error("no containerd namespace: neither NAMESPACE nor --root names one");
         view = prepare_view(in, marker);
         if (view)
-            log::info("snapshot view {} for container {} (containerd {} from {})", *view, args.id,
-                      in.address, parent_address_source);
+            log::info("snapshot view {} for container {} (containerd {} from {}; {} ms)", *view, args.id,
+                      in.address, parent_address_source, ms());
     } catch (const std::exception &e) {
         view.reset();
         log::warn("snapshot view for container {}: {}; urunc copies the boot artifacts instead", args.id,
