@@ -9,7 +9,8 @@
 #   sudo bench/run.sh --only cycle,fail
 #
 # Parts: overhead (1, 6), timestamps (1b), cycle (2), size (3, 4), conc (5),
-# concblock (5b), fail (7), boot (8).
+# concblock (5b), fail (7), boot (8), memory (9: the VMM's memory overhead,
+# ~2 min more; BENCH_MEM_SIZES "256 512", BENCH_MEM_RUNS 3).
 # Environment: BENCH_RUNS (100), BENCH_WARMUP (10), BENCH_ROUNDS (5),
 # BENCH_SIZES ("1 16 64 256" MiB), BENCH_CONC ("1 8 32 100"), BENCH_BLOCK_CONC
 # (16: parallel creates with a block rootfs each), BENCH_KVM=1 (do
@@ -28,7 +29,7 @@ CONC=${BENCH_CONC:-"1 8 32 100"}
 BLOCK_CONC=${BENCH_BLOCK_CONC:-16}
 URUNC=${URUNC:-$REPO/build/src/cli/urunc}
 RESULTS=${BENCH_RESULTS:-/tmp/urunc-bench-results-$(date +%Y%m%d-%H%M%S)}
-ALL="overhead timestamps cycle size conc concblock fail boot"
+ALL="overhead timestamps cycle size conc concblock fail boot memory"
 ARGS=("$@")
 ONLY=$ALL
 UPDATE_DOCS=0
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-for f in common fixtures m_overhead m_cycle m_size m_conc m_fail m_boot report; do
+for f in common fixtures m_overhead m_cycle m_size m_conc m_fail m_boot m_memory report; do
 	# shellcheck source=/dev/null
 	. "$BENCH/lib/$f.sh"
 done
@@ -103,6 +104,7 @@ for p in $ONLY; do
 	concblock) m_conc_block ;;
 	fail) m_fail ;;
 	boot) m_boot ;;
+	memory) m_memory ;;
 	esac
 done
 

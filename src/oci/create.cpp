@@ -218,7 +218,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         cr.path = spec.cgroups_path;
         cr.systemd = g.systemd_cgroup;
         cr.id = o.id;
-        cr.resources = spec.resources;
+        cr.resources = l.cgroup_resources;
         cgroup = place_in_cgroup(child, cr);
         have_cgroup = true;
         st.cgroup = cgroup_to_json(cgroup);

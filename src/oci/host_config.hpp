@@ -15,8 +15,12 @@ inline constexpr const char *kDefaultHostConfigPath = "/etc/urunc/config.toml";
 
 struct MonitorConfig {
     std::string path;                  // explicit VMM binary; empty: PATH lookup
-    uint64_t default_memory_mib = 256;
-    unsigned default_vcpus = 1;
+    uint64_t default_memory_mib = 256;  // guest RAM when the spec sets no memory limit
+    unsigned default_vcpus = 1;          // vCPUs when the spec sets no CPU quota
+    // Memory the VMM itself needs beside the guest's RAM, kept out of (or added to) the
+    // container's memory limit: docs/configuration.md. Built-in values per VMM in
+    // default_monitors(); this one is for a VMM without them.
+    uint64_t memory_overhead_mib = 128;
     std::string data_path;             // qemu firmware root; empty: system default
     bool vhost = false;
 
@@ -65,6 +69,9 @@ struct HostConfig {
     struct Runtime {  // [runtime]
         bool require_kvm = false;       // true: no TCG fallback, missing KVM is an error
         std::string runc_path = "runc"; // delegate for non-unikernel bundles (PATH lookup)
+        // Where the VMM's memory_overhead_mib goes: "reserve" (out of the container's limit)
+        // or "add" (on top of it, the guest gets the whole limit).
+        std::string memory_overhead = "reserve";
         bool operator==(const Runtime &) const = default;
     } runtime;
 

@@ -37,6 +37,9 @@ struct Launch {
     const vmm::Vmm *vmm = nullptr;
     unikernels::GuestParams params;
     vmm::ExecPlan exec;
+    // The spec's resources as the container's cgroup gets them (guest_resources.hpp: the
+    // memory limit is raised by the VMM's reserve in "add" mode).
+    Resources cgroup_resources;
 
     // Monitor root
     std::string root_dir;                 // host dir the root is assembled on (tmpfs)

@@ -5,6 +5,7 @@
 #include "base/log.hpp"
 #include "base/strings.hpp"
 #include "net/guest_network.hpp"
+#include "oci/guest_resources.hpp"
 #include "oci/guest_rootfs.hpp"
 #include "rootfs/initrd_append.hpp"
 #include "rootfs/mountinfo.hpp"
@@ -35,6 +36,13 @@ std::string find_in_path(std::string_view name)
             return cand;
     }
     return {};
+}
+
+// Online CPUs: the most vCPUs a CPU quota can ask for.
+unsigned host_cpus()
+{
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? static_cast<unsigned>(n) : 1u;
 }
 
 std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
@@ -141,10 +149,18 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
 
     // VMM plan
     l.exec.binary = vmm_binary(*l.vmm, mc);
-    l.exec.memory_mib = s.resources.memory_limit > 0
-                            ? std::max<uint64_t>(1, static_cast<uint64_t>(s.resources.memory_limit) / kMiB)
-                            : mc.default_memory_mib;
-    l.exec.vcpus = std::max(1u, mc.default_vcpus);
+    // Guest RAM, vCPUs and the cgroup's memory limit: one policy (guest_resources.hpp).
+    CpuPolicy cpu{mc.default_vcpus, host_cpus()};
+    GuestResources res = guest_resources(
+        s.resources, memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+    l.exec.memory_mib = res.memory_mib;
+    l.exec.vcpus = res.vcpus;
+    l.cgroup_resources = res.cgroup;
+    log::info("guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
+              "[monitors.{}] memory_overhead_mib = {})",
+              res.memory_mib, res.vcpus,
+              res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB" : "none",
+              l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
     l.exec.kvm = kvm;
     l.exec.seccomp = s.has_seccomp;
     l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");

@@ -86,6 +86,9 @@ public:
     virtual MonitorArgs monitor_args(const GuestParams &p) const = 0;
     // Non-fatal remarks to log (e.g. undefined unikraft version).
     virtual std::vector<std::string> warnings(const GuestParams &) const { return {}; }
+    // The least RAM (MiB) this guest type boots with: a memory limit that leaves less after
+    // the VMM's reserve is refused at create. Unikernels are small; Linux says more.
+    virtual uint64_t min_memory_mib() const { return 16; }
 };
 
 // Registry (registry.cpp): one table line per guest.

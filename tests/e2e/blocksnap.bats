@@ -187,6 +187,8 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	local before id=run2-$E2E_SFX
 	before=$(bs ls)
 	cpriv_restart_blocksnap
+	# SIGTERM stopped it cleanly (the line follows the server's shutdown)
+	grep -qxF "blocksnap: stopped" "$CPRIV_DIR/blocksnap.log" || { cat "$CPRIV_DIR/blocksnap.log"; false; }
 	[ "$(bs ls)" = "$before" ]
 	cpriv_restart_containerd
 	[ "$(bs ls)" = "$before" ]

@@ -49,11 +49,21 @@ TEST_CASE("host config: empty file gives the defaults", "[oci][hostconfig]")
     for (auto name : {"qemu", "firecracker", "hvt", "spt", "cloud-hypervisor"}) {
         INFO(name);
         REQUIRE(c.monitors.count(name));
-        CHECK(c.monitors[name] == MonitorConfig{});
+        // The same as a bare MonitorConfig, but for each VMM's own overhead reserve.
+        MonitorConfig bare;
+        bare.memory_overhead_mib = c.monitors[name].memory_overhead_mib;
+        CHECK(c.monitors[name] == bare);
         CHECK(c.monitors[name].default_memory_mib == 256);
         CHECK(c.monitors[name].default_vcpus == 1);
     }
     CHECK(c.monitors.size() == 5);
+    CHECK(c.monitors["qemu"].memory_overhead_mib == 128);  // measured under TCG (bench)
+    CHECK(c.monitors["firecracker"].memory_overhead_mib == 32);
+    CHECK(c.monitors["cloud-hypervisor"].memory_overhead_mib == 48);
+    CHECK(c.monitors["hvt"].memory_overhead_mib == 16);
+    CHECK(c.monitors["spt"].memory_overhead_mib == 16);
+    CHECK(MonitorConfig{}.memory_overhead_mib == 128);  // a VMM without built-in values
+    CHECK(c.runtime.memory_overhead == "reserve");
     CHECK(c.virtiofsd.path == "/usr/libexec/virtiofsd");
     CHECK(c.virtiofsd.options == "--cache always --sandbox none");
     CHECK(c.log.level == "info");
@@ -105,7 +115,7 @@ unknown_key = "ignored"
     CHECK(q.path == "/opt/qemu/bin/qemu-system-x86_64");
     CHECK(q.vhost);
     CHECK(c.monitors.at("hvt").default_memory_mib == 512);
-    CHECK(c.monitors.at("firecracker") == MonitorConfig{});
+    CHECK(c.monitors.at("firecracker") == HostConfig::default_monitors().at("firecracker"));
     CHECK(c.monitors.at("newvmm").data_path == "/opt/new");
     CHECK(c.monitors.at("newvmm").default_memory_mib == 256);
     CHECK(c.log.level == "warn");
@@ -178,6 +188,10 @@ TEST_CASE("host config: wrong types and values name file, line and key", "[oci][
          F + "line 2: `runtime.runc_path`: `./runc` must be a command name or an absolute path"},
         {"[runtime]\nrunc_path = \"\"",
          F + "line 2: `runtime.runc_path`: `` must be a command name or an absolute path"},
+        {"[runtime]\nmemory_overhead = \"subtract\"",
+         F + "line 2: `runtime.memory_overhead`: `subtract` is not one of reserve, add"},
+        {"[monitors.qemu]\nmemory_overhead_mib = -1",
+         F + "line 2: `monitors.qemu.memory_overhead_mib`: -1 is out of range [0, 4294967296]"},
     };
     for (const auto &[toml, message] : cases) {
         INFO(toml);
@@ -217,6 +231,7 @@ TEST_CASE("host config: JSON round trip for state.json", "[oci][hostconfig]")
 [monitors.qemu]
 default_memory_mib = 1024
 default_vcpus = 4
+memory_overhead_mib = 0
 data_path = "/opt/share"
 vhost = true
 [monitors.extra]
@@ -235,11 +250,15 @@ containerd_address = "/run/k3s/containerd/containerd.sock"
 urunc_path = "/opt/urunc/bin/urunc"
 [runtime]
 runc_path = "crun"
+memory_overhead = "add"
 )");
     CHECK(c.snapshot_view.views_dir == "/var/run/views");
     CHECK(c.snapshot_view.effective_prefixes() == std::vector<std::string>{"/run/a", "/run/b"});
     CHECK(c.view_shim.containerd_address == "/run/k3s/containerd/containerd.sock");
     CHECK(c.view_shim.urunc_path == "/opt/urunc/bin/urunc");
+    CHECK(c.monitors["qemu"].memory_overhead_mib == 0);
+    CHECK(c.monitors["extra"].memory_overhead_mib == 128);
+    CHECK(c.runtime.memory_overhead == "add");
     std::string json = host_config_to_json(c);
     CHECK(host_config_from_json(json) == c);
     CHECK(host_config_from_json(json).source == "/etc/urunc/config.toml");
