@@ -82,9 +82,11 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     };
     std::string art_root = rootfs_dir;
     UniqueFd art_fd;
+    dev_t view_dev = 0;
     if (!c.snapshot_view.empty()) {
         rootfs::SnapshotView v = rootfs::validate_view(c.snapshot_view, rootfs_dir,
-                                                       l.host.snapshot_view.allowed_prefixes, mountinfo());
+                                                       l.host.snapshot_view.effective_prefixes(), mountinfo());
+        view_dev = v.dev;
         art_root = v.path;
         art_fd = std::move(v.dirfd);
         l.artifact_source = "view " + art_root;
@@ -112,6 +114,10 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     } else if (mount_rootfs && l.guest->supports_block() &&
                (dev = rootfs::block_device_for(rootfs_dir, mountinfo(), &why_not_block)) &&
                l.guest->supports_fs(dev->fstype)) {
+        // The guest gets this device: a view from elsewhere would pair it with files that
+        // are not its image's.
+        if (!c.snapshot_view.empty())
+            rootfs::check_view_provenance(c.snapshot_view, view_dev, *dev);
         l.params.rootfs = RootfsKind::block;
         l.params.blocks.push_back({"rootfs", dev->path, l.guest->name() == "rumprun" ? "/data" : "/",
                                    dev->fstype, s.root_readonly});

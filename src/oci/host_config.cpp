@@ -201,6 +201,14 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
                 c.snapshot_view.allowed_prefixes.push_back(clean_path(e.as_string()->get()));
             }
         }
+        r.get_path(*sv, "views_dir", "snapshot_view.", c.snapshot_view.views_dir);
+        if (c.snapshot_view.views_dir.empty())
+            throw r.error(*sv->get("views_dir"), "snapshot_view.views_dir", "must not be empty");
+        c.snapshot_view.views_dir = clean_path(c.snapshot_view.views_dir);
+    }
+    if (const auto *vs = r.table(doc, "view_shim", "view_shim")) {
+        r.get(*vs, "containerd_address", "view_shim.", c.view_shim.containerd_address);
+        r.get_path(*vs, "urunc_path", "view_shim.", c.view_shim.urunc_path);
     }
     if (const auto *rt = r.table(doc, "runtime", "runtime")) {
         r.get(*rt, "require_kvm", "runtime.", c.runtime.require_kvm);
@@ -219,6 +227,13 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
 }
 
 } // namespace
+
+std::vector<std::string> HostConfig::SnapshotView::effective_prefixes() const
+{
+    if (!allowed_prefixes.empty())
+        return allowed_prefixes;
+    return {views_dir};
+}
 
 HostConfig parse_host_config(std::string_view text, const std::string &name)
 {
@@ -363,6 +378,12 @@ std::string host_config_to_json(const HostConfig &c)
     for (const auto &p : c.snapshot_view.allowed_prefixes)
         w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
     w.EndArray();
+    put(w, "views_dir", c.snapshot_view.views_dir);
+    w.EndObject();
+    w.Key("view_shim");
+    w.StartObject();
+    put(w, "containerd_address", c.view_shim.containerd_address);
+    put(w, "urunc_path", c.view_shim.urunc_path);
     w.EndObject();
     w.Key("runtime");
     w.StartObject();
@@ -424,6 +445,11 @@ HostConfig host_config_from_json(std::string_view json)
                 c.snapshot_view.allowed_prefixes.emplace_back(e.GetString(), e.GetStringLength());
             }
         }
+        s->get("views_dir", c.snapshot_view.views_dir);
+    }
+    if (auto v = in.sub("view_shim")) {
+        v->get("containerd_address", c.view_shim.containerd_address);
+        v->get("urunc_path", c.view_shim.urunc_path);
     }
     if (auto r = in.sub("runtime")) {
         r->get("require_kvm", c.runtime.require_kvm);

@@ -49,10 +49,22 @@ struct HostConfig {
         bool operator==(const Timestamps &) const = default;
     } timestamps;
 
-    struct SnapshotView {  // [snapshot_view]; empty: any mountpoint that passes the checks
+    struct SnapshotView {  // [snapshot_view]
+        // Where a snapshotView may lie. Empty (the default): only under views_dir, where
+        // urunc-view-shim mounts the views; never "anywhere" (["/"] says that explicitly).
         std::vector<std::string> allowed_prefixes;
+        std::string views_dir = "/run/urunc/views";  // urunc-view-shim's mounts
         bool operator==(const SnapshotView &) const = default;
+
+        // allowed_prefixes, or {views_dir} when that list is empty.
+        std::vector<std::string> effective_prefixes() const;
     } snapshot_view;
+
+    struct ViewShim {  // [view_shim]: read by urunc-view-shim only
+        std::string containerd_address;  // empty: discovered (docs/snapshot-view.md)
+        std::string urunc_path;          // empty: `urunc` next to the shim, else in PATH
+        bool operator==(const ViewShim &) const = default;
+    } view_shim;
 
     struct Runtime {  // [runtime]
         bool require_kvm = false;       // true: no TCG fallback, missing KVM is an error

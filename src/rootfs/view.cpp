@@ -2,11 +2,15 @@
 
 #include "base/error.hpp"
 #include "base/strings.hpp"
+#include "rootfs/devmapper.hpp"
 #include "rootfs/safe_open.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <optional>
 
 namespace urunc::rootfs {
 
@@ -45,7 +49,12 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
         throw fail("must be an absolute path");
     if (normalize_path(value) != value)
         throw fail("must be a normalised path (no `.` or `..` components, `//` or trailing `/`)");
-    if (!allowed_prefixes.empty()) {
+    // An empty list allows nothing: "anywhere" would let whoever sets an annotation make
+    // the VMM read any read-only mount of the host. The caller passes the host config's
+    // effective list (its views directory by default); ["/"] is the explicit "anywhere".
+    if (allowed_prefixes.empty())
+        throw fail("no allowed prefix is configured (snapshot_view.allowed_prefixes)", EPERM);
+    {
         std::vector<std::string> shown;
         bool ok = false;
         for (const auto &p : allowed_prefixes) {
@@ -102,6 +111,78 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
     view.fstype = m->fstype;
     view.source = m->source;
     return view;
+}
+
+namespace {
+
+std::string dirname_of(const std::string &p)
+{
+    auto slash = p.rfind('/');
+    return slash == std::string::npos || slash == 0 ? "/" : p.substr(0, slash);
+}
+
+// The thin pool (its major:minor) a thin device maps onto, or nullopt when it is not one.
+std::optional<std::pair<unsigned, unsigned>> thin_pool_of(unsigned major, unsigned minor)
+{
+    std::vector<DmDevice> lineage = dm_lineage(major, minor);
+    if (lineage.empty() ||
+        std::find(lineage[0].targets.begin(), lineage[0].targets.end(), "thin") == lineage[0].targets.end())
+        return std::nullopt;
+    for (const auto &d : lineage)
+        if (std::find(d.targets.begin(), d.targets.end(), "thin-pool") != d.targets.end())
+            return std::make_pair(d.major, d.minor);
+    return std::nullopt;
+}
+
+std::string devno_text(unsigned major, unsigned minor)
+{
+    return std::to_string(major) + ":" + std::to_string(minor);
+}
+
+} // namespace
+
+void check_view_provenance(const std::string &value, dev_t view_dev, const BlockDevice &rootfs,
+                           const std::string &sysfs)
+{
+    BlockDevice view;
+    view.major = major(view_dev);
+    view.minor = minor(view_dev);
+    describe_from_sysfs(view, sysfs);
+    auto refuse = [&](const std::string &why) {
+        return Error("snapshot view `" + value + "`: does not come from the container rootfs's snapshotter (" +
+                         why + ")",
+                     EPERM);
+    };
+    const std::string vdev = "device " + devno_text(view.major, view.minor);
+    switch (rootfs.kind) {
+    case BlockKind::loop: {
+        if (view.kind != BlockKind::loop)
+            throw refuse("the rootfs `" + rootfs.path + "` is a loop device, the view's " + vdev + " is not");
+        const std::string &rb = rootfs.loop_backing_file;
+        const std::string &vb = view.loop_backing_file;
+        for (const std::string *b : {&rb, &vb})
+            if (b->empty() || b->front() != '/' || b->find(" (deleted)") != std::string::npos)
+                throw refuse("loop backing file `" + *b + "` is not a file that exists");
+        if (dirname_of(rb) != dirname_of(vb))
+            throw refuse("the view's loop " + vdev + " is backed by `" + vb + "`, not in `" + dirname_of(rb) +
+                         "` with the rootfs's `" + rb + "`");
+        return;
+    }
+    case BlockKind::device_mapper: {
+        if (view.kind != BlockKind::device_mapper)
+            throw refuse("the rootfs `" + rootfs.path + "` is a device-mapper device, the view's " + vdev +
+                         " is not");
+        auto rpool = thin_pool_of(rootfs.major, rootfs.minor);
+        auto vpool = thin_pool_of(view.major, view.minor);
+        if (!rpool || !vpool || *rpool != *vpool)
+            throw refuse("the view's " + vdev + " (`" + view.dm_name + "`) is not a thin device of the pool of `" +
+                         rootfs.path + "`");
+        return;
+    }
+    case BlockKind::other:
+        throw refuse("the rootfs `" + rootfs.path + "` is neither a loop nor a device-mapper device, so the "
+                     "view's origin cannot be checked");
+    }
 }
 
 } // namespace urunc::rootfs

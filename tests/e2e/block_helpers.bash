@@ -90,6 +90,10 @@ bv_body() {
 		printf 'set -euo pipefail\n'
 		printf '. "$BV_HELPERS"\n'
 		printf 'trap ns_cleanup EXIT\ntrap "exit 143" TERM INT\n'
+		# Views may lie only under the views directory (an empty allowed_prefixes no longer
+		# means anywhere): these tests mount theirs under $BV_T.
+		printf 'printf "[snapshot_view]\\nviews_dir = \\"%%s\\"\\n" "$BV_T" >"$BV_T/base.toml"\n'
+		printf 'export URUNC_CONFIG=$BV_T/base.toml\n'
 		cat
 	} >"$BV_T/body.sh"
 }

@@ -58,7 +58,7 @@ ns_kernel_dir "$BV_T/src" "$BV_T/kernel"
 ns_rootfs_image 48M
 ns_view "$V"
 ns_block_bundle "$B" snapshotView="$V"
-printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$BV_T/config.toml"
+printf '[monitors.qemu]\npath = "%s"\n[snapshot_view]\nviews_dir = "%s"\n' "$FAKEVMM" "$BV_T" >"$BV_T/config.toml"
 export URUNC_CONFIG=$BV_T/config.toml
 run0=$(ns_avail_kib /run) state0=$(ns_avail_kib "$R")
 

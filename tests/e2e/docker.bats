@@ -34,8 +34,11 @@ setup_file() {
 	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
 	# the daemon.json of docs/integrations.md, with this build's urunc
 	e2e_doc_block docker-daemon-json >"$D/daemon.doc.json"
-	jq -e --arg p "$URUNC" \
-		'if .runtimes.urunc.path then .runtimes.urunc.path = $p else error("no runtimes.urunc.path") end' \
+	# plus urunc-view-shim as a second runtime (the snapshot view shim: docker's containers
+	# have no containerd snapshot, so it must pass them through untouched)
+	jq -e --arg p "$URUNC" --arg s "$URUNC_BUILD/src/shim/urunc-view-shim" \
+		'if .runtimes.urunc.path then .runtimes.urunc.path = $p | .runtimes["urunc-view"].path = $s
+		 else error("no runtimes.urunc.path") end' \
 		"$D/daemon.doc.json" >"$D/daemon.json"
 	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
 	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
@@ -125,6 +128,19 @@ only_daemons_left() {
 	run dk ps -aq
 	[ "$status" -eq 0 ] || { echo "docker ps failed: $output"; false; }
 	[ -z "$output" ] || { dk ps -a; false; }
+}
+
+@test "docker run --runtime=urunc-view (the view shim): no containerd snapshot, passed through untouched" {
+	printf '[snapshot_view]\nviews_dir = "%s"\n[view_shim]\nurunc_path = "%s"\n' "$E2E_T/views" "$URUNC" \
+		>"$E2E_T/urunc.toml"
+	run --separate-stderr dk run --rm --runtime=urunc-view "$IMAGE" hello shim
+	rm -f "$E2E_T/urunc.toml"
+	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
+	e2e_assert_guest_output "hello shim"
+	# no view, no marker, no warning: the shim found no snapshot and only ran urunc
+	[ -z "$(find "$E2E_T/views" -mindepth 1 -not -name containers 2>/dev/null)" ] || { find "$E2E_T/views"; false; }
+	[[ $output$stderr != *"snapshot view"* ]] || { printf '%s\n%s\n' "$output" "$stderr"; false; }
+	[ -z "$(dk ps -aq)" ] || { dk ps -a; false; }
 }
 
 @test "docker run --rm without args: the image's CMD and ENV, plus -e, reach the guest" {

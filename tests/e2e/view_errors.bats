@@ -204,3 +204,37 @@ cp "$TESTKERNEL" "$BV_T/view/unikernel/kernel"
 VIEW=$BV_T/view
 EOF
 }
+
+@test "view: with no allowed_prefixes configured, only the views directory is allowed (not anywhere)" {
+	hostile_view "must be under one of the allowed prefixes \`/run/urunc/views\`" <<'EOF2'
+ns_view "$BV_T/view"
+: >"$BV_T/empty.toml"
+export URUNC_CONFIG=$BV_T/empty.toml
+VIEW=$BV_T/view
+EOF2
+}
+
+@test "view: provenance: a loop view whose image lies outside the rootfs image's directory is refused" {
+	hostile_view "does not come from the container rootfs's snapshotter (the view's loop device" <<'EOF2'
+# The same content, but from another "snapshotter": its image file is elsewhere.
+mkdir -p "$BV_T/other"
+cp "$ROOT_IMG" "$BV_T/other/snap.img"
+VIEW_DEV=$(ns_attach -r "$BV_T/other/snap.img")
+mkdir -p "$BV_T/view"
+ns_mount -o ro,noload "$VIEW_DEV" "$BV_T/view"
+VIEW=$BV_T/view
+EOF2
+	[[ $output == *"is backed by \`$BV_T/other/snap.img\`, not in \`$BV_T\`"* ]] || false
+}
+
+@test "view: provenance: a view that is not a loop device, for a loop-device rootfs, is refused" {
+	hostile_view "does not come from the container rootfs's snapshotter (the rootfs \`/dev/loop" <<'EOF2'
+mkdir -p "$BV_T/view"
+ns_mount -t tmpfs -o size=16m bvtmp "$BV_T/view"
+mkdir -p "$BV_T/view/unikernel"
+cp "$TESTKERNEL" "$BV_T/view/unikernel/kernel"
+mount -o remount,ro "$BV_T/view"
+VIEW=$BV_T/view
+EOF2
+	[[ $output == *"is a loop device, the view's device "*" is not)"* ]] || false
+}

@@ -71,6 +71,11 @@ TEST_CASE("host config: empty file gives the defaults", "[oci][hostconfig]")
     CHECK_FALSE(c.timestamps.enabled);
     CHECK(c.timestamps.destination == "/var/log/urunc/timestamps.log");
     CHECK(c.snapshot_view.allowed_prefixes.empty());
+    CHECK(c.snapshot_view.views_dir == "/run/urunc/views");
+    // No configured prefix: only the shim's views directory, never anywhere.
+    CHECK(c.snapshot_view.effective_prefixes() == std::vector<std::string>{"/run/urunc/views"});
+    CHECK(c.view_shim.containerd_address.empty());
+    CHECK(c.view_shim.urunc_path.empty());
     CHECK_FALSE(c.runtime.require_kvm);
     CHECK(c.runtime.runc_path == "runc");
 }
@@ -169,6 +174,10 @@ TEST_CASE("host config: wrong types and values name file, line and key", "[oci][
          F + "line 2: `timestamps.destination`: `ts.log` must be an absolute path"},
         {"[extra_binaries.virtiofsd]\noptions = [\"--x\"]",
          F + "line 2: `extra_binaries.virtiofsd.options`: expected a string, got an array"},
+        {"[snapshot_view]\nviews_dir = \"views\"",
+         F + "line 2: `snapshot_view.views_dir`: `views` must be an absolute path"},
+        {"[view_shim]\nurunc_path = \"bin/urunc\"",
+         F + "line 2: `view_shim.urunc_path`: `bin/urunc` must be an absolute path"},
         {"[snapshot_view]\nallowed_prefixes = \"/run\"",
          F + "line 2: `snapshot_view.allowed_prefixes`: expected an array, got a string"},
         {"[snapshot_view]\nallowed_prefixes = [\n\"/run\",\n\"views\"]",
@@ -235,10 +244,18 @@ syslog = true
 enabled = true
 [snapshot_view]
 allowed_prefixes = ["/run/a", "/run/b"]
+views_dir = "/var/run//views/"
+[view_shim]
+containerd_address = "/run/k3s/containerd/containerd.sock"
+urunc_path = "/opt/urunc/bin/urunc"
 [runtime]
 runc_path = "crun"
 memory_overhead = "add"
 )");
+    CHECK(c.snapshot_view.views_dir == "/var/run/views");
+    CHECK(c.snapshot_view.effective_prefixes() == std::vector<std::string>{"/run/a", "/run/b"});
+    CHECK(c.view_shim.containerd_address == "/run/k3s/containerd/containerd.sock");
+    CHECK(c.view_shim.urunc_path == "/opt/urunc/bin/urunc");
     CHECK(c.monitors["qemu"].memory_overhead_mib == 0);
     CHECK(c.monitors["extra"].memory_overhead_mib == 128);
     CHECK(c.runtime.memory_overhead == "add");

@@ -8,6 +8,7 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <optional>
@@ -36,7 +37,7 @@ struct Setup {
         if (::mount(nullptr, view.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)
             throw sys_error("remount ro");
     }
-    std::string check(const std::string &value, const std::vector<std::string> &prefixes = {},
+    std::string check(const std::string &value, const std::vector<std::string> &prefixes = {"/"},
                       const std::string &root = "")
     {
         auto mi = MountInfo::load();
@@ -54,7 +55,7 @@ std::string rule(const std::string &value, const std::string &text)
 TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs][view][privileged]")
 {
     Setup s;
-    auto v = validate_view(s.view, s.rootfs, {}, MountInfo::load());
+    auto v = validate_view(s.view, s.rootfs, {"/"}, MountInfo::load());
     CHECK(v.path == s.view);
     CHECK(v.fstype == "tmpfs");
     struct stat st;
@@ -92,6 +93,14 @@ TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][
     std::string partial = s.tmp.path().substr(0, s.tmp.path().size() - 1);
     CHECK(s.check(s.view, {partial, "/run/urunc"}) ==
           rule(s.view, "must be under one of the allowed prefixes `" + partial + "`, `/run/urunc`"));
+}
+
+TEST_CASE("view: an empty prefix list allows nothing (it no longer means anywhere)",
+          "[rootfs][view][privileged]")
+{
+    Setup s;
+    CHECK(s.check(s.view, {}) ==
+          rule(s.view, "no allowed prefix is configured (snapshot_view.allowed_prefixes)"));
 }
 
 TEST_CASE("view: must exist and be a directory", "[rootfs][view][privileged]")
@@ -144,7 +153,7 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
 {
     Setup s;
     // The rootfs is itself a mount here (as with a block rootfs), read-only for the test.
-    CHECK(s.check(s.view, {}, s.view) == rule(s.view, "must not be the container rootfs `" +
+    CHECK(s.check(s.view, {"/"}, s.view) == rule(s.view, "must not be the container rootfs `" +
                                                           s.view + "` itself"));
     // A read-only bind of a directory on the rootfs' filesystem is the rootfs in disguise.
     std::string bind = s.tmp / "bind";
@@ -156,7 +165,7 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
                                   "` (both are on device ")) == 0);
     // And the rootfs path must be given.
     auto mi = MountInfo::load();
-    CHECK(error_of([&] { validate_view(s.view, "", {}, mi); }) ==
+    CHECK(error_of([&] { validate_view(s.view, "", {"/"}, mi); }) ==
           rule(s.view, "the container rootfs path is empty, so the view cannot be checked against it"));
 }
 
@@ -168,7 +177,71 @@ TEST_CASE("view: a mount table older than the view is refused", "[rootfs][view][
     mkdir_p(tmp / "view");
     auto before = MountInfo::load();
     ScopedMount m("tmpfs", tmp / "view", "tmpfs", MS_RDONLY, "size=64k");
-    std::string msg = error_of([&] { validate_view(tmp / "view", tmp / "rootfs", {}, before); });
+    std::string msg = error_of([&] { validate_view(tmp / "view", tmp / "rootfs", {"/"}, before); });
     CHECK(msg.find(rule(tmp / "view", "its mount (id ")) == 0);
     CHECK(msg.find("is not in the mount table") != std::string::npos);
+}
+
+namespace {
+
+// A fake sysfs: <root>/dev/block/M:m/{loop/backing_file | dm/name}.
+struct FakeSysfs {
+    TempDir tmp;
+    void loop(unsigned major, unsigned minor, const std::string &backing)
+    {
+        std::string d = tmp / ("dev/block/" + std::to_string(major) + ":" + std::to_string(minor) + "/loop");
+        mkdir_p(d);
+        write_text(d + "/backing_file", backing + "\n");
+    }
+    void plain(unsigned major, unsigned minor)
+    {
+        mkdir_p(tmp / ("dev/block/" + std::to_string(major) + ":" + std::to_string(minor)));
+    }
+};
+
+BlockDevice loop_rootfs(const std::string &backing)
+{
+    BlockDevice d;
+    d.path = "/dev/loop1";
+    d.major = 7;
+    d.minor = 1;
+    d.kind = BlockKind::loop;
+    d.loop_backing_file = backing;
+    return d;
+}
+
+} // namespace
+
+TEST_CASE("view provenance: loop views must be backed in the rootfs image's directory", "[rootfs][view]")
+{
+    FakeSysfs fs;
+    const std::string pre = "snapshot view `/v`: does not come from the container rootfs's snapshotter (";
+    auto check = [&](const BlockDevice &root, unsigned minor) {
+        return error_of([&] { check_view_provenance("/v", makedev(7, minor), root, fs.tmp.path()); });
+    };
+    fs.loop(7, 2, "/var/lib/blk/snapshots/3");
+    fs.loop(7, 3, "/var/lib/other/snapshots/3");
+    fs.loop(7, 4, "/var/lib/blk/snapshots/9 (deleted)");
+    fs.plain(7, 5);
+    // same snapshotter: both image files in its snapshots directory
+    CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 2).empty());
+    CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 3) ==
+          pre + "the view's loop device 7:3 is backed by `/var/lib/other/snapshots/3`, not in "
+                "`/var/lib/blk/snapshots` with the rootfs's `/var/lib/blk/snapshots/7`)");
+    CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 4) ==
+          pre + "loop backing file `/var/lib/blk/snapshots/9 (deleted)` is not a file that exists)");
+    CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 5) ==
+          pre + "the rootfs `/dev/loop1` is a loop device, the view's device 7:5 is not)");
+    // not a loop nor device-mapper rootfs: nothing to check the view against
+    BlockDevice disk = loop_rootfs("");
+    disk.kind = BlockKind::other;
+    disk.path = "/dev/sdb";
+    CHECK(check(disk, 2) == pre + "the rootfs `/dev/sdb` is neither a loop nor a device-mapper device, so the "
+                                  "view's origin cannot be checked)");
+    // a device-mapper rootfs and a loop view
+    BlockDevice dm = loop_rootfs("");
+    dm.kind = BlockKind::device_mapper;
+    dm.path = "/dev/mapper/pool-snap-1";
+    CHECK(check(dm, 2) == pre + "the rootfs `/dev/mapper/pool-snap-1` is a device-mapper device, the view's "
+                                "device 7:2 is not)");
 }
