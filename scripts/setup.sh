@@ -5,7 +5,7 @@ pkgs=(
   build-essential g++ meson ninja-build pkg-config
   libmount-dev libdevmapper-dev rapidjson-dev libcli11-dev libfmt-dev catch2
   libtomlplusplus-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
-  gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps
+  gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps curl
   qemu-system-x86 qemu-utils
   bats jq
   runc crun containerd docker.io

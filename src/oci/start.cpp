@@ -115,6 +115,12 @@ void start_container(const Globals &g, const std::string &id)
             throw Error(out.substr(1));
         throw Error("container init exited before the VMM started");
     }
+    // The init reports the interface it gave the guest; silence means it found none.
+    if (st.net_iface.empty() && spec.find_namespace("network"))
+        log::info("container {}: no usable network interface in its network namespace (none "
+                  "is up with an IPv4 address and the IPv4 default route): the guest runs "
+                  "without network",
+                  id);
     std::string running = oci_state_json(st, Status::running, false);
     try {
         run_hooks(spec.hooks.poststart, "poststart", running, 0);
