@@ -149,12 +149,13 @@ SH
 	}
 }
 
-# gn_wait_ready <id> [seconds]: until the guest prints its NETINIT ready line (TCG boot).
-gn_wait_ready() {
-	local id=$1 deadline=$((SECONDS + ${2:-300}))
-	until grep -q '^NETINIT: ready' "$ME_T/$id.out" 2>/dev/null; do
+# gn_wait_line <id> <ERE> [seconds]: until the guest's console has a line matching <ERE>
+# (a TCG boot takes tens of seconds on a loaded host).
+gn_wait_line() {
+	local id=$1 re=$2 deadline=$((SECONDS + ${3:-300}))
+	until sed 's/\r$//' "$ME_T/$id.out" 2>/dev/null | grep -qE "$re"; do
 		if [ $SECONDS -ge $deadline ]; then
-			echo "guest $id not ready in time; console:"
+			echo "guest $id: no line matching [$re] in time; console:"
 			sed 's/\r$//' "$ME_T/$id.out"
 			echo "--- urunc:"
 			cat "$ME_T/$id.err"
@@ -163,6 +164,14 @@ gn_wait_ready() {
 		sleep 0.5
 	done
 	sed 's/\r$//' "$ME_T/$id.out" | grep '^NETINIT:'
+}
+
+gn_wait_ready() { gn_wait_line "$1" '^NETINIT: ready'; }
+
+# gn_tc_ingress <netns> <dev>: the ingress qdisc and filters on <dev>, empty if none.
+gn_tc_ingress() {
+	tc -n "$1" qdisc show dev "$2" ingress
+	tc -n "$1" filter show dev "$2" ingress
 }
 
 # gn_fetch <netns> <ip>: the page the guest serves, fetched from <netns>. curl, not busybox
@@ -191,9 +200,63 @@ gn_fetch() {
 	gn_urunc 30 delete --force "$id"
 	run ip -n "$GN_G" link show tap0_urunc
 	[ "$status" -ne 0 ]
-	run tc -n "$GN_G" qdisc show dev eth0 ingress
+	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	ip -n "$GN_G" link show eth0
+	[ ! -e "$ME_ROOT/$id" ]
+}
+
+@test "guest network: a second guest in the same namespace is refused; deleting it leaves the first one's tap and mirror, the first still answers" {
+	local id1 id2 b1 b2 page before
+	id1=$(me_id net2a)
+	id2=$(me_id net2b)
+	b1=$ME_T/$id1
+	b2=$ME_T/$id2
+	gn_netns n2
+	gn_bundle "$b1" "$GN_G"
+	gn_bundle "$b2" "$GN_G"
+	gn_create_start "$id1" "$b1"
+	gn_wait_ready "$id1"
+	before=$(gn_tc_ingress "$GN_G" eth0)
+	[ -n "$before" ]
+
+	# The guest owns eth0's address and MAC: a second one cannot share them (one guest
+	# per network namespace, docs/networking.md). start must say so and start nothing.
+	run gn_create_start "$id2" "$b2"
+	[ "$status" -ne 0 ]
+	grep -qF 'one guest per network namespace, `tap0_urunc` already exists' "$ME_T/$id2.err"
+	run gn_urunc 30 delete --force "$id2"
+	[ "$status" -eq 0 ]
+	[ ! -e "$ME_ROOT/$id2" ]
+
+	# The first guest's tap and mirror are untouched and it still answers.
+	ip -n "$GN_G" link show tap0_urunc
+	[ "$(gn_tc_ingress "$GN_G" eth0)" = "$before" ]
+	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET.2"
+	page=$(gn_fetch "$GN_H" "$GN_NET.2")
+	[ "$page" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
+}
+
+@test "guest network: a namespace without a usable interface: the guest boots without network, urunc logs it once" {
+	local id b
+	id=$(me_id net3)
+	b=$ME_T/$id
+	# eth0 is up with an address but there is no default route: not a container interface.
+	gn_netns n3 noroute
+	gn_bundle "$b" "$GN_G"
+	gn_create_start "$id" "$b"
+	gn_wait_line "$id" '^NETINIT: no ip= on the command line'
+	# No NIC at all in the guest (QEMU got `-nic none`): only the loopback.
+	sed 's/\r$//' "$ME_T/$id.out" | grep -qxF 'NETINIT: no ip= on the command line, links=lo '
+	[ "$(grep -c 'no usable network interface in its network namespace' "$ME_T/$id.err")" = 1 ]
+	grep -F "container $id: no usable network interface in its network namespace" "$ME_T/$id.err"
+	# Nothing was created in the namespace.
+	run ip -n "$GN_G" link show tap0_urunc
+	[ "$status" -ne 0 ]
+	run gn_tc_ingress "$GN_G" eth0
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	gn_urunc 30 delete --force "$id"
 	[ ! -e "$ME_ROOT/$id" ]
 }
