@@ -8,13 +8,14 @@ pkgs=(
   # urunc-view-shim: gRPC/protobuf (stubs generated from containerd's packaged protos), libcrypto
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libssl-dev
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
-  gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps
+  gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps curl
   qemu-system-x86 qemu-utils
   bats jq
   runc crun containerd docker.io
   hyperfine gnuplot-nox
   # tests/fixtures/blocksnap (the e2e block snapshotter): gRPC in Python, stubs from these protos
-  python3-grpcio python3-grpc-tools golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
+  python3-grpcio python3-grpc-tools
+  # scripts/fuzz.sh: libFuzzer targets
   clang libclang-rt-14-dev llvm
 )
 missing=()

@@ -389,6 +389,19 @@ struct Rollback {
     }
 };
 
+// rmdir of a cgroup whose last task was just killed: the kernel reports the task's exit
+// (pidfd, wait) before it has unlinked the task from its cgroups, and rmdir says EBUSY
+// meanwhile. Retry for a bounded time (about 1.3 s) instead of leaking the cgroup.
+int rmdir_cgroup(const std::string &dir)
+{
+    int rc = ::rmdir(dir.c_str());
+    for (int i = 0, ms = 10; rc < 0 && errno == EBUSY && i < 7; ++i, ms *= 2) {
+        ::usleep(ms * 1000);
+        rc = ::rmdir(dir.c_str());
+    }
+    return rc;
+}
+
 void rmdir_children(const std::string &dir, std::string &errors)
 {
     DIR *d = ::opendir(dir.c_str());
@@ -401,7 +414,7 @@ void rmdir_children(const std::string &dir, std::string &errors)
     ::closedir(d);
     for (auto &sub : subdirs) {
         rmdir_children(sub, errors);
-        if (::rmdir(sub.c_str()) < 0 && errno != ENOENT)
+        if (rmdir_cgroup(sub) < 0 && errno != ENOENT)
             errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + sub + "`").message_text();
     }
 }
@@ -493,7 +506,7 @@ std::string remove_cgroup(const Cgroup &cg)
             // Child cgroups someone made inside ours (a shim, the workload) go too: they are
             // ours to clean up and rmdir of the parent fails while they exist.
             rmdir_children(dir, errors);
-            if (::rmdir(dir.c_str()) < 0 && errno != ENOENT)
+            if (rmdir_cgroup(dir) < 0 && errno != ENOENT)
                 errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + dir + "`").message_text();
         } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY) {
             // A parent we created on the way may now hold other containers' cgroups: it is

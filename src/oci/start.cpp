@@ -115,6 +115,16 @@ void start_container(const Globals &g, const std::string &id)
             throw Error(out.substr(1));
         throw Error("container init exited before the VMM started");
     }
+    // The init reports the interface it gave the guest; silence means it found none. Only
+    // for a namespace joined by path, i.e. one a network manager (CNI, docker) was meant
+    // to configure: a fresh namespace of our own is empty by design, and a successful
+    // start stays silent on stderr when no --log is given (go-runc reads its output).
+    const Namespace *netns = spec.find_namespace("network");
+    if (st.net_iface.empty() && netns && !netns->path.empty())
+        log::info("container {}: no usable network interface in its network namespace (none "
+                  "is up with an IPv4 address and the IPv4 default route): the guest runs "
+                  "without network",
+                  id);
     std::string running = oci_state_json(st, Status::running, false);
     try {
         run_hooks(spec.hooks.poststart, "poststart", running, 0);

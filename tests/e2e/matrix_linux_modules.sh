@@ -1,0 +1,67 @@
+#!/bin/bash
+# matrix_linux_modules.sh: print a directory holding the virtio network modules of the
+# cached Debian cloud kernel (matrix_linux_kernel.sh), one `<name>.ko` per module, plus a
+# file `order` naming them in the order insmod must load them. Debian's cloud kernel has
+# virtio-pci and virtio-net as modules and no IP autoconfiguration, so a guest that wants a
+# NIC loads them from its initrd.
+#
+# Cache: ${URUNC_TEST_CACHE:-/var/cache/urunc-test}/modules-<version>/, filled on first use
+# from linux-image-<version> (`apt-get download`, no install). Exit status 1 with a
+# one-line reason on stderr when they cannot be had.
+set -euo pipefail
+
+cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
+# The PCI transport and the NIC driver with everything they depend on; `order` is
+# computed from the modules' own `depends` (modinfo), dependencies first.
+mods=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+	failover net_failover virtio_net)
+
+kernel=$("$(dirname "$0")/matrix_linux_kernel.sh")
+ver=$(basename "$kernel")
+ver=${ver#vmlinuz-}
+dir=$cache/modules-$ver
+if [ -s "$dir/order" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+pkg=linux-image-$ver
+tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# As root, apt drops to the _apt user to download, which cannot write here: stay root.
+(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) || {
+	echo "matrix_linux_modules.sh: apt-get download $pkg failed" >&2
+	exit 1
+}
+dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+mkdir "$tmp/out"
+for m in "${mods[@]}"; do
+	f=$(find "$tmp/x/lib/modules/$ver/kernel" -name "$m.ko" | head -n 1)
+	[ -n "$f" ] || {
+		echo "matrix_linux_modules.sh: no $m.ko in $pkg" >&2
+		exit 1
+	}
+	cp "$f" "$tmp/out/"
+done
+: >"$tmp/out/order.new"
+left=("${mods[@]}")
+while [ ${#left[@]} -gt 0 ]; do
+	next=()
+	for m in "${left[@]}"; do
+		ready=1
+		for dep in $(modinfo -F depends "$tmp/out/$m.ko" | tr ',' ' '); do
+			grep -qxF "$dep" "$tmp/out/order.new" || ready=0
+		done
+		if [ $ready = 1 ]; then echo "$m" >>"$tmp/out/order.new"; else next+=("$m"); fi
+	done
+	[ ${#next[@]} -lt ${#left[@]} ] || {
+		echo "matrix_linux_modules.sh: unmet module dependencies: ${next[*]}" >&2
+		exit 1
+	}
+	left=("${next[@]}")
+done
+mv "$tmp/out/order.new" "$tmp/out/order"
+# Atomic: a concurrent run sees either no directory or a whole one.
+mv "$tmp/out" "$tmp/modules-$ver"
+mv -T "$tmp/modules-$ver" "$dir" 2>/dev/null || [ -s "$dir/order" ]
+echo "$dir"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# net_initrd.sh <out> <modules dir>: build a cpio "newc" initrd for the guest network e2e
+# tests: a static busybox, the virtio network modules listed in <modules dir>/order
+# (matrix_linux_modules.sh), and an /init that loads them, configures eth0 from the `ip=`
+# word urunc puts on the kernel command line, and serves HTTP with busybox httpd.
+#
+# The kernel cannot apply `ip=` itself (Debian's cloud kernel has no IP autoconfiguration,
+# and virtio_net is a module), so /init parses the word: ip=<IP>::<GW>:<MASK>:<host>:<dev>:off.
+#
+# Console lines:
+#   NETINIT: ready ip=<ip> mask=<mask> gw=<gw> mac=<eth0's MAC>    httpd is serving
+#   NETINIT: no ip= on the command line, links=<names in /sys/class/net>   then power off
+# The page at / is the single line `urunc guest ip=<ip> mac=<mac>`.
+set -euo pipefail
+
+out=${1:?usage: net_initrd.sh <out> <modules dir>}
+mods=${2:?usage: net_initrd.sh <out> <modules dir>}
+bb=${BUSYBOX:-/bin/busybox}
+[ -x "$bb" ] || {
+	echo "net_initrd.sh: no busybox at $bb (install busybox-static)" >&2
+	exit 1
+}
+[ -s "$mods/order" ] || {
+	echo "net_initrd.sh: no module list at $mods/order" >&2
+	exit 1
+}
+
+d=$(mktemp -d /tmp/urunc-net-initrd.XXXXXX)
+trap 'rm -rf "$d"' EXIT
+mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc" "$d/www" "$d/modules"
+cp "$bb" "$d/bin/busybox"
+for a in $("$bb" --list); do
+	[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
+done
+while read -r m; do
+	cp "$mods/$m.ko" "$d/modules/"
+done <"$mods/order"
+cp "$mods/order" "$d/modules/order"
+
+cat >"$d/init" <<'INIT'
+#!/bin/busybox sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+while read -r m; do
+	insmod "/modules/$m.ko" || echo "NETINIT: insmod $m failed"
+done </modules/order
+ipw=
+for w in $(cat /proc/cmdline); do
+	case $w in ip=*) ipw=${w#ip=} ;; esac
+done
+if [ -z "$ipw" ]; then
+	echo "NETINIT: no ip= on the command line, links=$(ls /sys/class/net | tr '\n' ' ')"
+	poweroff -f
+fi
+# <IP>::<GW>:<MASK>:<host>:<dev>:off
+ip=$(echo "$ipw" | cut -d: -f1)
+gw=$(echo "$ipw" | cut -d: -f3)
+mask=$(echo "$ipw" | cut -d: -f4)
+dev=$(echo "$ipw" | cut -d: -f6)
+ifconfig lo 127.0.0.1 up
+ifconfig "$dev" "$ip" netmask "$mask" up
+[ -z "$gw" ] || route add default gw "$gw"
+mac=$(cat "/sys/class/net/$dev/address")
+echo "urunc guest ip=$ip mac=$mac" >/www/index.html
+httpd -p 80 -h /www
+echo "NETINIT: ready ip=$ip mask=$mask gw=$gw mac=$mac"
+while :; do sleep 3600; done
+INIT
+chmod 0755 "$d/init"
+
+(cd "$d" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
+mv "$out.tmp" "$out"
