@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test: unit (Catch2, then again under ASan+UBSan+LSan), integration (bats + fake
-# VMM), e2e (real QEMU/TCG, loop devices, containerd, docker). Exits non-zero on any failure;
+# VMM), e2e (real QEMU/TCG, loop devices, containerd, docker), fuzz (libFuzzer targets). Exits non-zero on any failure;
 # the last line is exactly "N passed, M failed, K skipped".
 #
 # What counts (so that green means tested):
@@ -17,7 +17,8 @@
 # Suites are found by glob (tests/integration/*.bats, tests/e2e/*.bats), never listed here.
 # Environment: URUNC_NO_SANITIZE=1 skips the sanitizer build; URUNC_TEST_SUITES="unit
 # integration e2e" picks suites; URUNC_UNIT_TIMEOUT, URUNC_IT_TEST_TIMEOUT,
-# URUNC_E2E_TEST_TIMEOUT (seconds) override the limits. For --self-check only:
+# URUNC_E2E_TEST_TIMEOUT (seconds) override the limits; FUZZ_SECONDS (default 20) is the
+# time each fuzz target runs. For --self-check only:
 # URUNC_TEST_TESTS_DIR (another tests/ dir), URUNC_UNIT_BIN (another unit binary),
 # URUNC_TEST_NO_BUILD=1.
 #
@@ -34,7 +35,7 @@ if [ "${1:-}" = --self-check ]; then
 	exec scripts/test-selfcheck.sh
 fi
 
-suites=${URUNC_TEST_SUITES:-unit integration e2e}
+suites=${URUNC_TEST_SUITES:-unit integration e2e fuzz}
 tests_dir=${URUNC_TEST_TESTS_DIR:-$top/tests}
 allow_file=${URUNC_SKIPS_ALLOW:-$tests_dir/skips.allow}
 ci=${CI:-false}
@@ -236,6 +237,30 @@ run_bats_suite() {
 export URUNC_BUILD=${URUNC_BUILD:-$top/build}
 has_suite integration && run_bats_suite integration "${URUNC_IT_TEST_TIMEOUT:-120}"
 has_suite e2e && run_bats_suite e2e "${URUNC_E2E_TEST_TIMEOUT:-600}"
+
+# --- fuzzing ---------------------------------------------------------------------------------
+# scripts/fuzz.sh builds the libFuzzer targets (clang, ASan+UBSan) and runs each for
+# FUZZ_SECONDS; it prints TAP (`1..N`, one `ok`/`not ok` per target). Counted like a bats file.
+if has_suite fuzz; then
+	echo "== fuzz (FUZZ_SECONDS=${FUZZ_SECONDS:=20} per target)"
+	export FUZZ_SECONDS
+	flog=$logdir/fuzz.log
+	timeout -k 30 3600 scripts/fuzz.sh >"$flog" 2>&1
+	frc=$?
+	fplan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$flog" | tail -n1)
+	fok=$(grep -cE "^ok " "$flog")
+	fnot=$(grep -cE "^not ok " "$flog")
+	grep -E "^(ok|not ok) " "$flog" | sed 's/^/  /'
+	passed=$((passed + fok))
+	[ "$fnot" -eq 0 ] || fail "fuzz: $fnot target(s) failed (log: $flog)" "$fnot"
+	if [ -z "$fplan" ]; then
+		fail "fuzz: no TAP plan (log: $flog)"
+		tail -n 15 "$flog" | sed 's/^/    /'
+	elif [ $((fok + fnot)) -ne "$fplan" ]; then
+		fail "fuzz: $((fok + fnot)) result(s) of a plan of $fplan (log: $flog)"
+	fi
+	[ "$frc" -eq 0 ] || [ "$fnot" -ne 0 ] || fail "fuzz: scripts/fuzz.sh exited $frc (log: $flog)"
+fi
 
 # --- the sanitizer run ---------------------------------------------------------------------
 if [ -n "$asan_pid" ]; then

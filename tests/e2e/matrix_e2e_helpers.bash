@@ -67,7 +67,7 @@ me_run() {
 	start=$(date +%s%N)
 	ME_STATUS=0
 	timeout -k 5 "$secs" unshare -m --propagation private \
-		bash -c 'mount --bind /dev/null /dev/kvm && exec "$@"' bash \
+		bash -c '[ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm || exit 125; exec "$@"' bash \
 		"$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
 		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null || ME_STATUS=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
