@@ -1,19 +1,33 @@
 // Pure parts of the confinement: device rules (cgroup v1 lines, the v2 eBPF program, which
-// the kernel's verifier must accept), the rlimit table, the sysctl namespace rule, the spec
+// the kernel's verifier must accept and which, attached to a real cgroup2 directory, must
+// refuse opens and mknods), the rlimit table, the sysctl namespace rule, the spec
 // fields, the loader's --list parsing and PT_INTERP.
 #include "base/error.hpp"
+#include "base/fd.hpp"
 #include "oci/device_rules.hpp"
 #include "oci/process_limits.hpp"
 #include "oci/spec.hpp"
 #include "rootfs/elf_libs.hpp"
 
+#include "../privileged.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
 
 using namespace urunc;
 using namespace urunc::oci;
@@ -128,6 +142,209 @@ TEST_CASE("device rules: the kernel's verifier accepts the program", "[oci][devi
     CHECK(fd >= 0);
     if (fd >= 0)
         ::close(fd);
+}
+
+namespace {
+
+// The mount point of the first cgroup2 filesystem in /proc/self/mountinfo, or "". On a
+// hybrid host that is /sys/fs/cgroup/unified; the kernel runs cgroup-device programs for a
+// task's cgroup2 membership there even though v1 owns the devices controller.
+std::string cgroup2_mount()
+{
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        auto sep = line.find(" - ");
+        if (sep == std::string::npos)
+            continue;
+        std::istringstream tail(line.substr(sep + 3));
+        std::string fstype;
+        tail >> fstype;
+        if (fstype != "cgroup2")
+            continue;
+        std::istringstream head(line.substr(0, sep));
+        std::string field, mount_point;
+        for (int i = 0; i < 5 && head >> field; ++i)
+            mount_point = field;
+        return mount_point;
+    }
+    return "";
+}
+
+// Owners of what the attach test creates, so that a failed REQUIRE leaves nothing behind:
+// the child is killed and reaped first, then the cgroup (and the program attached to it) and
+// the directory of device nodes go.
+struct TempCgroup {
+    std::string path;
+    ~TempCgroup()
+    {
+        if (path.empty())
+            return;
+        // The kernel reports a child's exit before it has unlinked the task from its cgroup:
+        // rmdir can say EBUSY for a moment. Bounded retry, then report the leak.
+        int rc = ::rmdir(path.c_str());
+        for (int i = 0, ms = 10; rc < 0 && errno == EBUSY && i < 8; ++i, ms *= 2) {
+            ::usleep(ms * 1000);
+            rc = ::rmdir(path.c_str());
+        }
+        if (rc < 0 && errno != ENOENT)
+            WARN("rmdir `" << path << "`: " << std::strerror(errno));
+    }
+};
+struct TempDir {
+    std::string path;
+    ~TempDir()
+    {
+        std::error_code ec;
+        if (!path.empty())
+            std::filesystem::remove_all(path, ec);
+    }
+};
+struct ChildProcess {
+    pid_t pid = -1;
+    ~ChildProcess()
+    {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
+};
+
+// errno of an open (0: it succeeded).
+int open_errno(const char *path, int flags)
+{
+    int fd = ::open(path, flags | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno;
+    ::close(fd);
+    return 0;
+}
+int mknod_errno(const char *path, mode_t mode, dev_t dev)
+{
+    if (::mknod(path, mode, dev) < 0)
+        return errno;
+    ::unlink(path);
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("device rules: the program attached to a cgroup2 directory refuses opens and mknods",
+          "[oci][devices][privileged]")
+{
+    REQUIRE_PRIVILEGED("bpf BPF_PROG_ATTACH, mkdir in cgroup2, mknod");
+    std::string root = cgroup2_mount();
+    INFO("cgroup2 mount: `" << root << "`");
+    REQUIRE_FALSE(root.empty());  // no cgroup2 mount at all: fail, never skip
+
+    // A block device that exists on this host (its node is made again in our own directory).
+    std::string blk_host;
+    struct stat st {};
+    for (const char *c : {"/dev/loop0", "/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/xvda"})
+        if (::stat(c, &st) == 0 && S_ISBLK(st.st_mode)) {
+            blk_host = c;
+            break;
+        }
+    INFO("block device: `" << blk_host << "`");
+    REQUIRE_FALSE(blk_host.empty());
+    const dev_t blk = st.st_rdev;
+    const dev_t loop_control = ::makedev(10, 237);
+
+    // Docker-like, but without "b *:* m" so that mknod of a block device is refused, and with
+    // a read-only rule to check the access bits.
+    auto prog = device_bpf_program({rule(false, 'a', -1, -1, "rwm"), rule(true, 'c', 1, 3, "rwm"),
+                                    rule(true, 'c', 1, 5, "rwm"), rule(true, 'c', 1, 9, "r"),
+                                    rule(true, 'c', -1, -1, "m")});
+
+    // Nodes of denied devices in a directory of our own: the device cgroup checks the
+    // device numbers on open, whatever the path. /tmp must allow device nodes (not nodev).
+    TempDir nodes;
+    {
+        char tmpl[] = "/tmp/urunc-devcg-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        nodes.path = tmpl;
+    }
+    const std::string n_loopctl = nodes.path + "/loop-control", n_blk = nodes.path + "/blk",
+                      n_urandom = nodes.path + "/urandom", n_new_blk = nodes.path + "/new-blk",
+                      n_new_null = nodes.path + "/new-null";
+    REQUIRE(::mknod(n_loopctl.c_str(), S_IFCHR | 0600, loop_control) == 0);
+    REQUIRE(::mknod(n_blk.c_str(), S_IFBLK | 0600, blk) == 0);
+    REQUIRE(::mknod(n_urandom.c_str(), S_IFCHR | 0600, ::makedev(1, 9)) == 0);
+    // Control, outside the cgroup: the same calls succeed, so an EPERM below is the program's.
+    CHECK(open_errno(n_loopctl.c_str(), O_RDWR) == 0);
+    CHECK(open_errno(n_blk.c_str(), O_RDONLY) == 0);
+    CHECK(open_errno(n_urandom.c_str(), O_RDWR) == 0);
+    CHECK(mknod_errno(n_new_blk.c_str(), S_IFBLK | 0600, blk) == 0);
+
+    std::random_device rd;
+    TempCgroup cg;
+    cg.path = root + "/urunc-devtest-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+    INFO("cgroup: `" << cg.path << "`");
+    if (::mkdir(cg.path.c_str(), 0755) < 0) {
+        cg.path.clear();
+        FAIL("mkdir cgroup: " << std::strerror(errno));
+    }
+    REQUIRE_NOTHROW(attach_device_program(cg.path, prog));
+    const std::string procs = cg.path + "/cgroup.procs";
+
+    // The probes the child runs once it is in the cgroup, and what each must give.
+    enum { Join, DevNullRw, DevZeroRo, LoopCtlRw, BlkRo, MknodBlk, MknodChr, UrandomRo, UrandomRw, N };
+    int pipefd[2];
+    REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
+    UniqueFd rd_end(pipefd[0]), wr_end(pipefd[1]);
+    ChildProcess child;
+    child.pid = ::fork();
+    REQUIRE(child.pid >= 0);
+    if (child.pid == 0) {
+        // Only plain system calls from here: no Catch2, no exceptions, _exit.
+        int res[N];
+        for (int &r : res)
+            r = -1;
+        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        res[Join] = fd < 0 || ::write(fd, "0", 1) != 1 ? errno : 0;
+        if (fd >= 0)
+            ::close(fd);
+        if (res[Join] == 0) {
+            res[DevNullRw] = open_errno("/dev/null", O_RDWR);
+            res[DevZeroRo] = open_errno("/dev/zero", O_RDONLY);
+            res[LoopCtlRw] = open_errno(n_loopctl.c_str(), O_RDWR);
+            res[BlkRo] = open_errno(n_blk.c_str(), O_RDONLY);
+            res[MknodBlk] = mknod_errno(n_new_blk.c_str(), S_IFBLK | 0600, blk);
+            res[MknodChr] = mknod_errno(n_new_null.c_str(), S_IFCHR | 0600, ::makedev(1, 3));
+            res[UrandomRo] = open_errno(n_urandom.c_str(), O_RDONLY);
+            res[UrandomRw] = open_errno(n_urandom.c_str(), O_RDWR);
+        }
+        bool sent = ::write(wr_end.get(), res, sizeof res) == static_cast<ssize_t>(sizeof res);
+        ::_exit(sent ? 0 : 1);
+    }
+    wr_end.reset();
+    int res[N];
+    size_t got = 0;
+    while (got < sizeof res) {
+        ssize_t n = ::read(rd_end.get(), reinterpret_cast<char *>(res) + got, sizeof res - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += static_cast<size_t>(n);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
+    child.pid = -1;
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    REQUIRE(got == sizeof res);
+
+    REQUIRE(res[Join] == 0);
+    CHECK(res[DevNullRw] == 0);         // c 1:3 rwm
+    CHECK(res[DevZeroRo] == 0);         // c 1:5 rwm
+    CHECK(res[LoopCtlRw] == EPERM);     // c 10:237: denied by "a *:* rwm"
+    CHECK(res[BlkRo] == EPERM);         // a block device: denied
+    CHECK(res[MknodBlk] == EPERM);      // no "b *:* m"
+    CHECK(res[MknodChr] == 0);          // c *:* m
+    CHECK(res[UrandomRo] == 0);         // c 1:9 r
+    CHECK(res[UrandomRw] == EPERM);     // ... but not w
 }
 
 TEST_CASE("spec: devices, rlimits, oomScoreAdj, sysctl, masked paths, uid -1", "[oci][spec]")
