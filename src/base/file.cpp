@@ -15,8 +15,9 @@
 
 namespace urunc {
 
-std::string read_fd(int fd, const std::string &what)
+std::string read_fd(int fd, const std::string &what, size_t max)
 {
+    // The file may grow while it is read: never read past the cap.
     std::string out;
     char buf[8192];
     for (;;) {
@@ -28,6 +29,8 @@ std::string read_fd(int fd, const std::string &what)
         }
         if (n == 0)
             break;
+        if (out.size() + static_cast<size_t>(n) > max)
+            throw Error("`" + what + "` grew past the " + std::to_string(max) + " bytes allowed", EFBIG);
         out.append(buf, static_cast<size_t>(n));
     }
     return out;
@@ -68,23 +71,7 @@ std::string read_regular_fd(int fd, const std::string &what, size_t max)
         throw Error("`" + what + "` is " + std::to_string(st.st_size) + " bytes, more than the " +
                         std::to_string(max) + " allowed",
                     EFBIG);
-    // The file may grow after the fstat: never read past the cap either.
-    std::string out;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throw sys_error("read `" + what + "`");
-        }
-        if (n == 0)
-            break;
-        if (out.size() + static_cast<size_t>(n) > max)
-            throw Error("`" + what + "` grew past the " + std::to_string(max) + " bytes allowed", EFBIG);
-        out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
+    return read_fd(fd, what, max);
 }
 
 std::string read_regular_file(const std::string &path, size_t max)

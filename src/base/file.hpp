@@ -13,7 +13,7 @@ namespace urunc {
 
 // Read a whole file (path or dirfd-relative). Throws Error naming the path.
 std::string read_file(const std::string &path);
-std::string read_fd(int fd, const std::string &what);
+std::string read_fd(int fd, const std::string &what, size_t max = SIZE_MAX);
 
 // Size caps for files whose content someone else controls (bundle, image, mount sources).
 inline constexpr size_t kMaxUruncJson = 16 * 1024;         // urunc.json
