@@ -272,8 +272,11 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     l.host_binds.push_back(l.exec.binary);
     if (l.vmm->wants_libs())
         add_libraries(l);
+    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
+    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
     if (l.vmm->name() == "qemu")
-        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios")})
+        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
+                                     std::string("/usr/lib/ipxe/qemu")})
             if (path_exists(d))
                 l.data_dirs.push_back(d);
     l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
