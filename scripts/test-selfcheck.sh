@@ -3,7 +3,8 @@
 # each run fails (last line "N passed, M failed, K skipped" with M > 0, non-zero exit), and
 # that a healthy suite passes. Nothing here touches the real tests or the build.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+top=$(pwd)
 w=$(mktemp -d /tmp/urunc-selfcheck.XXXXXX)
 trap 'rm -rf "$w"' EXIT
 bad=0
@@ -112,6 +113,51 @@ EOF
 		expect fail "a unit binary whose only problem is a leak LeakSanitizer reports" \
 			URUNC_TEST_SUITES=unit URUNC_UNIT_BIN="$w/leak" ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	fi
+fi
+
+# A build that does not compile: the runner stops at once, with the summary line.
+expect fail "a build that fails" URUNC_TEST_NO_BUILD= URUNC_TEST_BUILD_CMD=false \
+	URUNC_TEST_SUITES=integration URUNC_TEST_TESTS_DIR="$w/healthy"
+
+# A sanitizer report from a process the tests ran, while every test passed: the
+# integration-asan suite fails on the report file alone.
+mkdir -p "$w/asan/integration"
+cat >"$w/asan/integration/case.bats" <<'EOF'
+@test "a sanitized process reports, the test passes" {
+	p=${ASAN_OPTIONS##*log_path=}
+	p=${p%%:*}
+	printf '==4242==ERROR: AddressSanitizer: heap-use-after-free\nSUMMARY: AddressSanitizer: heap-use-after-free\n' >"$p.urunc.4242"
+}
+EOF
+expect fail "a sanitizer report file under integration-asan, all tests ok" URUNC_NO_SANITIZE=0 \
+	URUNC_TEST_SUITES=integration-asan URUNC_TEST_TESTS_DIR="$w/asan"
+bats_case asanok '@test "clean" { true; }'
+expect pass "integration-asan with no report" URUNC_NO_SANITIZE=0 \
+	URUNC_TEST_SUITES=integration-asan URUNC_TEST_TESTS_DIR="$w/asanok"
+
+# A deliberately broken build: the real tests/integration/state.bats against a urunc whose
+# `state` reports every running container as stopped (everything else is build/'s real
+# binary). The suite must catch it. Needs root and build/ (scripts/build.sh).
+if [ "$(id -u)" = 0 ] && [ -x build/src/cli/urunc ] && [ -f build/tests/fixtures/paths.env ]; then
+	mkdir -p "$w/broken/src/cli" "$w/broken/tests/fixtures" "$w/brokentests/integration" "$w/brokentests/lib"
+	cp build/tests/fixtures/paths.env "$w/broken/tests/fixtures/"
+	cat >"$w/broken/src/cli/urunc" <<EOF
+#!/bin/bash
+for a in "\$@"; do
+	if [ "\$a" = state ]; then
+		"$top/build/src/cli/urunc" "\$@" | sed 's/"running"/"stopped"/'
+		exit "\${PIPESTATUS[0]}"
+	fi
+done
+exec "$top/build/src/cli/urunc" "\$@"
+EOF
+	chmod +x "$w/broken/src/cli/urunc"
+	cp tests/integration/state.bats tests/integration/helpers.bash "$w/brokentests/integration/"
+	cp tests/lib/* "$w/brokentests/lib/"
+	expect fail "the real state.bats against a urunc whose \`state\` says stopped for running" \
+		URUNC_BUILD="$w/broken" URUNC_TEST_SUITES=integration URUNC_TEST_TESTS_DIR="$w/brokentests"
+else
+	echo "--    the real state.bats against a broken urunc: not run (needs root and build/)"
 fi
 
 if [ "$bad" -eq 0 ]; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every test: unit (Catch2, then again under ASan+UBSan+LSan), integration (bats + fake
-# VMM), e2e (real QEMU/TCG, loop devices, containerd, docker), fuzz (libFuzzer targets). Exits non-zero on any failure;
-# the last line is exactly "N passed, M failed, K skipped".
+# Run every test: unit (Catch2), integration (bats + fake VMM), e2e (real QEMU/TCG, loop
+# devices, containerd, docker), fuzz (libFuzzer targets), and again under ASan+UBSan+LSan:
+# the unit tests (unit-asan) and the whole integration suite against a sanitized urunc and
+# shim (integration-asan). Exits non-zero on any failure; the last line is exactly
+# "N passed, M failed, K skipped".
 #
 # What counts (so that green means tested):
 # * every suite's exit status is read; a non-zero status is a failure even when every
@@ -10,36 +12,66 @@
 #   never came (a crashed or truncated run) are failures;
 # * a unit binary runs under `timeout`; its exit status decides; the number of test cases
 #   it ran must equal the number it lists; any sanitizer report in its output fails it;
+# * under integration-asan every sanitizer report is written to a file (ASan/UBSan
+#   log_path, one per process, LeakSanitizer on): any report file fails the bats file that
+#   produced it, whatever its tests said;
 # * every bats test has a time limit (BATS_TEST_TIMEOUT, per suite below);
 # * with CI=true a skipped test is a failure unless it is listed, with its reason, in
-#   tests/skips.allow (printed below). Without CI, skips are counted and listed.
+#   tests/skips.allow (printed below). Without CI, skips are counted and listed;
+# * a job (a bats file, a unit run...) that never reports, because its lane died, fails.
+#
+# Parallel lanes (the machine has few cores and the suites wait a lot on QEMU and daemons):
+# * the sanitizer lane starts first, beside the main build, since it is the longest chain:
+#   ASan build (build-asan/), unit-asan, then each integration file under ASan;
+# * URUNC_TEST_JOBS workers (default 2) take entries from one queue: unit, the integration
+#   suite (its files one after another), each e2e file (largest first), fuzz;
+# * e2e files that share machine-global state say so with a line
+#   `# urunc-test-lane: <name> -- <why>`: files with the same name form one entry and run
+#   one after another in the same lane;
+# * each job's output is buffered in its own file and printed whole when the job ends, so
+#   lanes never interleave; the summary adds up every job, in queue order.
+# URUNC_TEST_JOBS=1 runs the queue serially (the sanitizer lane still overlaps).
 #
 # Suites are found by glob (tests/integration/*.bats, tests/e2e/*.bats), never listed here.
-# Environment: URUNC_NO_SANITIZE=1 skips the sanitizer build; URUNC_TEST_SUITES="unit
-# integration e2e" picks suites; URUNC_UNIT_TIMEOUT, URUNC_IT_TEST_TIMEOUT,
+# Environment: URUNC_NO_SANITIZE=1 skips the sanitizer build and both sanitizer suites;
+# URUNC_TEST_SUITES="unit integration e2e fuzz integration-asan" picks suites (unit-asan
+# comes with unit); URUNC_UNIT_TIMEOUT, URUNC_IT_TEST_TIMEOUT, URUNC_IT_ASAN_TEST_TIMEOUT,
 # URUNC_E2E_TEST_TIMEOUT (seconds) override the limits; FUZZ_SECONDS (default 20) is the
-# time each fuzz target runs. For --self-check only:
-# URUNC_TEST_TESTS_DIR (another tests/ dir), URUNC_UNIT_BIN (another unit binary),
-# URUNC_TEST_NO_BUILD=1.
+# time each fuzz target runs; URUNC_TEST_JOBS the number of queue workers. For --self-check
+# only: URUNC_TEST_TESTS_DIR (another tests/ dir), URUNC_UNIT_BIN (another unit binary),
+# URUNC_TEST_NO_BUILD=1, URUNC_TEST_BUILD_CMD (another build command).
 #
-# `scripts/test.sh --self-check` proves that the runner fails what it must: it runs the
-# runner on a throw-away tests dir holding a bats file that dies after its first result, one
-# that exits non-zero after all "ok", an unlisted skip under CI=true and a unit binary that
-# prints "All tests passed" but exits 1 (and one whose LeakSanitizer finds a leak when a
-# compiler is at hand), and checks that each run ends "…, N failed" with N > 0.
+# Sanitizer exclusions: tests/sanitize.exclude lists integration files or tests that do not
+# run under ASan, one `<file>.bats[: <test name>] -- <reason>` per line; the runner prints
+# each with its reason. Slow tests get a longer limit instead (URUNC_IT_ASAN_TEST_TIMEOUT).
+#
+# `scripts/test.sh --self-check` proves that the runner fails what it must (see
+# scripts/test-selfcheck.sh): bats files that crash, lie with their exit status, hang or
+# skip, unit binaries that lie or leak, a build that fails, and the real integration tests
+# against a broken urunc.
+# each job counts in its own subshell, on purpose (job); sh -c and sed scripts are literal:
+# shellcheck disable=SC2030,SC2031,SC2016
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 
 if [ "${1:-}" = --self-check ]; then
 	exec scripts/test-selfcheck.sh
 fi
 
-suites=${URUNC_TEST_SUITES:-unit integration e2e fuzz}
+suites=${URUNC_TEST_SUITES:-unit integration e2e fuzz integration-asan}
 tests_dir=${URUNC_TEST_TESTS_DIR:-$top/tests}
 allow_file=${URUNC_SKIPS_ALLOW:-$tests_dir/skips.allow}
+exclude_file=${URUNC_SANITIZE_EXCLUDE:-$tests_dir/sanitize.exclude}
 ci=${CI:-false}
 [ "$ci" = 1 ] && ci=true
+workers=${URUNC_TEST_JOBS:-2}
+[[ $workers =~ ^[1-9][0-9]*$ ]] || workers=2
+sanitize=1
+[ "${URUNC_NO_SANITIZE:-0}" != 1 ] || sanitize=0
+it_limit=${URUNC_IT_TEST_TIMEOUT:-120}
+it_asan_limit=${URUNC_IT_ASAN_TEST_TIMEOUT:-$((it_limit * 3))}
+e2e_limit=${URUNC_E2E_TEST_TIMEOUT:-600}
 
 passed=0
 failed=0
@@ -47,7 +79,9 @@ skipped=0
 failures=()
 skips=()
 logdir=${URUNC_TEST_LOGDIR:-$(mktemp -d /tmp/urunc-test-logs.XXXXXX)}
-mkdir -p "$logdir"
+jobdir=$logdir/jobs
+mkdir -p "$jobdir"
+started=$SECONDS
 
 has_suite() { [[ " $suites " == *" $1 "* ]]; }
 fail() {
@@ -55,14 +89,47 @@ fail() {
 	failures+=("$1")
 }
 
-if [ -z "${URUNC_TEST_NO_BUILD:-}" ]; then
-	if ! scripts/build.sh >"$logdir/build.log" 2>&1; then
-		tail -n 30 "$logdir/build.log"
-		echo "build failed (log: $logdir/build.log)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-fi
+# --- lanes ---------------------------------------------------------------------------------
+# Every lane runs in its own process group (set -m), so the runner can stop exactly the
+# lanes it started, with everything under them, when it is interrupted or the build fails.
+lane_pids=()
+stop_lanes() {
+	local p
+	for p in "${lane_pids[@]}"; do
+		kill -TERM -- "-$p" 2>/dev/null || true
+	done
+}
+trap 'stop_lanes; exit 130' INT TERM
+
+# start_lane <command...>: run it in the background as a new process group.
+start_lane() {
+	set -m
+	"$@" &
+	lane_pids+=($!)
+	set +m
+}
+
+# job <name> <command...>: run command in a subshell with its own counters and its output
+# buffered; then print the buffer whole (under a lock, so lanes never interleave) and leave
+# the counters in $jobdir/<name>.res for the summary.
+job() {
+	local name=$1
+	shift
+	(
+		passed=0 failed=0 skipped=0 failures=() skips=()
+		t0=$SECONDS
+		"$@" >"$jobdir/$name.out" 2>&1
+		echo "  ($name: $((SECONDS - t0)) s)" >>"$jobdir/$name.out"
+		{
+			echo "$passed $failed $skipped"
+			[ ${#failures[@]} -eq 0 ] || printf 'F %s\n' "${failures[@]}"
+			[ ${#skips[@]} -eq 0 ] || printf 'S %s\n' "${skips[@]}"
+		} >"$jobdir/$name.res.tmp"
+		mv "$jobdir/$name.res.tmp" "$jobdir/$name.res"
+		flock "$jobdir/print.lock" cat "$jobdir/$name.out"
+	)
+}
+planned=()
 
 # --- skip allow-list ---------------------------------------------------------------------
 # One line per allowed skip: `<file>.bats: <test name> -- <reason>`; `#` starts a comment.
@@ -82,6 +149,32 @@ if [ -f "$allow_file" ]; then
 	done <"$allow_file"
 fi
 [ ${#allowed[@]} -gt 0 ] || echo "  (empty: no skip is allowed in CI)"
+
+# --- sanitizer exclusions ------------------------------------------------------------------
+# `<file>.bats -- <reason>` leaves a whole file out of integration-asan; `<file>.bats: <test
+# name> -- <reason>` one test (run with a --filter that matches every other test name).
+declare -A asan_excl_file=() asan_excl_test=()
+if [ "$sanitize" = 1 ] && has_suite integration-asan; then
+	echo "== sanitizer exclusions ($exclude_file)"
+	if [ -f "$exclude_file" ]; then
+		while IFS= read -r line; do
+			line=${line%%#*}
+			[[ $line =~ ^[[:space:]]*$ ]] && continue
+			if [[ $line =~ ^([^:[:space:]]+\.bats)[[:space:]]+--[[:space:]](.+)$ ]]; then
+				asan_excl_file[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+				echo "  excluded: ${BASH_REMATCH[1]} (whole file) -- ${BASH_REMATCH[2]}"
+			elif [[ $line =~ ^([^:]+\.bats):[[:space:]]*(.+)[[:space:]]--[[:space:]](.+)$ ]]; then
+				asan_excl_test["${BASH_REMATCH[1]}: ${BASH_REMATCH[2]%"${BASH_REMATCH[2]##*[![:space:]]}"}"]=${BASH_REMATCH[3]}
+				echo "  excluded: $line"
+			else
+				echo "  malformed (want \`file.bats[: test name] -- reason\`): $line"
+				fail "sanitizer exclusions: malformed line: $line"
+			fi
+		done <"$exclude_file"
+	fi
+	[ ${#asan_excl_file[@]} -gt 0 ] || [ ${#asan_excl_test[@]} -gt 0 ] ||
+		echo "  (none: every integration test runs under ASan+UBSan)"
+fi
 
 # --- unit tests ----------------------------------------------------------------------------
 
@@ -148,74 +241,62 @@ unit_skipped() {
 	fi
 }
 
-# The sanitizer build and run overlap with the other suites (different build dir, no
-# machine-global state); its result is collected at the end. LSan is on (detect_leaks=1)
-# and every sanitizer stops at its first report.
-asan_pid=
-if has_suite unit && [ "${URUNC_NO_SANITIZE:-0}" != 1 ]; then
-	(
-		if [ ! -f build-asan/build.ninja ]; then
-			meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 2
-		fi
-		nice -n 10 ninja -j2 -C build-asan tests/unit/unit_tests || exit 2
-	) >"$logdir/asan-build.log" 2>&1 &
-	asan_pid=$!
-fi
-
-if has_suite unit; then
+job_unit() {
 	run_unit unit "${URUNC_UNIT_BIN:-build/tests/unit/unit_tests}" "${unit_filter[@]}"
 	unit_skipped "${URUNC_UNIT_BIN:-build/tests/unit/unit_tests}" unit
-fi
+}
 
-# --- bats suites ---------------------------------------------------------------------------
+# --- bats files ----------------------------------------------------------------------------
 
-# run_bats_file <suite> <file> <per-test timeout>: one bats file, TAP; the plan is checked
-# against the results, the exit status is read, skips are checked against the allow-list.
+# run_bats_file <suite> <file> <per-test timeout> [bats args...]: one bats file, TAP; the
+# plan is checked against the results, the exit status is read, skips are checked against
+# the allow-list.
 run_bats_file() {
 	local suite=$1 file=$2 limit=$3 base log rc plan=-1 ok=0 notok=0 skip=0 line name reason
+	shift 3
 	base=${file##*/}
 	log=$logdir/$suite-${base%.bats}.log
 	# The whole file is bounded too: setup_file and teardown_file have no per-test limit.
 	local count
-	count=$(bats --count "$file" 2>/dev/null || echo 1)
-	BATS_TEST_TIMEOUT=$limit timeout -k 30 $((count * limit + 300)) bats --tap "$file" >"$log" 2>&1
+	count=$(bats --count "$@" "$file" 2>/dev/null || echo 1)
+	BATS_TEST_TIMEOUT=$limit timeout -k 30 $((count * limit + 300)) bats --tap "$@" "$file" >"$log" 2>&1
 	rc=$?
 	while IFS= read -r line; do
 		if [[ $line =~ ^1\.\.([0-9]+)$ ]]; then
 			plan=${BASH_REMATCH[1]}
 		elif [[ $line =~ ^not\ ok\ [0-9]+\ (.*)$ ]]; then
 			notok=$((notok + 1))
-			echo "  not ok: $base: ${BASH_REMATCH[1]}"
+			echo "  not ok: $suite/$base: ${BASH_REMATCH[1]}"
 		elif [[ $line =~ ^ok\ [0-9]+\ (.*)\ \#\ skip(\ (.*))?$ ]]; then
 			skip=$((skip + 1))
 			name=${BASH_REMATCH[1]}
 			reason=${BASH_REMATCH[3]:-no reason given}
 			if [ -n "${allowed["$base: $name"]+x}" ]; then
-				skips+=("$base: $name -- $reason (allowed: ${allowed["$base: $name"]})")
+				skips+=("$suite/$base: $name -- $reason (allowed: ${allowed["$base: $name"]})")
 			elif [ "$ci" = true ]; then
-				fail "$base: skipped in CI, not in $(basename "$allow_file"): $name ($reason)"
+				fail "$suite/$base: skipped in CI, not in $(basename "$allow_file"): $name ($reason)"
 			else
-				skips+=("$base: $name -- $reason")
+				skips+=("$suite/$base: $name -- $reason")
 			fi
 		elif [[ $line =~ ^ok\ [0-9]+\  ]]; then
 			ok=$((ok + 1))
 		fi
 	done <"$log"
 	local seen=$((ok + notok + skip))
-	printf '  %-28s plan %s, %d ok, %d not ok, %d skipped, exit %d\n' "$base" \
+	printf '  %-36s plan %s, %d ok, %d not ok, %d skipped, exit %d\n' "$suite/$base" \
 		"$([ "$plan" -ge 0 ] && echo "$plan" || echo none)" "$ok" "$notok" "$skip" "$rc"
 	passed=$((passed + ok))
 	skipped=$((skipped + skip))
-	[ "$notok" -eq 0 ] || fail "$base: $notok test(s) not ok (log: $log)" "$notok"
+	[ "$notok" -eq 0 ] || fail "$suite/$base: $notok test(s) not ok (log: $log)" "$notok"
 	if [ "$plan" -lt 0 ]; then
-		fail "$base: no TAP plan (the suite did not run; log: $log)"
+		fail "$suite/$base: no TAP plan (the suite did not run; log: $log)"
 	elif [ "$seen" -lt "$plan" ]; then
-		fail "$base: $seen result(s) of a plan of $plan: truncated (log: $log)" $((plan - seen))
+		fail "$suite/$base: $seen result(s) of a plan of $plan: truncated (log: $log)" $((plan - seen))
 	elif [ "$seen" -gt "$plan" ]; then
-		fail "$base: $seen result(s) for a plan of $plan (log: $log)"
+		fail "$suite/$base: $seen result(s) for a plan of $plan (log: $log)"
 	fi
 	if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
-		fail "$base: bats exited $rc with no failed test (log: $log)"
+		fail "$suite/$base: bats exited $rc with no failed test (log: $log)"
 		tail -n 15 "$log" | sed 's/^/    /'
 	fi
 	if [ "$notok" -ne 0 ]; then
@@ -223,28 +304,109 @@ run_bats_file() {
 	fi
 }
 
-run_bats_suite() {
-	local suite=$1 limit=$2 f any=
-	echo "== $suite (BATS_TEST_TIMEOUT=${limit}s per test)"
-	for f in "$tests_dir/$suite"/*.bats; do
-		[ -f "$f" ] || continue
-		any=1
-		run_bats_file "$suite" "$f" "$limit"
-	done
-	[ -n "$any" ] || fail "$suite: no .bats file in $tests_dir/$suite"
+# job_bats <suite> <file>: one file of a suite, with that suite's limit and environment.
+job_bats() {
+	local suite=$1 file=$2
+	case $suite in
+	integration) run_bats_file integration "$file" "$it_limit" ;;
+	e2e) run_bats_file e2e "$file" "$e2e_limit" ;;
+	integration-asan) job_bats_asan "$file" ;;
+	esac
 }
 
-export URUNC_BUILD=${URUNC_BUILD:-$top/build}
-has_suite integration && run_bats_suite integration "${URUNC_IT_TEST_TIMEOUT:-120}"
-has_suite e2e && run_bats_suite e2e "${URUNC_E2E_TEST_TIMEOUT:-600}"
+# The sanitizer run of one integration file: urunc and its fixtures from build-asan/; every
+# sanitized process writes its reports to files under a directory of this file (ASan and
+# UBSan `log_path`: <prefix>.<pid>), never to the stderr the tests read; any file there
+# fails the bats file. LeakSanitizer is on: urunc's processes that exit through exit()
+# (the verbs, create's parent) are checked; those that exec (the container init becoming
+# the VMM) or _exit (forked helpers) are not, as there is nothing to check there.
+job_bats_asan() {
+	local file=$1 base reports filter=() names n keep r
+	base=${file##*/}
+	if [ ! -f "$jobdir/asan-build.ok" ]; then
+		echo "  integration-asan/$base: not run (the sanitizer build failed; counted once there)"
+		return
+	fi
+	if [ -n "${asan_excl_file[$base]+x}" ]; then
+		echo "  integration-asan/$base: excluded -- ${asan_excl_file[$base]}"
+		return
+	fi
+	# A test left out: run every other test of the file by name (an anchored alternation).
+	names=$(grep -E '^@test ' "$file" | sed -E 's/^@test +"(.*)" *\{.*$/\1/')
+	keep=()
+	while IFS= read -r n; do
+		if [ -n "${asan_excl_test["$base: $n"]+x}" ]; then
+			echo "  integration-asan/$base: excluded: $n -- ${asan_excl_test["$base: $n"]}"
+		else
+			keep+=("$(sed 's/[][\.*^$(){}+?|/]/\\&/g' <<<"$n")")
+		fi
+	done <<<"$names"
+	if [ "${#keep[@]}" -lt "$(grep -c . <<<"$names")" ]; then
+		filter=(--filter "^($(IFS='|'; echo "${keep[*]}"))\$")
+	fi
+	reports=$logdir/asan-reports/${base%.bats}
+	mkdir -p "$reports"
+	URUNC_BUILD=$top/build-asan \
+		ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:log_path=$reports/asan:log_exe_name=1" \
+		LSAN_OPTIONS="report_objects=1" \
+		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:log_exe_name=1" \
+		run_bats_file integration-asan "$file" "$it_asan_limit" "${filter[@]}"
+	for r in "$reports"/*; do
+		[ -f "$r" ] || continue
+		echo "  sanitizer report $r:"
+		grep -E "ERROR: .*Sanitizer|SUMMARY: .*Sanitizer|runtime error: |^    #[0-9] " "$r" | head -n 12 | sed 's/^/    /'
+		fail "integration-asan/$base: sanitizer report ${r##*/} (in $reports)"
+	done
+}
+
+# --- the sanitizer lane ----------------------------------------------------------------------
+# build-asan/ is a test build (-Dtest_seams=true, as build/) with -Db_sanitize=address,undefined:
+# urunc, urunc-view-shim, the unit tests and the fixtures (the fake VMM is static and is not
+# instrumented).
+job_asan_build() {
+	local targets=()
+	has_suite integration-asan || targets=(tests/unit/unit_tests)
+	if [ -n "${URUNC_TEST_NO_BUILD:-}" ]; then
+		echo "== asan-build: not built (URUNC_TEST_NO_BUILD)"
+		touch "$jobdir/asan-build.ok"
+		return
+	fi
+	echo "== asan-build (build-asan/: ${targets[*]:-everything})"
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dtest_seams=true >"$logdir/asan-build.log" 2>&1
+	elif ! meson introspect --buildoptions build-asan |
+		jq -e '.[] | select(.name == "test_seams") | .value' >/dev/null; then
+		meson setup --reconfigure build-asan -Dtest_seams=true >"$logdir/asan-build.log" 2>&1
+	fi
+	if ninja -j2 -C build-asan "${targets[@]}" >>"$logdir/asan-build.log" 2>&1; then
+		touch "$jobdir/asan-build.ok"
+		echo "  built"
+	else
+		tail -n 20 "$logdir/asan-build.log" | sed 's/^/  /'
+		fail "asan-build: the sanitizer build failed (log: $logdir/asan-build.log)"
+	fi
+}
+
+job_unit_asan() {
+	if [ ! -f "$jobdir/asan-build.ok" ]; then
+		echo "== unit-asan: not run (the sanitizer build failed; counted once there)"
+		return
+	fi
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1 \
+		LSAN_OPTIONS=report_objects=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_unit unit-asan build-asan/tests/unit/unit_tests "${unit_filter[@]}"
+	unit_skipped build-asan/tests/unit/unit_tests unit-asan
+}
 
 # --- fuzzing ---------------------------------------------------------------------------------
 # scripts/fuzz.sh builds the libFuzzer targets (clang, ASan+UBSan) and runs each for
 # FUZZ_SECONDS; it prints TAP (`1..N`, one `ok`/`not ok` per target). Counted like a bats file.
-if has_suite fuzz; then
+job_fuzz() {
+	local flog=$logdir/fuzz.log frc fplan fok fnot
 	echo "== fuzz (FUZZ_SECONDS=${FUZZ_SECONDS:=20} per target)"
 	export FUZZ_SECONDS
-	flog=$logdir/fuzz.log
 	timeout -k 30 3600 scripts/fuzz.sh >"$flog" 2>&1
 	frc=$?
 	fplan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$flog" | tail -n1)
@@ -260,26 +422,177 @@ if has_suite fuzz; then
 		fail "fuzz: $((fok + fnot)) result(s) of a plan of $fplan (log: $flog)"
 	fi
 	[ "$frc" -eq 0 ] || [ "$fnot" -ne 0 ] || fail "fuzz: scripts/fuzz.sh exited $frc (log: $flog)"
-fi
+}
 
-# --- the sanitizer run ---------------------------------------------------------------------
-if [ -n "$asan_pid" ]; then
-	if wait "$asan_pid"; then
-		ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1 \
-			LSAN_OPTIONS=report_objects=1 \
-			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-			run_unit unit-asan build-asan/tests/unit/unit_tests "${unit_filter[@]}"
-		unit_skipped build-asan/tests/unit/unit_tests unit-asan
+# --- job specs and the queue ---------------------------------------------------------------
+# A spec is `unit`, `fuzz`, `asan-build`, `unit-asan` or `<suite>:<bats file>`; its job name
+# (for buffers and results) is `<suite>.<file without .bats>` or the spec itself.
+job_name() {
+	case $1 in
+	*:*) local f=${1#*:} && echo "${1%%:*}.$(basename "$f" .bats)" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+run_spec() {
+	local spec=$1
+	case $spec in
+	unit) job "$(job_name "$spec")" job_unit ;;
+	fuzz) job "$(job_name "$spec")" job_fuzz ;;
+	asan-build) job "$(job_name "$spec")" job_asan_build ;;
+	unit-asan) job "$(job_name "$spec")" job_unit_asan ;;
+	*:*) job "$(job_name "$spec")" job_bats "${spec%%:*}" "${spec#*:}" ;;
+	esac
+}
+
+# bats_files <suite>: the suite's files; a missing suite is a failure (counted by a job).
+bats_files() {
+	local f
+	for f in "$tests_dir/$1"/*.bats; do
+		[ -f "$f" ] && echo "$f"
+	done
+}
+
+queue=()
+# enqueue <spec...>: one queue entry, its specs run in order by one worker.
+enqueue() {
+	queue+=("$*")
+	planned+=("$@")
+}
+
+e2e_entries() {
+	# Files with the same `# urunc-test-lane: <name>` share one entry; entries go largest
+	# first (file size stands in for run time), so the last to start is a short one.
+	local f name size
+	declare -A group=() weight=()
+	for f in $(bats_files e2e); do
+		name=$(sed -n 's/^# urunc-test-lane: *\([^ ]*\).*/\1/p' "$f" | head -n1)
+		[ -n "$name" ] || name="file:$f"
+		group[$name]+=" e2e:$f"
+		size=$(stat -c %s "$f")
+		weight[$name]=$((${weight[$name]:-0} + size))
+	done
+	for name in "${!group[@]}"; do
+		echo "${weight[$name]}${group[$name]}"
+	done | sort -rn | cut -d' ' -f2-
+}
+
+suite_header() {
+	case $1 in
+	integration) echo "== integration: ${2} file(s), BATS_TEST_TIMEOUT=${it_limit}s per test" ;;
+	e2e) echo "== e2e: ${2} file(s), BATS_TEST_TIMEOUT=${e2e_limit}s per test" ;;
+	integration-asan) echo "== integration-asan: ${2} file(s) against build-asan/, BATS_TEST_TIMEOUT=${it_asan_limit}s per test" ;;
+	esac
+}
+
+if has_suite unit; then enqueue unit; fi
+if has_suite integration; then
+	mapfile -t files < <(bats_files integration)
+	if [ ${#files[@]} -eq 0 ]; then
+		fail "integration: no .bats file in $tests_dir/integration"
 	else
-		echo "== unit-asan"
-		tail -n 20 "$logdir/asan-build.log" | sed 's/^/  /'
-		fail "unit-asan: the sanitizer build failed (log: $logdir/asan-build.log)"
+		suite_header integration ${#files[@]}
+		enqueue "${files[@]/#/integration:}"
 	fi
-elif has_suite unit; then
-	echo "== unit-asan: not run (URUNC_NO_SANITIZE=1)"
+fi
+if has_suite e2e; then
+	mapfile -t entries < <(e2e_entries)
+	if [ ${#entries[@]} -eq 0 ]; then
+		fail "e2e: no .bats file in $tests_dir/e2e"
+	else
+		suite_header e2e "$(bats_files e2e | grep -c .)"
+		for e in "${entries[@]}"; do
+			# shellcheck disable=SC2086  # an entry is a space-separated list of specs
+			enqueue $e
+			[[ $e != *" "* ]] || echo "  one lane, in order: $(for s in $e; do printf '%s ' "${s##*/}"; done)"
+		done
+	fi
+fi
+if has_suite fuzz; then enqueue fuzz; fi
+
+asan_specs=()
+if [ "$sanitize" = 1 ] && { has_suite unit || has_suite integration-asan; }; then
+	asan_specs+=(asan-build)
+	has_suite unit && asan_specs+=(unit-asan)
+	if has_suite integration-asan; then
+		mapfile -t files < <(bats_files integration)
+		if [ ${#files[@]} -eq 0 ]; then
+			fail "integration-asan: no .bats file in $tests_dir/integration"
+		else
+			suite_header integration-asan ${#files[@]}
+			asan_specs+=("${files[@]/#/integration-asan:}")
+		fi
+	fi
+	planned+=("${asan_specs[@]}")
+else
+	has_suite unit && echo "== unit-asan: not run (URUNC_NO_SANITIZE=1)"
+	has_suite integration-asan && echo "== integration-asan: not run (URUNC_NO_SANITIZE=1)"
 fi
 
-echo "== summary"
+sanitizer_lane() {
+	local s
+	for s in "${asan_specs[@]}"; do run_spec "$s"; done
+}
+
+# worker: take the next queue entry (a counter under a lock) until the queue is empty.
+echo 0 >"$jobdir/queue.next"
+next_entry() {
+	flock "$jobdir/queue.lock" bash -c 'n=$(cat "$0"); echo $((n + 1)) >"$0"; echo "$n"' "$jobdir/queue.next"
+}
+worker() {
+	local n s
+	while n=$(next_entry) && [ "$n" -lt ${#queue[@]} ]; do
+		for s in ${queue[$n]}; do run_spec "$s"; done
+	done
+}
+
+export URUNC_BUILD=${URUNC_BUILD:-$top/build}
+
+# The sanitizer lane does not need the main build: it starts now.
+[ ${#asan_specs[@]} -eq 0 ] || start_lane sanitizer_lane
+
+if [ -z "${URUNC_TEST_NO_BUILD:-}" ]; then
+	if ! ${URUNC_TEST_BUILD_CMD:-scripts/build.sh} >"$logdir/build.log" 2>&1; then
+		stop_lanes
+		wait
+		tail -n 30 "$logdir/build.log"
+		echo "build failed (log: $logdir/build.log)"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+fi
+
+echo "== lanes: $workers worker(s) over ${#queue[@]} queue entries$([ ${#asan_specs[@]} -eq 0 ] || echo ", and the sanitizer lane")"
+for ((i = 0; i < workers && i < ${#queue[@]}; i++)); do
+	start_lane worker
+done
+for p in "${lane_pids[@]}"; do
+	wait "$p"
+done
+trap - INT TERM
+
+# --- summary -------------------------------------------------------------------------------
+for s in "${planned[@]}"; do
+	name=$(job_name "$s")
+	if [ ! -f "$jobdir/$name.res" ]; then
+		fail "$name: no result (its lane died; output so far: $jobdir/$name.out)"
+		continue
+	fi
+	{
+		read -r p f k
+		passed=$((passed + p))
+		failed=$((failed + f))
+		skipped=$((skipped + k))
+		while IFS= read -r line; do
+			case $line in
+			"F "*) failures+=("${line#F }") ;;
+			"S "*) skips+=("${line#S }") ;;
+			esac
+		done
+	} <"$jobdir/$name.res"
+done
+
+echo "== summary ($((SECONDS - started)) s)"
 if [ ${#skips[@]} -gt 0 ]; then
 	echo "skipped:"
 	printf '  %s\n' "${skips[@]}"
