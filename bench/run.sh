@@ -53,6 +53,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# shellcheck source=../tests/lib/testlib.bash
+. "$REPO/tests/lib/testlib.bash"
 for f in common fixtures m_overhead m_cycle m_size m_conc m_fail m_boot m_memory report; do
 	# shellcheck source=/dev/null
 	. "$BENCH/lib/$f.sh"

@@ -23,9 +23,10 @@
 # Parallel lanes (the machine has few cores and the suites wait a lot on QEMU and daemons):
 # * the sanitizer lane starts first, beside the main build, since it is the longest chain:
 #   ASan build (build-asan/), unit-asan, then each integration file under ASan;
-# * URUNC_TEST_JOBS workers (default 2) take entries from one queue: unit, the integration
-#   suite (its files one after another), each e2e file (largest first), fuzz;
-# * e2e files that share machine-global state say so with a line
+# * URUNC_TEST_JOBS workers (default 2) take entries from one queue: unit, each integration
+#   file, each e2e file (largest first within a suite), fuzz. Every file names what it makes
+#   machine-wide uniquely (cgroups, roots, sockets, netns), so files run side by side;
+# * bats files that share machine-global state anyway say so with a line
 #   `# urunc-test-lane: <name> -- <why>`: files with the same name form one entry and run
 #   one after another in the same lane;
 # * each job's output is buffered in its own file and printed whole when the job ends, so
@@ -360,7 +361,8 @@ job_bats_asan() {
 }
 
 # --- the sanitizer lane ----------------------------------------------------------------------
-# build-asan/ is a test build (-Dtest_seams=true, as build/) with -Db_sanitize=address,undefined:
+# build-asan/ is a test build (-Dtest_seams=true, as build/) with -Db_sanitize=address,undefined
+# at -O1 (what ASan's authors advise; -O2 made this build the longest step of the whole run):
 # urunc, urunc-view-shim, the unit tests and the fixtures (the fake VMM is static and is not
 # instrumented).
 job_asan_build() {
@@ -372,12 +374,12 @@ job_asan_build() {
 		return
 	fi
 	echo "== asan-build (build-asan/: ${targets[*]:-everything})"
+	local opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dtest_seams=true -Doptimization=1)
 	if [ ! -f build-asan/build.ninja ]; then
-		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-			-Dtest_seams=true >"$logdir/asan-build.log" 2>&1
-	elif ! meson introspect --buildoptions build-asan |
-		jq -e '.[] | select(.name == "test_seams") | .value' >/dev/null; then
-		meson setup --reconfigure build-asan -Dtest_seams=true >"$logdir/asan-build.log" 2>&1
+		meson setup build-asan "${opts[@]}" >"$logdir/asan-build.log" 2>&1
+	elif ! meson introspect --buildoptions build-asan | jq -e 'map({(.name): .value}) | add
+		| .test_seams == true and .optimization == "1" and .b_sanitize == "address,undefined"' >/dev/null; then
+		meson configure build-asan "${opts[@]}" >"$logdir/asan-build.log" 2>&1
 	fi
 	if ninja -j2 -C build-asan "${targets[@]}" >>"$logdir/asan-build.log" 2>&1; then
 		touch "$jobdir/asan-build.ok"
@@ -460,15 +462,16 @@ enqueue() {
 	planned+=("$@")
 }
 
-e2e_entries() {
-	# Files with the same `# urunc-test-lane: <name>` share one entry; entries go largest
-	# first (file size stands in for run time), so the last to start is a short one.
+# suite_entries <suite>: its files as queue entries, one line each. Files with the same
+# `# urunc-test-lane: <name>` share one entry; entries go largest first (file size stands in
+# for run time), so the last to start is a short one.
+suite_entries() {
 	local f name size
 	declare -A group=() weight=()
-	for f in $(bats_files e2e); do
+	for f in $(bats_files "$1"); do
 		name=$(sed -n 's/^# urunc-test-lane: *\([^ ]*\).*/\1/p' "$f" | head -n1)
 		[ -n "$name" ] || name="file:$f"
-		group[$name]+=" e2e:$f"
+		group[$name]+=" $1:$f"
 		size=$(stat -c %s "$f")
 		weight[$name]=$((${weight[$name]:-0} + size))
 	done
@@ -486,28 +489,20 @@ suite_header() {
 }
 
 if has_suite unit; then enqueue unit; fi
-if has_suite integration; then
-	mapfile -t files < <(bats_files integration)
-	if [ ${#files[@]} -eq 0 ]; then
-		fail "integration: no .bats file in $tests_dir/integration"
-	else
-		suite_header integration ${#files[@]}
-		enqueue "${files[@]/#/integration:}"
-	fi
-fi
-if has_suite e2e; then
-	mapfile -t entries < <(e2e_entries)
+for suite in integration e2e; do
+	has_suite $suite || continue
+	mapfile -t entries < <(suite_entries $suite)
 	if [ ${#entries[@]} -eq 0 ]; then
-		fail "e2e: no .bats file in $tests_dir/e2e"
-	else
-		suite_header e2e "$(bats_files e2e | grep -c .)"
-		for e in "${entries[@]}"; do
-			# shellcheck disable=SC2086  # an entry is a space-separated list of specs
-			enqueue $e
-			[[ $e != *" "* ]] || echo "  one lane, in order: $(for s in $e; do printf '%s ' "${s##*/}"; done)"
-		done
+		fail "$suite: no .bats file in $tests_dir/$suite"
+		continue
 	fi
-fi
+	suite_header $suite "$(bats_files $suite | grep -c .)"
+	for e in "${entries[@]}"; do
+		# shellcheck disable=SC2086  # an entry is a space-separated list of specs
+		enqueue $e
+		[[ $e != *" "* ]] || echo "  one lane, in order: $(for s in $e; do printf '%s ' "${s##*/}"; done)"
+	done
+done
 if has_suite fuzz; then enqueue fuzz; fi
 
 asan_specs=()

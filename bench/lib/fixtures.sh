@@ -25,12 +25,12 @@ setup_common() {
 	register_root crun "$R_CRUN"
 
 	# The fake VMM stands in for QEMU; urunc reads this through URUNC_CONFIG.
-	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$T/fake.toml"
+	tl_monitor_config "$T/fake.toml" qemu "$FAKEVMM"
 
 	# fb: the fake VMM keeps running; fx: it exits 0 at once.
-	"$MAKE_BUNDLE" "$T/fb" "$TESTKERNEL" >/dev/null
-	"$MAKE_BUNDLE" "$T/fx" "$TESTKERNEL" >/dev/null
-	jq '.process.args = ["fakevmm:exit=0"]' "$T/fx/config.json" >"$T/fx/c" && mv "$T/fx/c" "$T/fx/config.json"
+	tl_make_bundle "$T/fb"
+	tl_make_bundle "$T/fx"
+	tl_jq_edit "$T/fx/config.json" '.process.args = ["fakevmm:exit=0"]'
 
 	# rb: busybox-static /bin/true for runc and crun, from `runc spec`, with the
 	# same namespaces as the urunc bundle (pid, ipc, uts, mount, network).
@@ -85,7 +85,7 @@ block_bundle() {
 	args=(unikernelType=linux unikernelVersion mountRootfs=true "binary=/unikernel/kernel-$ks")
 	[ "$is" = 0 ] || args+=("initrd=/unikernel/initrd-$is")
 	[ "$mode" = view ] && args+=("snapshotView=$T/view")
-	"$MAKE_BUNDLE" "$dir" "$TESTKERNEL" "${args[@]}" >/dev/null
+	tl_make_bundle "$dir" "${args[@]}"
 	rm -rf "$dir/rootfs"
 	jq --arg r "$T/blk/rootfs" '.root.path = $r | .process.args = ["/sbin/init", "fakevmm:exit=0"]' \
 		"$dir/config.json" >"$dir/c" && mv "$dir/c" "$dir/config.json"

@@ -8,7 +8,7 @@
 # /dev/null and urunc falls back to TCG. BENCH_KVM=1 keeps /dev/kvm.
 in_tcg_ns() {
 	if [ -e /dev/kvm ] && [ "${BENCH_KVM:-0}" != 1 ]; then
-		unshare -m --propagation private sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh "$@"
+		hide_kvm "$@"
 	else
 		"$@"
 	fi

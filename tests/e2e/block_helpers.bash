@@ -14,6 +14,9 @@
 #                   bv_body <<'EOF' ... EOF; bv_run_body; bv_assert_ok
 # Used in a body:   everything prefixed `ns_` below (the body script sources this file).
 
+# shellcheck source=../lib/testlib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
+
 # A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
 # too); teardown still runs.
 : "${BATS_TEST_TIMEOUT:=600}"
@@ -100,8 +103,7 @@ bv_body() {
 
 # Runs the body in a private mount namespace with /dev/kvm hidden; bounded in time.
 bv_run_body() {
-	run timeout -k 5 "${BV_TIMEOUT:-120}" unshare -m --propagation private \
-		bash -c 'mount --bind /dev/null /dev/kvm 2>/dev/null || true; exec bash "$0"' "$BV_T/body.sh"
+	run timeout -k 5 "${BV_TIMEOUT:-120}" "${TL_HIDE_KVM[@]}" bash "$BV_T/body.sh"
 }
 
 bv_assert_ok() {

@@ -49,9 +49,9 @@
 #   cpriv_mounts                   mounts of files or paths under $CPRIV_DIR, in every mount
 #                                  namespace this run's containerd ever had, and the host's.
 #   cpriv_stop                     teardown, safe to call twice and after a failed start:
-#                                  stop containerd and blocksnap, kill what is left in
-#                                  containerd's mount namespaces (shims, urunc) and in the
-#                                  cgroups /$CPRIV_NS/* (VMMs), unmount what is under
+#                                  stop containerd and blocksnap (by pid + start time), kill
+#                                  what is left in containerd's own cgroup (shims, urunc)
+#                                  and in the cgroups /$CPRIV_NS/* (VMMs), unmount what is under
 #                                  $CPRIV_DIR, detach loop devices backed by files under it,
 #                                  remove killed shims' sockets and $CPRIV_DIR itself.
 #
@@ -69,7 +69,9 @@
 #                          test kernel prints `disk0: ext label=$CPRIV_LABEL`
 #   CPRIV_RUNC_ROOT        --runc-root for ctr run (urunc's --root is <it>/<ns>)
 #   CPRIV_PID, CPRIV_MNTNS containerd's pid and mount namespace (it runs in a private one
-#                          where /dev/kvm is hidden, as every e2e daemon does)
+#                          where /dev/kvm is hidden, as every e2e daemon does); the
+#                          namespace is for checks of what it holds, never for killing
+#   CPRIV_CGROUP           the cgroup containerd runs in, with everything it forks
 #   CPRIV_BLOCKSNAP_PID    the snapshotter's pid (it runs in the host's mount namespace: it
 #                          only writes files)
 # Inputs (optional, read by cpriv_start and the restarts)
@@ -112,6 +114,9 @@ cpriv_start() {
 	CPRIV_IMAGE=${CPRIV_IMAGE:-localhost/urunc-cpriv:$E2E_SFX}
 	export CPRIV_DIR CPRIV_SOCK CPRIV_TTRPC_SOCK CPRIV_NS CPRIV_SNAPSHOTTER CPRIV_BLOCKSNAP_ROOT \
 		CPRIV_BLOCKSNAP_SOCK CPRIV_LABEL CPRIV_RUNC_ROOT CPRIV_IMAGE
+	CPRIV_CGROUP=$(tl_daemon_cgroup "urunc-cpriv-daemons-$E2E_SFX") || return 1
+	echo "$CPRIV_CGROUP" >"$E2E_T/cpriv.cgroup"
+	export CPRIV_CGROUP
 	mkdir -p "$CPRIV_DIR/fifo"
 	: >>"$CPRIV_DIR/ids"
 	: >>"$CPRIV_DIR/mntns"
@@ -150,7 +155,7 @@ cpriv_start_blocksnap() {
 		--label "$CPRIV_LABEL" --size "${CPRIV_SCRATCH_SIZE:-64M}" \
 		</dev/null >>"$CPRIV_DIR/blocksnap.log" 2>&1 3>&- &
 	CPRIV_BLOCKSNAP_PID=$!
-	echo "$CPRIV_BLOCKSNAP_PID" >"$CPRIV_DIR/blocksnap.pid"
+	tl_record_pid "$CPRIV_BLOCKSNAP_PID" "$CPRIV_DIR/blocksnap.pid"
 	export CPRIV_BLOCKSNAP_PID
 	e2e_wait_daemon "$CPRIV_BLOCKSNAP_PID" 30 cpriv_blocksnap_ready ||
 		{ tail -n 20 "$CPRIV_DIR/blocksnap.log"; return 1; }
@@ -158,14 +163,15 @@ cpriv_start_blocksnap() {
 
 cpriv_blocksnap_ready() { grep -qF "blocksnap: serving" "$CPRIV_DIR/blocksnap.log" && [ -S "$CPRIV_BLOCKSNAP_SOCK" ]; }
 
-# Internal: start containerd in a new private mount namespace with /dev/kvm hidden.
+# Internal: start containerd in its cgroup and a new private mount namespace with /dev/kvm
+# hidden.
 cpriv_start_containerd() {
 	local env=()
 	read -ra env <<<"${CPRIV_ENV:-}"
-	env "${env[@]}" "${E2E_HIDEKVM[@]}" containerd --config "$CPRIV_DIR/config.toml" \
-		</dev/null >>"$CPRIV_DIR/containerd.log" 2>&1 3>&- &
-	CPRIV_PID=$!
-	echo "$CPRIV_PID" >"$CPRIV_DIR/containerd.pid"
+	e2e_start_daemon "$CPRIV_DIR/containerd.pid" "$CPRIV_CGROUP" \
+		env "${env[@]}" "${E2E_HIDEKVM[@]}" containerd --config "$CPRIV_DIR/config.toml" \
+		>>"$CPRIV_DIR/containerd.log" 2>&1
+	read -r CPRIV_PID _ <"$CPRIV_DIR/containerd.pid"
 	if ! e2e_wait_daemon "$CPRIV_PID" 30 cpriv_ready; then
 		tail -n 20 "$CPRIV_DIR/containerd.log"
 		return 1
@@ -222,14 +228,12 @@ cpriv_run() {
 }
 
 cpriv_restart_containerd() {
-	e2e_stop_pid "$CPRIV_PID" 10
-	e2e_gone "$CPRIV_PID" || { echo "containerd (pid $CPRIV_PID) did not stop"; return 1; }
+	tl_stop_recorded "$CPRIV_DIR/containerd.pid" 10 || { echo "containerd (pid $CPRIV_PID) did not stop"; return 1; }
 	cpriv_start_containerd
 }
 
 cpriv_restart_blocksnap() {
-	e2e_stop_pid "$CPRIV_BLOCKSNAP_PID" 10
-	e2e_gone "$CPRIV_BLOCKSNAP_PID" || { echo "blocksnap (pid $CPRIV_BLOCKSNAP_PID) did not stop"; return 1; }
+	tl_stop_recorded "$CPRIV_DIR/blocksnap.pid" 10 || { echo "blocksnap (pid $CPRIV_BLOCKSNAP_PID) did not stop"; return 1; }
 	cpriv_start_blocksnap || return 1
 	# containerd's connection to the plugin redials with a backoff: poll, bounded
 	e2e_wait 30 cpriv_snapshotter_answers || { echo "containerd does not reach blocksnap again"; return 1; }
@@ -253,7 +257,8 @@ cpriv_mounts() {
 	done <"$CPRIV_DIR/mntns"
 }
 
-# cpriv_pids_in_mntns <ns>: pids of the processes in that mount namespace ("mnt:[N]").
+# cpriv_pids_in_mntns <ns>: pids of the processes in that mount namespace ("mnt:[N]"); for
+# checks of what the namespace holds (teardown kills by cgroup).
 # One find for all of /proc: a readlink per process costs seconds on a loaded machine.
 cpriv_pids_in_mntns() {
 	local pat
@@ -265,26 +270,14 @@ cpriv_pids_in_mntns() {
 
 cpriv_mntns_empty() { [ -z "$(cpriv_pids_in_mntns "$1")" ]; }
 
-# cpriv_kill_mntns <ns>: SIGKILL every process in a mount namespace this run's containerd
-# made (all of them are ours), wait (bounded) until it is empty.
-cpriv_kill_mntns() {
-	local pid
-	[ -n "$1" ] && [ "$1" != "$(e2e_mntns $$)" ] || return 0
-	for pid in $(cpriv_pids_in_mntns "$1"); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	e2e_wait 5 cpriv_mntns_empty "$1" || true
-}
-
 cpriv_stop() {
-	local ns id m dev
+	local id m dev
 	[ -n "${CPRIV_DIR:-}" ] && [ -d "$CPRIV_DIR" ] || return 0
-	e2e_stop_pid "$(cat "$CPRIV_DIR/containerd.pid" 2>/dev/null)" 10
-	while read -r ns; do
-		cpriv_kill_mntns "$ns" # shims, urunc calls; their mounts go with the namespace
-	done <"$CPRIV_DIR/mntns"
+	# containerd, then what is left in its cgroup: shims, urunc calls (their mounts go with
+	# their mount namespaces)
+	e2e_stop_daemon "$CPRIV_DIR/containerd.pid" 10 "$(cat "$E2E_T/cpriv.cgroup" 2>/dev/null)"
 	e2e_kill_cgroups "$CPRIV_NS" # VMMs
-	e2e_stop_pid "$(cat "$CPRIV_DIR/blocksnap.pid" 2>/dev/null)" 10
+	tl_stop_recorded "$CPRIV_DIR/blocksnap.pid" 10 || true
 	# sockets of shims that were killed: /run/containerd/s/sha256(<address>/<ns>/<id>)
 	while read -r id; do
 		[ -n "$id" ] && rm -f "/run/containerd/s/$(printf '%s' "$CPRIV_SOCK/$CPRIV_NS/$id" | sha256sum | cut -d' ' -f1)"

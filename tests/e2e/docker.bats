@@ -7,31 +7,20 @@
 # touches the host's. dockerd starts its own containerd, which starts the runc v2 shim,
 # which calls urunc.
 # The image is `docker import` of a tarball holding the kernel and urunc.json.
+# urunc-test-lane: dockerd -- with verbs.bats: both start a dockerd 20.10, which creates and
+# reads the host-wide /etc/docker/key.json at start: one lane, so two never start at once.
 
 bats_require_minimum_version 1.5.0
 load e2e_helpers
+load dockerd_private
 
 setup_file() {
 	e2e_setup_file || return 0
-	local t
-	for t in /usr/sbin/dockerd /usr/bin/docker; do
-		[ -x "$t" ] || { e2e_skip_file "\`$t\` is not installed (Debian docker.io)"; return 0; }
-	done
+	dockerd_need || return 0
 	e2e_need containerd containerd-shim-runc-v2 || return 0
-	D=$E2E_T/docker
-	DSOCK=$D/docker.sock
-	CGPARENT=urunc-e2e-$E2E_SFX            # cgroup parent of every container: /<CGPARENT>/<id>
+	dockerd_init
 	IMAGE=urunc-e2e:$E2E_SFX
-	DOCKER_CONFIG=$E2E_T/client            # the client's own config dir, not ~/.docker
-	export D DSOCK CGPARENT IMAGE DOCKER_CONFIG
-	: >"$E2E_T/ids"
-
-	# Host-wide paths dockerd 20.10 and the shim create whatever the flags say.
-	e2e_note_absent /etc/docker
-	e2e_note_absent /etc/docker/key.json
-	e2e_note_absent /run/containerd
-	e2e_note_absent /run/containerd/s
-	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
+	export IMAGE
 	# the daemon.json of docs/integrations.md, with this build's urunc
 	e2e_doc_block docker-daemon-json >"$D/daemon.doc.json"
 	# plus urunc-view-shim as a second runtime (the snapshot view shim: docker's containers
@@ -41,20 +30,7 @@ setup_file() {
 		 else error("no runtimes.urunc.path") end' \
 		"$D/daemon.doc.json" >"$D/daemon.json"
 	# URUNC_CONFIG reaches urunc through dockerd, its containerd and the shim (stop test).
-	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
-		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
-		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
-		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \
-		</dev/null >"$E2E_T/dockerd.log" 2>&1 3>&- &
-	echo $! >"$E2E_T/dockerd.pid"
-	DOCKERD_PID=$(cat "$E2E_T/dockerd.pid")
-	if ! e2e_wait_daemon "$DOCKERD_PID" 60 docker_ready; then
-		tail -n 20 "$E2E_T/dockerd.log"
-		return 1
-	fi
-	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
-	e2e_pin_mntns "$DOCKERD_PID"
-	export DOCKERD_PID DOCKERD_MNTNS
+	URUNC_CONFIG=$E2E_T/urunc.toml dockerd_start || return 1
 	[ "$DOCKERD_MNTNS" != "$(e2e_mntns $$)" ]
 
 	e2e_image_rootfs "$E2E_T/rootfs"
@@ -63,29 +39,14 @@ setup_file() {
 }
 
 teardown_file() {
-	local id
 	[ -n "${E2E_T:-}" ] || return 0
-	if docker_ready; then
-		for id in $(dk ps -aq --no-trunc); do dk rm -f "$id" >/dev/null 2>&1 || true; done
-	fi
-	e2e_stop_pid "$(cat "$E2E_T/dockerd.pid" 2>/dev/null)" 20
-	e2e_kill_mntns "${DOCKERD_MNTNS:-}"  # its containerd, shims, urunc calls
-	e2e_kill_cgroups "${CGPARENT:-}"     # VMMs
-	# sockets of shims that were killed: /run/containerd/s/sha256(<address>/moby/<id>)
-	while read -r id; do
-		[ -n "$id" ] &&
-			rm -f "/run/containerd/s/$(printf '%s' "$D/exec/containerd/containerd.sock/moby/$id" | sha256sum | cut -d' ' -f1)"
-	done <"$E2E_T/ids" 2>/dev/null || true
+	dockerd_stop
 	e2e_rm_tmp
 }
 
 setup() { e2e_setup; }
 
 teardown() { [ -z "${E2E_T:-}" ] || rm -f "$E2E_T/urunc.toml"; }
-
-docker_ready() { [ -S "$DSOCK" ] && /usr/bin/docker -H "unix://$DSOCK" version >/dev/null 2>&1; }
-
-dk() { timeout -k 5 "${DOCKER_TIMEOUT:-60}" /usr/bin/docker -H "unix://$DSOCK" "$@"; }
 
 # assert_container_gone <id>: dockerd, containerd and urunc forgot the container, nothing
 # of it remains: urunc state dir, bundle, cgroups, shim.

@@ -8,17 +8,19 @@
 # with its last process.
 #
 # Everything a file creates lives under $E2E_T (unique per run) and is named with
-# $E2E_SFX, so teardown can find and remove exactly what this run made: daemons by pid,
-# their helpers by mount namespace, containers by cgroup name.
+# $E2E_SFX, so teardown can find and remove exactly what this run made: daemons by pid +
+# start time, their helpers (shims, urunc calls) by the cgroup the daemon was started in,
+# containers by cgroup name (tests/lib/testlib.bash).
 
 # A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
 # too); teardown still runs.
 : "${BATS_TEST_TIMEOUT:=600}"
 
-# shellcheck disable=SC2016  # the sh -c script is single-quoted on purpose
-E2E_HIDEKVM=(unshare -m --propagation private sh -c
-	'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"'
-	e2e-hidekvm)
+# shellcheck source=../lib/testlib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
+
+# The command prefix that hides /dev/kvm (tests/lib: hide_kvm).
+E2E_HIDEKVM=("${TL_HIDE_KVM[@]}")
 
 # Checks shared by every e2e file; sets URUNC, the fixture paths, E2E_T and E2E_SFX.
 # Use as `e2e_setup_file || return 0` in setup_file, and e2e_setup in setup: bats 1.8
@@ -59,14 +61,7 @@ e2e_setup() {
 
 # e2e_wait <seconds> <command...>: run command every 0.1 s until it succeeds.
 # Returns 1 when the deadline passes first.
-e2e_wait() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.1
-	done
-}
+e2e_wait() { tl_wait "$@"; }
 
 # e2e_wait_daemon <pid> <seconds> <ready command...>: wait until the daemon answers; fail
 # at once if it exits (a bad configuration), or after the deadline.
@@ -176,15 +171,15 @@ e2e_oci_image() {
 
 # --- daemons and cleanup --------------------------------------------------------------------
 
-# e2e_mntns <pid>: the mount namespace of pid ("mnt:[N]"), empty if it is gone.
+# e2e_mntns <pid>: the mount namespace of pid ("mnt:[N]"), empty if it is gone. For checks
+# of what a daemon's namespace holds, never to find processes to kill.
 e2e_mntns() { readlink "/proc/$1/ns/mnt" 2>/dev/null || true; }
 
 # e2e_pin_mntns <pid>: hold the daemon's mount namespace open (an fd in the bats file's
-# process) until the file ends, so its inode cannot be reused by someone else's namespace
-# while teardown still kills by it. Call from setup_file right after recording the ns.
+# process) until the file ends, so the checks that list its processes keep meaning it.
 e2e_pin_mntns() { exec {E2E_MNTNS_PIN}<"/proc/$1/ns/mnt"; }
 
-# e2e_pids_in_mntns <ns>: pids of the processes in that mount namespace.
+# e2e_pids_in_mntns <ns>: pids of the processes in that mount namespace (checks only).
 e2e_pids_in_mntns() {
 	local p
 	[ -n "$1" ] || return 0
@@ -194,10 +189,34 @@ e2e_pids_in_mntns() {
 	return 0
 }
 
-# e2e_stop_pid <pid> <seconds>: SIGTERM, wait (bounded), then SIGKILL. Only for pids
-# this run started (the daemons; read from our own pid files).
+# e2e_start_daemon <pid file> <cgroup dir> <command...>: start a daemon in the background in
+# the cgroup (it and whatever it forks: containerd, shims, urunc calls), stdin from
+# /dev/null; its "pid starttime" goes to the pid file. Output goes where the caller's goes.
+e2e_start_daemon() {
+	local pidfile=$1 cg=$2
+	shift 2
+	"${TL_IN_CGROUP[@]}" "$cg" "$@" </dev/null 3>&- &
+	tl_record_pid $! "$pidfile"
+}
+
+# e2e_stop_daemon <pid file> <seconds> [cgroup dir]: SIGTERM the recorded daemon (pid and
+# start time must still match), SIGKILL after the delay; then kill what is left in its
+# cgroup and remove the cgroup.
+e2e_stop_daemon() {
+	tl_stop_recorded "$1" "$2" || true
+	[ -z "${3:-}" ] || tl_kill_cgroup "$3"
+}
+
+# e2e_stop_pid <pid file> <seconds>: tl_stop_recorded, for daemons started by
+# e2e_start_daemon (or recorded with tl_record_pid). Given a bare pid instead of a file (a
+# child of this very shell, not yet reaped, so its pid cannot have been reused): SIGTERM,
+# wait, SIGKILL.
 e2e_stop_pid() {
 	local pid=$1
+	if [ -f "$pid" ]; then
+		tl_stop_recorded "$@"
+		return
+	fi
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	e2e_wait "$2" e2e_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
@@ -207,67 +226,29 @@ e2e_stop_pid() {
 # e2e_gone <pid>: the process no longer exists (a zombie still counts as existing).
 e2e_gone() { ! kill -0 "$1" 2>/dev/null; }
 
-# e2e_kill_mntns <ns>: SIGKILL every process left in the daemon's namespace (shims,
-# urunc calls). The namespace was created by this run, so all of them are ours.
-e2e_kill_mntns() {
-	local pid
-	[ -n "$1" ] && [ "$1" != "$(e2e_mntns $$)" ] || return 0
-	for pid in $(e2e_pids_in_mntns "$1"); do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	e2e_wait 5 e2e_mntns_empty "$1" || true
-}
-
-# e2e_mntns_empty <ns>: no process is left in that mount namespace.
-e2e_mntns_empty() { [ -z "$(e2e_pids_in_mntns "$1")" ]; }
-
-# e2e_cgroup_dirs <name>: the cgroup directories called <name> right under each
-# hierarchy root (the per-run parent of every container this run started).
+# e2e_cgroup_dirs <name>: the cgroup directories called <name> in any hierarchy (the
+# per-run parent of every container this run started).
 e2e_cgroup_dirs() {
 	find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null || true
 }
 
 # e2e_kill_cgroups <name>: SIGKILL the processes (VMMs that outlived their shim) in the
-# cgroups under <name>, then remove those cgroups, deepest first; bounded retries since a
-# killed process leaves its cgroup only once reaped.
-e2e_kill_cgroups() {
-	local top dir pid
-	[ -n "$1" ] || return 0
-	for top in $(e2e_cgroup_dirs "$1"); do
-		while read -r dir; do
-			while read -r pid; do
-				kill -KILL "$pid" 2>/dev/null || true
-			done <"$dir/cgroup.procs"
-		done < <(find "$top" -type d 2>/dev/null)
-		while read -r dir; do
-			e2e_wait 5 e2e_rmdir "$dir" || true
-		done < <(find "$top" -depth -type d 2>/dev/null)
-	done
-}
+# cgroups called <name>, then remove those cgroups, deepest first.
+e2e_kill_cgroups() { tl_rm_cgroups_named "$1"; }
 
 # e2e_rmdir <dir>: remove an (empty) directory; true when it is gone.
-e2e_rmdir() { rmdir "$1" 2>/dev/null || [ ! -d "$1" ]; }
+e2e_rmdir() { tl_rmdir "$1"; }
 
-# e2e_note_absent <path>: remember that path did not exist before this run (the daemons
-# create a few host-wide paths, e.g. /run/containerd/s); e2e_rm_tmp removes it again:
-# a directory only if empty (someone else may have started using it), a file always.
-e2e_note_absent() {
-	[ -e "$1" ] || echo "$1" >>"$E2E_T/absent"
-}
+# e2e_note_absent <path>: a host-wide path the daemons create (e.g. /run/containerd/s):
+# if this run is the first to need it absent, e2e_rm_tmp removes it again once no other
+# test run uses it (tests/lib: tl_hostpath_use).
+e2e_note_absent() { tl_hostpath_use "$1" "$E2E_T"; }
 
-# e2e_rm_tmp: unmount whatever is still mounted under $E2E_T (deepest first), remove it
-# without crossing into another file system, then the noted host-wide paths.
+# e2e_rm_tmp: unmount whatever is still mounted under $E2E_T (deepest first), leave the
+# noted host-wide paths, remove $E2E_T without crossing into another file system.
 e2e_rm_tmp() {
-	local m p noted
 	[ -n "${E2E_T:-}" ] && [ -d "$E2E_T" ] || return 0
-	noted=$(cat "$E2E_T/absent" 2>/dev/null || true)
-	findmnt -rn -o TARGET | grep -F "$E2E_T/" | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null || true
-	done
+	tl_umount_under "$E2E_T"
+	tl_hostpath_release "$E2E_T"
 	rm -rf --one-file-system "$E2E_T"
-	# deepest first, so a parent is empty by the time it is tried
-	sort -r <<<"$noted" | while read -r p; do
-		[ -n "$p" ] || continue
-		if [ -d "$p" ]; then rmdir "$p" 2>/dev/null || true; else rm -f "$p"; fi
-	done
 }

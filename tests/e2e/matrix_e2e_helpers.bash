@@ -8,6 +8,9 @@
 #
 # Used from bats:   load matrix_e2e_helpers; setup() { me_setup; }; teardown() { me_teardown; }
 
+# shellcheck source=../lib/testlib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
+
 # A test that hangs fails after this long (QEMU under TCG is slow; scripts/test.sh sets it
 # too); teardown still runs.
 : "${BATS_TEST_TIMEOUT:=600}"
@@ -28,7 +31,7 @@ me_setup() {
 	ME_ROOT=$ME_T/state
 	mkdir "$ME_ROOT"
 	: >"$ME_T/ids"
-	printf '[monitors.qemu]\npath = "%s"\n' "$(command -v qemu-system-x86_64)" >"$ME_T/urunc.toml"
+	tl_monitor_config "$ME_T/urunc.toml" qemu "$(command -v qemu-system-x86_64)"
 	export URUNC_CONFIG=$ME_T/urunc.toml
 	export URUNC TESTKERNEL MAKE_BUNDLE ME_T ME_ROOT
 }
@@ -55,7 +58,7 @@ me_id() { echo "me-${ME_T##*.}-$1"; }
 me_jq() {
 	local b=$1
 	shift
-	jq "$@" "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+	tl_jq_edit "$b/config.json" "$@"
 }
 
 # me_run <id> <bundle> [seconds]: `urunc run` (foreground: it returns the VMM's exit status
@@ -66,8 +69,7 @@ me_run() {
 	echo "$id" >>"$ME_T/ids"
 	start=$(date +%s%N)
 	ME_STATUS=0
-	timeout -k 5 "$secs" unshare -m --propagation private \
-		bash -c '[ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm || exit 125; exec "$@"' bash \
+	timeout -k 5 "$secs" "${TL_HIDE_KVM[@]}" \
 		"$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
 		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null || ME_STATUS=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))

@@ -1,48 +1,28 @@
 #!/usr/bin/env bats
 # docker exec / pause / unpause / update behind urunc: a busybox container (handed to runc by
 # urunc) and a unikernel (the fake VMM, via URUNC_CONFIG); and `ctr task pause/resume` on a
-# unikernel behind a private containerd. The private dockerd is set up as in docker.bats.
+# unikernel behind a private containerd. The private dockerd: dockerd_private.bash.
+# urunc-test-lane: dockerd -- with docker.bats: both start a dockerd 20.10, which creates and
+# reads the host-wide /etc/docker/key.json at start: one lane, so two never start at once.
 
 bats_require_minimum_version 1.5.0
 load e2e_helpers
+load dockerd_private
 
 setup_file() {
 	e2e_setup_file || return 0
 	local t
-	for t in /usr/sbin/dockerd /usr/bin/docker; do
-		[ -x "$t" ] || { e2e_skip_file "\`$t\` is not installed (Debian docker.io)"; return 0; }
-	done
+	dockerd_need || return 0
 	e2e_need containerd containerd-shim-runc-v2 ctr runc busybox || return 0
-	D=$E2E_T/docker
-	DSOCK=$D/docker.sock
-	CGPARENT=urunc-e2e-$E2E_SFX
+	dockerd_init
 	IMAGE=urunc-e2e:$E2E_SFX
 	BBIMAGE=urunc-e2e-bb:$E2E_SFX
-	DOCKER_CONFIG=$E2E_T/client
-	export D DSOCK CGPARENT IMAGE BBIMAGE DOCKER_CONFIG
-	: >"$E2E_T/ids"
-	e2e_note_absent /etc/docker
-	e2e_note_absent /etc/docker/key.json
-	e2e_note_absent /run/containerd
-	e2e_note_absent /run/containerd/s
-	mkdir -p "$D/data" "$D/exec" "$DOCKER_CONFIG"
+	export IMAGE BBIMAGE
 	e2e_doc_block docker-daemon-json >"$D/daemon.doc.json"
 	jq -e --arg p "$URUNC" '.runtimes.urunc.path = $p' "$D/daemon.doc.json" >"$D/daemon.json"
 	# every container of this file runs the fake VMM (no real guest needed for these verbs)
-	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
-	URUNC_CONFIG=$E2E_T/urunc.toml unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
-		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
-		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
-		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \
-		</dev/null >"$E2E_T/dockerd.log" 2>&1 3>&- &
-	echo $! >"$E2E_T/dockerd.pid"
-	DOCKERD_PID=$(cat "$E2E_T/dockerd.pid")
-	if ! e2e_wait_daemon "$DOCKERD_PID" 60 docker_ready; then
-		tail -n 20 "$E2E_T/dockerd.log"
-		return 1
-	fi
-	DOCKERD_MNTNS=$(e2e_mntns "$DOCKERD_PID")
-	export DOCKERD_PID DOCKERD_MNTNS
+	tl_monitor_config "$E2E_T/urunc.toml" qemu "$FAKEVMM"
+	URUNC_CONFIG=$E2E_T/urunc.toml dockerd_start || return 1
 
 	e2e_image_rootfs "$E2E_T/rootfs"
 	tar -C "$E2E_T/rootfs" --numeric-owner --owner=0 --group=0 -cf "$E2E_T/rootfs.tar" .
@@ -56,28 +36,13 @@ setup_file() {
 }
 
 teardown_file() {
-	local id
 	[ -n "${E2E_T:-}" ] || return 0
-	if docker_ready; then
-		for id in $(dk ps -aq --no-trunc); do
-			dk unpause "$id" >/dev/null 2>&1 || true
-			dk rm -f "$id" >/dev/null 2>&1 || true
-		done
-	fi
-	e2e_stop_pid "$(cat "$E2E_T/dockerd.pid" 2>/dev/null)" 20
-	e2e_kill_mntns "${DOCKERD_MNTNS:-}"
-	e2e_kill_cgroups "${CGPARENT:-}"
-	while read -r id; do
-		[ -n "$id" ] &&
-			rm -f "/run/containerd/s/$(printf '%s' "$D/exec/containerd/containerd.sock/moby/$id" | sha256sum | cut -d' ' -f1)"
-	done <"$E2E_T/ids" 2>/dev/null || true
+	dockerd_stop
 	e2e_rm_tmp
 }
 
 setup() { e2e_setup; }
 
-docker_ready() { [ -S "$DSOCK" ] && /usr/bin/docker -H "unix://$DSOCK" version >/dev/null 2>&1; }
-dk() { timeout -k 5 "${DOCKER_TIMEOUT:-60}" /usr/bin/docker -H "unix://$DSOCK" "$@"; }
 fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
 # cg <id> <controller>: the container's v1 cgroup dir for that controller
 cg() { echo "/sys/fs/cgroup/$2/$CGPARENT/$1"; }

@@ -115,8 +115,7 @@ fails_cleanly() {
 	mk_bundle "$T/b" hypervisor=firecracker
 	printf '[monitors.firecracker]\npath = "%s"\n' "$FAKEVMM" >>"$URUNC_CONFIG"
 	# (a host without /dev/kvm already looks like that)
-	run unshare -m --propagation private sh -c \
-		'[ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm || exit 125; exec "$@"' sh \
+	run hide_kvm \
 		"$URUNC" --root "$ROOT" create --bundle "$T/b" --pid-file "$T/$ID.pid" "$ID"
 	[ "$status" -eq 1 ]
 	eq "$output" "firecracker needs /dev/kvm"

@@ -15,6 +15,9 @@
 # * Every name is unique per run and test ($$ and $BATS_TEST_NUMBER): ids, cgroup paths,
 #   the temp dir. Teardown removes what a test made even when it failed.
 
+# shellcheck source=../lib/testlib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
+
 # A test that hangs (e.g. on a pipe some VMM still holds) fails after this long instead of
 # stalling the suite; teardown still runs.
 : "${BATS_TEST_TIMEOUT:=60}"
@@ -40,7 +43,7 @@ it_setup() {
 	SFX=$$-$BATS_TEST_NUMBER
 	# Parent cgroup of every container of this test (cgroupfs driver).
 	CG=urunc-test-$SFX
-	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$T/config.toml"
+	tl_monitor_config "$T/config.toml" qemu "$FAKEVMM"
 	export URUNC_CONFIG=$T/config.toml
 	unset URUNC_RUNC
 	export URUNC FAKEVMM TESTKERNEL MAKE_BUNDLE T ROOT SFX CG
@@ -92,7 +95,7 @@ new_id() { echo "it-$1-$SFX"; }
 mk_bundle() {
 	local dir=$1
 	shift
-	"$MAKE_BUNDLE" "$dir" "$TESTKERNEL" "$@" >/dev/null
+	tl_make_bundle "$dir" "$@"
 	cfg "$dir" --arg p "/$CG/${dir##*/}" '.linux.cgroupsPath = $p'
 }
 
@@ -100,7 +103,7 @@ mk_bundle() {
 cfg() {
 	local dir=$1
 	shift
-	jq "$@" "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
+	tl_jq_edit "$dir/config.json" "$@"
 }
 
 # create_ct <id> <bundle> [create flags...]: create with --pid-file $T/<id>.pid; create's

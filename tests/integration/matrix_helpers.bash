@@ -8,6 +8,9 @@
 #
 # Used from bats:   load matrix_helpers; setup() { mx_setup; }; teardown() { mx_teardown; }
 
+# shellcheck source=../lib/testlib.bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
+
 # A test that hangs fails after this long; teardown still runs.
 : "${BATS_TEST_TIMEOUT:=60}"
 
@@ -30,10 +33,8 @@ mx_setup() {
 	mkdir "$MX_ROOT"
 	: >"$MX_T/ids"
 	# Every monitor is the fake VMM.
-	local v
-	for v in qemu firecracker hvt spt cloud-hypervisor; do
-		printf '[monitors.%s]\npath = "%s"\n' "$v" "$FAKEVMM"
-	done >"$MX_T/urunc.toml"
+	tl_monitor_config "$MX_T/urunc.toml" qemu "$FAKEVMM" firecracker "$FAKEVMM" hvt "$FAKEVMM" \
+		spt "$FAKEVMM" cloud-hypervisor "$FAKEVMM"
 	export URUNC_CONFIG=$MX_T/urunc.toml
 	export URUNC FAKEVMM TESTKERNEL MAKE_BUNDLE MX_T MX_ROOT
 }
@@ -63,7 +64,7 @@ mx_id() { echo "mx-${MX_T##*.}-$1"; }
 mx_jq() {
 	local b=$1
 	shift
-	jq "$@" "$b/config.json" >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+	tl_jq_edit "$b/config.json" "$@"
 }
 
 # mx_bundle <bundle> <guest> <vmm> [annotation overrides...]: the test kernel as <guest> on
@@ -72,7 +73,7 @@ mx_jq() {
 mx_bundle() {
 	local b=$1 guest=$2 vmm=$3
 	shift 3
-	"$MAKE_BUNDLE" "$b" "$TESTKERNEL" "unikernelType=$guest" "hypervisor=$vmm" "$@" >/dev/null
+	tl_make_bundle "$b" "unikernelType=$guest" "hypervisor=$vmm" "$@"
 	mx_jq "$b" '.process.user = {uid: 1000, gid: 1000, additionalGids: [44]}
 		| .process.args = ["mxapp", "mxarg"]
 		| .process.env = ["URUNC=urunc", "FOO=bar"]
@@ -122,10 +123,7 @@ mx_run_vmm() {
 # mx_nokvm <command...>: run it in a private mount namespace where /dev/kvm is /dev/null
 # (what a host without usable KVM looks like to urunc's probe); a host without /dev/kvm
 # already looks like that.
-mx_nokvm() {
-	unshare -m --propagation private \
-		bash -c '[ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm || exit 125; exec "$@"' bash "$@"
-}
+mx_nokvm() { hide_kvm "$@"; }
 
 # mx_kvm_usable: /dev/kvm opens read-write and answers KVM_GET_API_VERSION (0xAE00) == 12.
 mx_kvm_usable() {
