@@ -66,7 +66,7 @@ bench_cleanup() {
 		losetup -d "$i" 2>/dev/null || true
 	done
 	# Deepest first, so parents are empty when their turn comes.
-	find /sys/fs/cgroup -depth -type d -name "$PREFIX*" -exec rmdir {} + 2>/dev/null || true
+	tl_cgroup_find -depth -type d -name "$PREFIX*" -exec rmdir {} + 2>/dev/null || true
 	rm -rf "$T"
 	return $rc
 }
@@ -169,7 +169,7 @@ leftovers() {
 	loops=$(losetup -a 2>/dev/null | grep -c "$T/" || true)
 	loops=$((loops > known ? loops - known : 0))
 	dirs=$(find "$root" -mindepth 1 -maxdepth 1 -regex ".*/$pat" 2>/dev/null | wc -l)
-	cgs=$(find /sys/fs/cgroup -type d -regex ".*/$pat" 2>/dev/null | wc -l)
+	cgs=$(tl_cgroup_find -type d -regex ".*/$pat" 2>/dev/null | wc -l)
 	procs=$( (grep -lE "/$pat(\$|/)" /proc/[0-9]*/cgroup 2>/dev/null || true) | wc -l)
 	procs=$((procs + $("$STEPRUN" -- @nproc "$URUNC" "$root" | awk '$1 == "R" { print $6 }')))
 	echo "$mounts $loops $dirs $cgs $procs"

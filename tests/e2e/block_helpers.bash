@@ -52,7 +52,7 @@ bv_teardown() {
 	# processes in cgroups named after them are ours; then the (empty) cgroups go too.
 	while read -r id root; do
 		[ -n "$id" ] || continue
-		dirs=$(find /sys/fs/cgroup -type d -name "$id" 2>/dev/null)
+		dirs=$(tl_cgroup_find -type d -name "$id" 2>/dev/null)
 		[ -n "$dirs" ] || continue
 		while read -r dir; do
 			while read -r pid; do

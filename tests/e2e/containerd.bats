@@ -81,7 +81,7 @@ assert_container_gone() {
 	left=$(nsenter -t "$CONTAINERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
 	left=$(grep -F "/$id" <<<"$left" || true)
 	[ -z "$left" ] || { echo "mounts left: $left"; return 1; }
-	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
+	left=$(tl_cgroup_find -mindepth 3 -type d -path "*/$NS/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 	# the shim leaves after the container is deleted, asynchronously
 	if ! e2e_wait 10 only_containerd_left; then

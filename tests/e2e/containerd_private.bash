@@ -178,6 +178,10 @@ cpriv_start_containerd() {
 	fi
 	CPRIV_MNTNS=$(e2e_mntns "$CPRIV_PID")
 	echo "$CPRIV_MNTNS" >>"$CPRIV_DIR/mntns"
+	# Held open while the caller lives: a namespace's inode number is handed to the next new
+	# namespace as soon as the last user leaves, and checks still compare against this one
+	# (e.g. after containerd was restarted by another test of the file).
+	e2e_pin_mntns "$CPRIV_PID"
 	export CPRIV_PID CPRIV_MNTNS
 	# the namespace must be containerd's own, or its mounts would be the host's
 	[ "$CPRIV_MNTNS" != "$(e2e_mntns $$)" ] || { echo "containerd runs in the host's mount namespace"; return 1; }

@@ -57,7 +57,7 @@ assert_container_gone() {
 	! grep -qxF "$id" <<<"$left" || { echo "container $id still listed"; return 1; }
 	left=$(find "$D/exec" -name "$id*" 2>/dev/null)
 	[ -z "$left" ] || { echo "left under the exec root: $left"; return 1; }
-	left=$(find /sys/fs/cgroup -mindepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
+	left=$(tl_cgroup_find -mindepth 3 -type d -path "*/$CGPARENT/$id" 2>/dev/null)
 	[ -z "$left" ] || { echo "cgroups left: $left"; return 1; }
 	left=$(nsenter -t "$DOCKERD_PID" -m findmnt -rn -o TARGET) || { echo "findmnt failed: $left"; return 1; }
 	left=$(grep -F "$id" <<<"$left" || true)

@@ -229,7 +229,7 @@ e2e_gone() { ! kill -0 "$1" 2>/dev/null; }
 # e2e_cgroup_dirs <name>: the cgroup directories called <name> in any hierarchy (the
 # per-run parent of every container this run started).
 e2e_cgroup_dirs() {
-	find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null || true
+	tl_cgroup_find -mindepth 1 -type d -name "$1" 2>/dev/null || true
 }
 
 # e2e_kill_cgroups <name>: SIGKILL the processes (VMMs that outlived their shim) in the

@@ -118,7 +118,7 @@ teardown() { it_teardown; }
 	done <"/proc/$pid/cgroup"
 	[ "$n" -ge 1 ] || false
 	# never a directory literally named after the cgroupsPath
-	[ -z "$(find /sys/fs/cgroup -name "*:urunc-test:*")" ]
+	[ -z "$(tl_cgroup_find -name "*:urunc-test:*")" ]
 	# containerd's cleanup comes without --systemd-cgroup
 	ur delete --force "$id"
 	no_state "$id"

@@ -130,7 +130,7 @@ teardown() { it_teardown; }
 	# the parent we made ourselves is still there (in pids), the ones urunc made are gone
 	[ -d "/sys/fs/cgroup/pids/$CG" ]
 	[ ! -d "/sys/fs/cgroup/pids/$CG/$id" ]
-	[ -z "$(find /sys/fs/cgroup -mindepth 2 -name "$CG" ! -path '*/pids/*')" ]
+	[ -z "$(tl_cgroup_find -mindepth 2 -name "$CG" ! -path '*/pids/*')" ]
 	no_mounts
 }
 

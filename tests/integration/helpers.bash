@@ -70,7 +70,7 @@ it_teardown() {
 	done
 	# Cgroups this test named (deepest first).
 	local dirs
-	dirs=$(find /sys/fs/cgroup -mindepth 2 -type d \
+	dirs=$(tl_cgroup_find -mindepth 2 -type d \
 		\( -name "$CG" -o -name "urunc-test-*$SFX*.scope" -o -name "uruncit${SFX//-/x}.slice" \) 2>/dev/null || true)
 	for d in $dirs; do
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
@@ -183,14 +183,14 @@ no_state() {
 # no_cgroup [name]: no cgroup dir named <name> (default: this test's $CG) in any hierarchy.
 no_cgroup() {
 	local left
-	left=$(find /sys/fs/cgroup -mindepth 2 -type d -name "${1:-$CG}" 2>/dev/null)
+	left=$(tl_cgroup_find -mindepth 2 -type d -name "${1:-$CG}" 2>/dev/null)
 	[ -z "$left" ] && return 0
 	echo "cgroup dirs left: $left" >&2
 	return 1
 }
 
 # cg_dirs_of <id>: cgroup dirs under this test's parent for <id> (cgroupfs driver).
-cg_dirs_of() { find /sys/fs/cgroup -mindepth 3 -type d -path "*/$CG/$1" 2>/dev/null; }
+cg_dirs_of() { tl_cgroup_find -mindepth 3 -type d -path "*/$CG/$1" 2>/dev/null; }
 
 # no_mounts: no mount in our mount namespace mentions this test's temp dir (state root).
 no_mounts() {

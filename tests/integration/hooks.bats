@@ -234,7 +234,7 @@ EOF
 	cat >"$T/late.sh" <<EOF
 #!/bin/sh
 [ -e "$ROOT/$id" ] && echo state-left >>"$T/late.log"
-[ -n "\$(find /sys/fs/cgroup -mindepth 2 -name "$CG" -exec find {} -mindepth 1 -type d \;)" ] && echo cgroup-left >>"$T/late.log"
+[ -n "\$(tl_cgroup_find -mindepth 2 -name "$CG" -exec find {} -mindepth 1 -type d \;)" ] && echo cgroup-left >>"$T/late.log"
 echo ran >>"$T/late.log"
 EOF
 	chmod +x "$T/late.sh"

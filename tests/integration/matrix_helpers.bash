@@ -241,7 +241,7 @@ mx_nothing_left() {
 		return 1
 	fi
 	local cg
-	cg=$(find /sys/fs/cgroup -type d -name "$id" 2>/dev/null)
+	cg=$(tl_cgroup_find -type d -name "$id" 2>/dev/null)
 	if [ -n "$cg" ]; then
 		echo "cgroups left behind: $cg"
 		return 1

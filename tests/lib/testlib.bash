@@ -131,6 +131,23 @@ tl_not_running() {
 	grep -q '^State:[[:space:]]*[ZX]' "/proc/$1/status" 2>/dev/null
 }
 
+# --- cgroups -------------------------------------------------------------------------------
+
+# tl_cgroup_find [find arguments...]: `find /sys/fs/cgroup ...`, where a directory that
+# vanishes during the walk is no error (other tests' cgroups come and go all the time, and a
+# test that checks a listing must still see find's failures); any other error is.
+tl_cgroup_find() {
+	local errf rc=0
+	errf=$(mktemp /tmp/tl-cgroup-find.XXXXXX)
+	find /sys/fs/cgroup "$@" 2>"$errf" || rc=$?
+	if [ "$rc" -ne 0 ] && ! grep -qv 'No such file or directory$' "$errf"; then
+		rc=0
+	fi
+	[ "$rc" -eq 0 ] || cat "$errf" >&2
+	rm -f "$errf"
+	return "$rc"
+}
+
 # --- daemons in a cgroup of their own --------------------------------------------------------
 
 # tl_cgroup2_root: where the unified (v2) hierarchy is mounted (/sys/fs/cgroup, or
@@ -197,7 +214,7 @@ tl_rmdir() { rmdir "$1" 2>/dev/null || [ ! -d "$1" ]; }
 tl_rm_cgroups_named() {
 	local top
 	[ -n "$1" ] || return 0
-	for top in $(find /sys/fs/cgroup -mindepth 1 -type d -name "$1" 2>/dev/null); do
+	for top in $(tl_cgroup_find -mindepth 1 -type d -name "$1" 2>/dev/null); do
 		tl_kill_cgroup "$top"
 	done
 }
