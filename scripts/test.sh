@@ -22,7 +22,8 @@
 #
 # Parallel lanes (the machine has few cores and the suites wait a lot on QEMU and daemons):
 # * the sanitizer lane starts first, beside the main build, since it is the longest chain:
-#   ASan build (build-asan/), unit-asan, then each integration file under ASan;
+#   ASan build (build-asan/), unit-asan, then the integration files under ASan, which the
+#   workers help with once their own queue is empty;
 # * URUNC_TEST_JOBS workers (default 2) take entries from one queue: unit, each integration
 #   file, each e2e file (largest first within a suite), fuzz. Every file names what it makes
 #   machine-wide uniquely (cgroups, roots, sockets, netns), so files run side by side;
@@ -370,7 +371,7 @@ job_asan_build() {
 	has_suite integration-asan || targets=(tests/unit/unit_tests)
 	if [ -n "${URUNC_TEST_NO_BUILD:-}" ]; then
 		echo "== asan-build: not built (URUNC_TEST_NO_BUILD)"
-		touch "$jobdir/asan-build.ok"
+		touch "$jobdir/asan-build.ok" "$jobdir/asan-build.done"
 		return
 	fi
 	echo "== asan-build (build-asan/: ${targets[*]:-everything})"
@@ -388,6 +389,7 @@ job_asan_build() {
 		tail -n 20 "$logdir/asan-build.log" | sed 's/^/  /'
 		fail "asan-build: the sanitizer build failed (log: $logdir/asan-build.log)"
 	fi
+	touch "$jobdir/asan-build.done"
 }
 
 job_unit_asan() {
@@ -505,46 +507,73 @@ for suite in integration e2e; do
 done
 if has_suite fuzz; then enqueue fuzz; fi
 
+# The sanitizer chain: asan-build and unit-asan in the sanitizer lane, then the
+# integration-asan files in a second queue that the sanitizer lane drains, helped by every
+# worker whose own queue is empty (largest files first).
 asan_specs=()
+aqueue=()
 if [ "$sanitize" = 1 ] && { has_suite unit || has_suite integration-asan; }; then
 	asan_specs+=(asan-build)
 	has_suite unit && asan_specs+=(unit-asan)
+	planned+=("${asan_specs[@]}")
 	if has_suite integration-asan; then
-		mapfile -t files < <(bats_files integration)
-		if [ ${#files[@]} -eq 0 ]; then
+		mapfile -t entries < <(suite_entries integration | sed 's/\(^\| \)integration:/\1integration-asan:/g')
+		if [ ${#entries[@]} -eq 0 ]; then
 			fail "integration-asan: no .bats file in $tests_dir/integration"
 		else
-			suite_header integration-asan ${#files[@]}
-			asan_specs+=("${files[@]/#/integration-asan:}")
+			suite_header integration-asan "$(bats_files integration | grep -c .)"
+			for e in "${entries[@]}"; do
+				aqueue+=("$e")
+				# shellcheck disable=SC2206  # an entry is a space-separated list of specs
+				planned+=($e)
+			done
 		fi
 	fi
-	planned+=("${asan_specs[@]}")
 else
 	has_suite unit && echo "== unit-asan: not run (URUNC_NO_SANITIZE=1)"
 	has_suite integration-asan && echo "== integration-asan: not run (URUNC_NO_SANITIZE=1)"
 fi
 
+# next_entry <queue name>: the next index of that queue (a counter under a lock).
+echo 0 >"$jobdir/queue.next"
+echo 0 >"$jobdir/aqueue.next"
+next_entry() {
+	flock "$jobdir/queue.lock" bash -c 'n=$(cat "$0"); echo $((n + 1)) >"$0"; echo "$n"' "$jobdir/$1.next"
+}
+drain_aqueue() {
+	local n s
+	while n=$(next_entry aqueue) && [ "$n" -lt ${#aqueue[@]} ]; do
+		for s in ${aqueue[$n]}; do run_spec "$s"; done
+	done
+}
 sanitizer_lane() {
 	local s
 	for s in "${asan_specs[@]}"; do run_spec "$s"; done
+	drain_aqueue
 }
 
-# worker: take the next queue entry (a counter under a lock) until the queue is empty.
-echo 0 >"$jobdir/queue.next"
-next_entry() {
-	flock "$jobdir/queue.lock" bash -c 'n=$(cat "$0"); echo $((n + 1)) >"$0"; echo "$n"' "$jobdir/queue.next"
-}
+# worker: entries of the main queue until it is empty; then, once the sanitizer build is
+# over (or its lane is gone), help with the integration-asan files.
 worker() {
 	local n s
-	while n=$(next_entry) && [ "$n" -lt ${#queue[@]} ]; do
+	while n=$(next_entry queue) && [ "$n" -lt ${#queue[@]} ]; do
 		for s in ${queue[$n]}; do run_spec "$s"; done
 	done
+	[ ${#aqueue[@]} -gt 0 ] || return 0
+	while [ ! -e "$jobdir/asan-build.done" ] && kill -0 "$sanitizer_pid" 2>/dev/null; do
+		sleep 2
+	done
+	[ -e "$jobdir/asan-build.ok" ] && drain_aqueue
 }
 
 export URUNC_BUILD=${URUNC_BUILD:-$top/build}
 
 # The sanitizer lane does not need the main build: it starts now.
-[ ${#asan_specs[@]} -eq 0 ] || start_lane sanitizer_lane
+sanitizer_pid=
+if [ ${#asan_specs[@]} -gt 0 ]; then
+	start_lane sanitizer_lane
+	sanitizer_pid=$!
+fi
 
 if [ -z "${URUNC_TEST_NO_BUILD:-}" ]; then
 	if ! ${URUNC_TEST_BUILD_CMD:-scripts/build.sh} >"$logdir/build.log" 2>&1; then
