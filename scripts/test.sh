@@ -375,6 +375,7 @@ job_asan_build() {
 		return
 	fi
 	echo "== asan-build (build-asan/: ${targets[*]:-everything})"
+	# shellcheck disable=SC2054  # the commas are meson's, inside one word
 	local opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dtest_seams=true -Doptimization=1)
 	if [ ! -f build-asan/build.ninja ]; then
 		meson setup build-asan "${opts[@]}" >"$logdir/asan-build.log" 2>&1
