@@ -152,11 +152,14 @@ KvmProbe probe_kvm(KvmSys &sys, const char *path)
     auto msrs = msr_index_list(sys, kvm.fd);
     if (!msrs)
         return no("KVM_GET_MSR_INDEX_LIST failed: " + errno_text(errno));
+    // QEMU builds the guest CPU from the supported CPUID (it cannot start without it) and
+    // writes the MSR when the index list has it, whatever CPUID says (newer QEMU then hides
+    // the CPUID bit when the list lacks the MSR): so the list decides the write.
     auto in_cpuid = cpuid_has_arch_capabilities(sys, kvm.fd);
     if (!in_cpuid)
         return no("KVM_GET_SUPPORTED_CPUID failed: " + errno_text(errno));
     bool listed = std::find(msrs->begin(), msrs->end(), kMsrArchCapabilities) != msrs->end();
-    if (listed || *in_cpuid) {
+    if (listed) {
         OneMsr m(kMsrArchCapabilities, feature_msr_value(sys, kvm.fd, kMsrArchCapabilities));
         int set = sys.ioctl(vcpu.fd, KVM_SET_MSRS, m.msrs());
         if (set != 1)

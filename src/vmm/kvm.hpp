@@ -4,8 +4,8 @@
 // Why more than "the device answers the API": a paravirtual KVM (PVM, on nested cloud VMs
 // without vmx/svm) serves /dev/kvm, answers KVM_GET_API_VERSION, creates VMs and vCPUs, and
 // then refuses host-initiated writes of MSRs it lists itself. QEMU writes IA32_ARCH_CAPABILITIES
-// (0x10a) on every vCPU whose CPU model has it and aborts when the write is short
-// ("failed to set MSR 0x10a", an assertion in its MSR put path). So the probe makes the
+// (0x10a) on every vCPU when KVM_GET_MSR_INDEX_LIST has it and aborts when the write is short
+// ("failed to set MSR 0x10a", an assertion after KVM_SET_MSRS). So the probe makes the
 // same calls QEMU makes before the guest's first instruction: API version, a VM, a vCPU,
 // the MSR index list and supported CPUID, and that one MSR write on the vCPU.
 #pragma once
