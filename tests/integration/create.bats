@@ -132,7 +132,7 @@ teardown() { it_teardown; }
 	local id d
 	id=$(new_id busy)
 	mk_bundle "$T/$id"
-	d=/sys/fs/cgroup/pids/$CG/$id
+	d=$(cg_root pids)/$CG/$id
 	mkdir -p "$d"
 	sleep 300 >/dev/null 2>&1 3>&- &
 	echo $! >"$T/sleeper.extra-pid"
@@ -144,7 +144,7 @@ teardown() { it_teardown; }
 	[ -d "$d" ]
 	eq "$(cat "$d/cgroup.procs")" "$(cat "$T/sleeper.extra-pid")"
 	kill "$(cat "$T/sleeper.extra-pid")"
-	echo "$(cat "$T/sleeper.extra-pid")" >/sys/fs/cgroup/pids/cgroup.procs 2>/dev/null || true
+	echo "$(cat "$T/sleeper.extra-pid")" >"$(cg_root pids)/cgroup.procs" 2>/dev/null || true
 }
 
 @test "after start no urunc process is left: the cgroup holds only the VMM" {
