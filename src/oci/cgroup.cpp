@@ -24,12 +24,7 @@ namespace urunc::oci {
 namespace {
 
 // One mounted hierarchy (a v1 controller set, a v1 named hierarchy, or cgroup2).
-struct Hierarchy {
-    std::string mountpoint;             // /sys/fs/cgroup/memory
-    std::string root;                   // the hierarchy's dir mounted there ("/" normally)
-    bool v2 = false;
-    std::set<std::string> controllers;  // v1: "cpu", "memory", "name=systemd", ...
-};
+using Hierarchy = CgroupMount;
 
 // One line of /proc/<pid>/cgroup: "id:ctrl,ctrl:/path".
 struct ProcCgroup {
@@ -449,11 +444,15 @@ std::string resolve_cgroup_path(const CgroupRequest &r)
 
 Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r)
 {
+    return place_in_cgroup(pid, r, mounted_hierarchies());
+}
+
+Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r, const std::vector<CgroupMount> &hierarchies)
+{
     if (pid <= 0)
         throw Error("cgroup: invalid pid " + std::to_string(pid));
     Cgroup cg;
     cg.relative = resolve_cgroup_path(r);
-    auto hierarchies = mounted_hierarchies();
     if (hierarchies.empty())
         throw Error("no cgroup hierarchy is mounted (/proc/self/mountinfo)");
     auto self = read_proc_cgroup("/proc/self/cgroup");

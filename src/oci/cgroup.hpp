@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,11 +42,22 @@ struct Cgroup {
 // Throws Error on a malformed path.
 std::string resolve_cgroup_path(const CgroupRequest &r);
 
+// One cgroup hierarchy: normally one cgroup/cgroup2 line of /proc/self/mountinfo.
+struct CgroupMount {
+    std::string mountpoint;             // /sys/fs/cgroup/memory
+    std::string root;                   // the hierarchy's dir mounted there ("/" normally)
+    bool v2 = false;
+    std::set<std::string> controllers;  // v1: "cpu", "memory", "name=systemd", ...
+};
+
 // Make the cgroup in every mounted hierarchy, apply the resources where their controller is
 // (an asked limit no hierarchy can apply is an error, as in runc), then move `pid` in.
 // A pre-existing cgroup that holds processes is refused. On failure everything created is
 // undone (the pid is moved back first) and Error is thrown.
 Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r);
+// The same on the hierarchies given (a test's fake cgroup2 tree in a tmpfs) instead of the
+// mounted ones.
+Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r, const std::vector<CgroupMount> &hierarchies);
 
 // Pids in the cgroup, over all hierarchies, sorted and without duplicates ("ps").
 // A hierarchy dir that no longer exists contributes nothing.

@@ -9,6 +9,7 @@
 #include "oci/timestamps.hpp"
 #include "oci/monitor_setup.hpp"
 #include "oci/process_limits.hpp"
+#include "rootfs/block_unmount.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -218,6 +219,9 @@ void init_main(InitArgs &a)
         ts::mark(5);
 
         wait_go(a.sync_fd);  // cgroup placed
+        // Held from the copy of the host's mounts until they are detached in the monitor
+        // root: a parallel create checks its block rootfs only outside that window.
+        rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);
         join_namespaces(l.spec);
         // In the container's namespaces now: its sysctls and OOM score, before /proc/sys
         // becomes read-only in the monitor root.
@@ -242,6 +246,7 @@ void init_main(InitArgs &a)
         run_hooks(l.spec.hooks.create_container, "createContainer",
                   oci_state_json(a.state, Status::creating, false), 0);
         enter_monitor_root(l);
+        copying.release();
 
         if (a.console_slave >= 0)
             become_console(a.console_slave);

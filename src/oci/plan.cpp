@@ -12,6 +12,7 @@
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
 #include "rootfs/view.hpp"
+#include "vmm/kvm.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -199,15 +200,18 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     auto mit = l.host.monitors.find(std::string(l.vmm->name()));
     MonitorConfig mc = mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
 
-    // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line.
-    bool kvm = l.vmm->uses_kvm() && vmm::kvm_usable();
-    if (l.vmm->needs_kvm() && !kvm)
-        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm");
+    // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
+    vmm::KvmProbe probe;
+    if (l.vmm->uses_kvm() || l.vmm->needs_kvm())
+        probe = vmm::probe_host_kvm();
+    bool kvm = l.vmm->uses_kvm() && probe.usable;
+    if (l.vmm->needs_kvm() && !probe.usable)
+        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm, which cannot run a guest here: " + probe.why);
     if (l.vmm->uses_kvm() && !kvm) {
         if (l.host.runtime.require_kvm)
-            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set)");
-        log::warn("KVM is not usable on this host: {} runs the guest under TCG (software emulation)",
-                  l.vmm->name());
+            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
+        log::warn("KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
+                  probe.why, l.vmm->name());
     }
 
     choose_guest_rootfs(l, state_dir);

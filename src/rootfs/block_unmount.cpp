@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -40,7 +41,29 @@ void add_matches(const MountInfo &mi, unsigned major, unsigned minor, const std:
     }
 }
 
+std::string &lock_path()
+{
+    static std::string path = "/run/urunc-mount-copies.lock";
+    return path;
+}
+
 } // namespace
+
+std::string MountCopyLock::path() { return lock_path(); }
+void MountCopyLock::set_path(std::string path) { lock_path() = std::move(path); }
+
+MountCopyLock::MountCopyLock(Mode mode)
+{
+    const std::string &p = lock_path();
+    fd_.reset(::open(p.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd_)
+        throw sys_error("open the mount copy lock `" + p + "`");
+    int rc;
+    while ((rc = ::flock(fd_.get(), mode == shared ? LOCK_SH : LOCK_EX)) < 0 && errno == EINTR) {
+    }
+    if (rc < 0)
+        throw sys_error("lock `" + p + "`");
+}
 
 std::vector<std::string> mounts_of_device(unsigned major, unsigned minor)
 {
@@ -111,6 +134,9 @@ UnmountedFs unmount_for_guest(const std::string &path, const std::string &expect
         out.data = join(data, ",");
     }
 
+    // No urunc init holds a copy of the host's mounts from here until the check is done.
+    MountCopyLock no_init_copying(MountCopyLock::exclusive);
+
     // EBUSY can be transient (udev/blkid probing right after the mount); give it a moment,
     // but never fall back to a lazy unmount.
     for (int attempt = 0;; ++attempt) {
@@ -126,27 +152,18 @@ UnmountedFs unmount_for_guest(const std::string &path, const std::string &expect
         ::nanosleep(&ts, nullptr);
     }
 
-    // Another container's init that unshared its mount namespace a moment ago holds a copy
-    // of this mount until it pivots into its own root and detaches the old one (a few ms).
-    // Such copies go away by themselves: wait for them, for a bounded time (1 s), never for
-    // a copy someone keeps.
-    for (int attempt = 0;; ++attempt) {
-        auto left = mounts_of_device(dev->major, dev->minor);
-        bool claimed = left.empty() && block_device_claimed(dev->path);
-        if (left.empty() && !claimed)
-            return out;
-        if (attempt == 50) {
-            if (!left.empty())
-                throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
-                                "); refusing to hand it to the guest",
-                            EBUSY);
-            throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
-                            "namespace not visible here, or device-mapper); refusing to hand it to the guest",
-                        EBUSY);
-        }
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        ::nanosleep(&ts, nullptr);
-    }
+    // Whatever still has the device now keeps it: a copy in a namespace that is not a
+    // urunc init in transit (those are excluded by the lock), or a lazily detached mount.
+    auto left = mounts_of_device(dev->major, dev->minor);
+    if (!left.empty())
+        throw Error(ctx + ": `" + dev->path + "` is still mounted elsewhere (" + join(left, ", ") +
+                        "); refusing to hand it to the guest",
+                    EBUSY);
+    if (block_device_claimed(dev->path))
+        throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
+                        "namespace not visible here, or device-mapper); refusing to hand it to the guest",
+                    EBUSY);
+    return out;
 }
 
 std::string restore_mount(const UnmountedFs &u)

@@ -21,7 +21,17 @@
 //   holds the device, in any namespace, detached or not. If either check fails we refuse
 //   with the places it is still mounted. We do not re-mount on failure: create fails and
 //   the shim cleans up its own mount.
+//
+// Parallel creates: another container's init copies every host mount when it makes its
+// mount namespace, and holds those copies until it detaches them in its monitor root. Such
+// a copy of our rootfs would fail the check above. Instead of waiting some time for it to
+// go, urunc's own processes take MountCopyLock: an init shared from before it copies the
+// host's mounts until it has detached them, unmount_for_guest() exclusive around the
+// unmount and the check. So no urunc init is ever between copy and detach while a rootfs
+// is checked, and a copy found is one someone keeps: refused at once.
 #pragma once
+
+#include "base/fd.hpp"
 
 #include <sys/types.h>
 
@@ -34,6 +44,22 @@ namespace urunc::rootfs {
 struct UnmountedFs {
     std::string path, device, fstype, data;  // data: the superblock options
     unsigned long flags = 0;                 // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, ...
+};
+
+// Host-wide flock(2) on a file in /run; blocks until granted. Released by release(), by
+// destruction, or by the death of the holder. Throws Error naming the file.
+class MountCopyLock {
+public:
+    enum Mode { shared, exclusive };
+    explicit MountCopyLock(Mode mode);
+    void release() { fd_.reset(); }
+
+    // The lock file (default /run/urunc-mount-copies.lock); unit tests use one of their own.
+    static std::string path();
+    static void set_path(std::string path);
+
+private:
+    UniqueFd fd_;
 };
 
 // Unmount the block device filesystem mounted at `path` and make sure nothing still has

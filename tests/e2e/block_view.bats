@@ -184,6 +184,54 @@ EOF
 	bv_assert_ok
 }
 
+@test "parallel creates with block rootfs: every device is handed over, no create refused by another's init" {
+	bv_body <<'EOF'
+R=$BV_T/state
+mkdir "$R"
+printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$BV_T/config.toml"
+export URUNC_CONFIG=$BV_T/config.toml
+# Each create's init copies every mount of this namespace, the other containers' rootfs
+# included, until it detaches them in its monitor root: the checks must wait for that,
+# whatever the timing (urunc's mount copy lock), never refuse or race it.
+n=6
+ns_rootfs_image
+base=$ROOT_IMG
+devs=()
+for ((i = 0; i < n; i++)); do
+	ROOT_IMG=$BV_T/rootfs$i.img
+	cp "$base" "$ROOT_IMG"
+	ns_block_bundle "$BV_T/b$i"
+	devs+=("$ROOT_DEV")
+done
+pids=()
+for ((i = 0; i < n; i++)); do
+	ns_track_container "$(ns_id par$i)" "$R"
+	timeout -k 2 60 "$URUNC" --root "$R" create -b "$BV_T/b$i" "$(ns_id par$i)" \
+		>"$BV_T/c$i.log" 2>&1 </dev/null &
+	pids+=($!)
+done
+failed=0
+for ((i = 0; i < n; i++)); do
+	if ! wait "${pids[i]}"; then
+		echo "create $i failed: $(cat "$BV_T/c$i.log")"
+		failed=$((failed + 1))
+	fi
+done
+[ "$failed" -eq 0 ] || ns_fail "$failed of $n parallel creates failed"
+for ((i = 0; i < n; i++)); do
+	[ "$("$URUNC" --root "$R" state "$(ns_id par$i)" | jq -r .status)" = created ] ||
+		ns_fail "container $i is not created"
+	[ -z "$(findmnt -n -S "${devs[i]}")" ] || ns_fail "${devs[i]} is still mounted: $(findmnt -n -S "${devs[i]}")"
+done
+for ((i = 0; i < n; i++)); do
+	timeout 20 "$URUNC" --root "$R" delete --force "$(ns_id par$i)" || ns_fail "delete $i failed"
+done
+[ -z "$(ls -A "$R")" ] || ns_fail "left under the state root: $(find "$R")"
+EOF
+	bv_run_body
+	bv_assert_ok
+}
+
 @test "a busy rootfs is refused at create: no lazy unmount, it stays mounted" {
 	bv_body <<'EOF2'
 B=$BV_T/bundle V=$BV_T/view R=$BV_T/state

@@ -114,10 +114,11 @@ teardown() { it_teardown; }
 }
 
 @test "delete removes only what create made: the bundle, rootfs and a pre-existing parent cgroup stay" {
-	local id pid
+	local id pid pids
 	id=$(new_id only)
 	mk_bundle "$T/$id"
-	mkdir -p "/sys/fs/cgroup/pids/$CG"
+	pids=$(cg_root pids)
+	mkdir -p "$pids/$CG"
 	create_ct "$id" "$T/$id"
 	pid=$(pid_of "$id")
 	ur start "$id"
@@ -128,9 +129,9 @@ teardown() { it_teardown; }
 	[ -f "$T/$id/config.json" ]
 	[ -f "$T/$id/rootfs/unikernel/kernel" ]
 	# the parent we made ourselves is still there (in pids), the ones urunc made are gone
-	[ -d "/sys/fs/cgroup/pids/$CG" ]
-	[ ! -d "/sys/fs/cgroup/pids/$CG/$id" ]
-	[ -z "$(tl_cgroup_find -mindepth 2 -name "$CG" ! -path '*/pids/*')" ]
+	[ -d "$pids/$CG" ]
+	[ ! -d "$pids/$CG/$id" ]
+	[ -z "$(tl_cgroup_find -mindepth 2 -name "$CG" ! -path "$pids/*")" ]
 	no_mounts
 }
 

@@ -242,3 +242,6 @@ refute() {
 		return 1
 	fi
 }
+
+# cg_root <controller> (cgroup_paths.bash)
+. "$(dirname "${BASH_SOURCE[0]}")/cgroup_paths.bash"

@@ -7,6 +7,7 @@
 # tests/unit/oci/guest_resources_test.cpp.
 
 load matrix_helpers
+load cgroup_paths
 
 setup() { mx_setup; }
 teardown() { mx_teardown; }
@@ -21,18 +22,16 @@ res_bundle() {
 
 # res_limit <id>: the memory limit of the container's cgroup, in bytes ("max" if none).
 res_limit() {
-	local cg=/urunc-it-res-$1
-	if [ -f "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes" ]; then
-		local v
-		v=$(cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes")
+	local d v
+	d=$(cg_root memory)/urunc-it-res-$1
+	if [ -f "$d/memory.limit_in_bytes" ]; then
+		v=$(cat "$d/memory.limit_in_bytes")
 		# cgroup v1 shows "no limit" as the largest page-aligned value.
 		if [ "$v" -ge 9223372036854000000 ]; then echo max; else echo "$v"; fi
-	elif [ -f "/sys/fs/cgroup$cg/memory.max" ]; then
-		cat "/sys/fs/cgroup$cg/memory.max"
-	elif [ -f "/sys/fs/cgroup/unified$cg/memory.max" ]; then
-		cat "/sys/fs/cgroup/unified$cg/memory.max"
+	elif [ -f "$d/memory.max" ]; then
+		cat "$d/memory.max"
 	else
-		echo "no memory cgroup for $cg" >&2
+		echo "no memory cgroup at $d" >&2
 		return 1
 	fi
 }

@@ -156,7 +156,7 @@ check_pair() {
 	echo "$id" >>"$MX_T/ids"
 	mx_nokvm timeout -k 2 30 "$URUNC" --root "$MX_ROOT" create --bundle "$b" --pid-file "$MX_T/$id.pid" "$id" \
 		>"$MX_T/$id.out" 2>"$MX_T/$id.err" </dev/null || { cat "$MX_T/$id.err"; false; }
-	grep -q "KVM is not usable on this host: qemu runs the guest under TCG" "$MX_T/$id.err"
+	grep -q "KVM is not usable on this host (/dev/kvm: .*): qemu runs the guest under TCG" "$MX_T/$id.err"
 	"$URUNC" --root "$MX_ROOT" start "$id"
 	mx_wait_ready "$id"
 	expected_argv unikraft qemu no no

@@ -15,6 +15,9 @@
 
 #include <random>
 
+#include <sys/mount.h>
+#include <sys/stat.h>
+
 using namespace urunc;
 using namespace urunc::oci;
 
@@ -74,19 +77,51 @@ bool can_use_cgroups()
 
 bool has_cgroup2() { return read_file("/proc/self/mountinfo").find(" - cgroup2 ") != std::string::npos; }
 
-// The path of `pid` for the v1 hierarchy holding `ctrl`, or for cgroup2 with ctrl == "".
+// The path of `pid` for the v1 hierarchy holding `ctrl`, or for cgroup2 with ctrl == ""
+// or when no v1 hierarchy holds `ctrl` (a cgroup2-only host).
 std::string proc_cgroup(pid_t pid, const std::string &ctrl)
 {
+    std::string v2 = "?";
     for (auto &line : split(read_file("/proc/" + std::to_string(pid) + "/cgroup"), '\n')) {
         auto f = split(line, ':');
         if (f.size() < 3)
             continue;
         auto ctrls = split(f[1], ',');
-        if ((ctrl.empty() && f[0] == "0") ||
-            (!ctrl.empty() && std::find(ctrls.begin(), ctrls.end(), ctrl) != ctrls.end()))
-            return line.substr(f[0].size() + f[1].size() + 2);
+        std::string path = line.substr(f[0].size() + f[1].size() + 2);
+        if (f[0] == "0" && f[1].empty())
+            v2 = path;
+        else if (!ctrl.empty() && std::find(ctrls.begin(), ctrls.end(), ctrl) != ctrls.end())
+            return path;
     }
-    return "?";
+    return v2;
+}
+
+// Every cgroup and cgroup2 mount of this host, as place_in_cgroup() finds them.
+struct MountedCgroup {
+    std::string mountpoint, root;
+    bool v2;
+};
+std::vector<MountedCgroup> mounted_cgroups()
+{
+    std::vector<MountedCgroup> out;
+    for (auto &line : split(read_file("/proc/self/mountinfo"), '\n')) {
+        auto f = split(line, ' ');
+        auto sep = std::find(f.begin(), f.end(), "-");
+        if (f.size() < 5 || sep == f.end() || f.end() - sep < 2)
+            continue;
+        if (sep[1] == "cgroup" || sep[1] == "cgroup2")
+            out.push_back({f[4], f[3], sep[1] == "cgroup2"});
+    }
+    return out;
+}
+
+// A cgroup named `name` (absolute) in no mounted hierarchy.
+bool in_no_hierarchy(const std::string &name)
+{
+    for (auto &m : mounted_cgroups())
+        if (path_exists(m.mountpoint + name))
+            return false;
+    return true;
 }
 
 std::string first_with(const Cgroup &cg, const std::string &file)
@@ -207,9 +242,7 @@ TEST_CASE("a failed placement undoes every dir it made", "[cgroup][privileged]")
     req.resources.cpuset_cpus = "100000";  // no such cpu: the write fails
     CHECK_THROWS_WITH(place_in_cgroup(child.pid, req), Catch::Contains("cpuset.cpus"));
     CHECK(proc_cgroup(child.pid, "memory") == before);
-    CHECK_FALSE(path_exists("/sys/fs/cgroup/memory" + name));
-    CHECK_FALSE(path_exists("/sys/fs/cgroup/unified" + name));
-    CHECK_FALSE(path_exists("/sys/fs/cgroup" + name));
+    CHECK(in_no_hierarchy(name));
 }
 
 TEST_CASE("a pre-existing empty cgroup is used but not removed", "[cgroup][privileged]")
@@ -261,6 +294,169 @@ TEST_CASE("relative and systemd paths land where runc would put them", "[cgroup]
             CHECK(d.find(':') == std::string::npos);
         child.stop();
         CHECK(remove_cgroup(guard.cg) == "");
-        CHECK_FALSE(path_exists("/sys/fs/cgroup/memory/" + slice));
+        CHECK(in_no_hierarchy("/" + slice));
     }
+}
+
+namespace {
+
+// A fake cgroup2 hierarchy: a tmpfs (removed with this object) holding the files the kernel
+// would show, each empty so that what is read back is exactly what urunc wrote.
+struct FakeCgroup2 {
+    std::string mnt;
+    FakeCgroup2()
+    {
+        char tmpl[] = "/tmp/urunc-fakecg2.XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        mnt = tmpl;
+        REQUIRE(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "mode=0755,size=1m") == 0);
+        put("", "cgroup.controllers", "cpuset cpu io memory pids\n");
+        put("", "cgroup.subtree_control", "");
+        put("", "cgroup.procs", "");
+    }
+    ~FakeCgroup2()
+    {
+        ::umount2(mnt.c_str(), MNT_DETACH);
+        ::rmdir(mnt.c_str());
+    }
+    void put(const std::string &rel, const std::string &file, const std::string &content)
+    {
+        std::string dir = mnt + rel;
+        ::mkdir(dir.c_str(), 0755);
+        write_file_atomic(dir + "/" + file, content);
+    }
+    // A cgroup that exists, empty, with these controllers enabled and their limit files.
+    void leaf(const std::string &rel, const std::string &controllers)
+    {
+        put(rel, "cgroup.controllers", controllers + "\n");
+        put(rel, "cgroup.procs", "");
+        for (const char *f : {"memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max"})
+            put(rel, f, "");
+    }
+    std::string get(const std::string &rel, const std::string &file)
+    {
+        return std::string(trim(read_file(mnt + rel + "/" + file)));
+    }
+    std::vector<CgroupMount> hierarchies() const { return {CgroupMount{mnt, "/", true, {}}}; }
+};
+
+} // namespace
+
+TEST_CASE("cgroup2 (fake tree): memory.max, the swap part alone, cpu.max, cpu.weight, pids.max",
+          "[cgroup][cgroup2][privileged]")
+{
+    REQUIRE_PRIVILEGED("a tmpfs mount");
+    FakeCgroup2 fake;
+    std::string name = "/" + unique_name("v2");
+    fake.leaf(name, "cpu memory pids");
+    Blocker child;
+    CgroupRequest req{name, false, "x", {}};
+    req.resources.memory_limit = 64 << 20;
+    req.resources.memory_swap = 96 << 20;  // memory+swap, as OCI says it
+    req.resources.cpu_quota = 50000;
+    req.resources.cpu_period = 200000;
+    req.resources.cpu_shares = 1024;
+    req.resources.pids_limit = 42;
+    Cgroup cg = place_in_cgroup(child.pid, req, fake.hierarchies());
+    CHECK(cg.all_dirs == std::vector<std::string>{fake.mnt + name});
+    CHECK(cg.dirs.empty());  // it was there before: not ours to remove
+    CHECK(fake.get(name, "memory.max") == "67108864");
+    CHECK(fake.get(name, "memory.swap.max") == "33554432");  // 96 - 64 MiB: the swap alone
+    CHECK(fake.get(name, "cpu.max") == "50000 200000");
+    CHECK(fake.get(name, "cpu.weight") == "39");  // runc's map of the default 1024 shares
+    CHECK(fake.get(name, "pids.max") == "42");
+    CHECK(fake.get(name, "cgroup.procs") == std::to_string(child.pid));
+}
+
+TEST_CASE("cgroup2 (fake tree): unlimited values are written as max", "[cgroup][cgroup2][privileged]")
+{
+    REQUIRE_PRIVILEGED("a tmpfs mount");
+    FakeCgroup2 fake;
+    std::string name = "/" + unique_name("v2max");
+    fake.leaf(name, "cpu memory pids");
+    Blocker child;
+    CgroupRequest req{name, false, "x", {}};
+    req.resources.memory_limit = -1;
+    req.resources.memory_swap = -1;
+    req.resources.cpu_quota = -1;
+    req.resources.pids_limit = -1;
+    place_in_cgroup(child.pid, req, fake.hierarchies());
+    CHECK(fake.get(name, "memory.max") == "max");
+    CHECK(fake.get(name, "memory.swap.max") == "max");
+    CHECK(fake.get(name, "cpu.max") == "max 100000");  // the kernel's default period
+    CHECK(fake.get(name, "pids.max") == "max");
+}
+
+TEST_CASE("cgroup2 (fake tree): a limit without its controller, or swap below memory, is refused "
+          "and the pid is not moved",
+          "[cgroup][cgroup2][privileged]")
+{
+    REQUIRE_PRIVILEGED("a tmpfs mount");
+    FakeCgroup2 fake;
+    std::string name = "/" + unique_name("v2no");
+    fake.leaf(name, "cpu memory");
+    Blocker child;
+    SECTION("no pids controller")
+    {
+        CgroupRequest req{name, false, "x", {}};
+        req.resources.pids_limit = 10;
+        CHECK_THROWS_WITH(place_in_cgroup(child.pid, req, fake.hierarchies()),
+                          "cannot set pids limit: no pids controller is available");
+    }
+    SECTION("memory+swap below the memory limit")
+    {
+        CgroupRequest req{name, false, "x", {}};
+        req.resources.memory_limit = 64 << 20;
+        req.resources.memory_swap = 32 << 20;
+        CHECK_THROWS_WITH(place_in_cgroup(child.pid, req, fake.hierarchies()),
+                          Catch::Contains("needs a memory limit no larger than it"));
+        CHECK(fake.get(name, "memory.swap.max").empty());
+    }
+    CHECK(fake.get(name, "cgroup.procs").empty());
+    CHECK(fake.get(name, "pids.max").empty());
+}
+
+TEST_CASE("cgroup2 on this host's unified hierarchy: limits where its controllers allow, a clear "
+          "refusal where they do not",
+          "[cgroup][cgroup2][privileged]")
+{
+    if (!can_use_cgroups())
+        return;
+    std::vector<CgroupMount> v2;
+    for (auto &m : mounted_cgroups())
+        if (m.v2 && v2.empty())
+            v2.push_back(CgroupMount{m.mountpoint, m.root, true, {}});
+    INFO("CI hosts mount cgroup2 (alone, or as the unified hierarchy of a hybrid host)");
+    REQUIRE(v2.size() == 1);
+    std::string name = "/" + unique_name("uni");
+    std::string dir = v2[0].mountpoint + name;
+    auto ctrls = split_ws(read_file(v2[0].mountpoint + "/cgroup.controllers"));
+    auto has = [&](const char *c) { return std::find(ctrls.begin(), ctrls.end(), c) != ctrls.end(); };
+    Blocker child;
+    CgroupGuard guard;
+
+    CgroupRequest req{name, false, "x", {}};
+    req.resources.memory_limit = 48 << 20;
+    req.resources.pids_limit = 30;
+    req.resources.cpu_quota = 20000;
+    if (has("memory") && has("pids") && has("cpu")) {
+        guard.cg = place_in_cgroup(child.pid, req, v2);
+        CHECK(std::string(trim(read_file(dir + "/memory.max"))) == "50331648");
+        CHECK(std::string(trim(read_file(dir + "/pids.max"))) == "30");
+        CHECK(std::string(trim(read_file(dir + "/cpu.max"))) == "20000 100000");
+    } else {
+        // A hybrid host whose controllers are all bound to v1 (as the project's machines):
+        // the asked limit is refused by name and nothing is left in the hierarchy.
+        std::string missing = !has("cpu") ? "cpu" : !has("memory") ? "memory" : "pids";
+        CHECK_THROWS_WITH(place_in_cgroup(child.pid, req, v2),
+                          "cannot set " + missing + " limit: no " + missing + " controller is available");
+        CHECK_FALSE(path_exists(dir));
+        // Without limits the placement itself works on the unified hierarchy.
+        guard.cg = place_in_cgroup(child.pid, {name, false, "x", {}}, v2);
+    }
+    CHECK(proc_cgroup(child.pid, "") == name);
+    CHECK(cgroup_pids(guard.cg) == std::vector<pid_t>{child.pid});
+    child.stop();
+    CHECK(remove_cgroup(guard.cg) == "");
+    CHECK_FALSE(path_exists(dir));
 }

@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/file.hpp"
+#include "base/strings.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "helpers.hpp"
 
@@ -12,6 +13,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <optional>
 
@@ -153,4 +156,85 @@ TEST_CASE("block unmount: a second mount of the device in our namespace is refus
     CHECK(error_of([&] { unmount_for_guest(a); }) ==
           "unmount `" + a + "` for the guest: `" + d.loop.path() + "` is still mounted elsewhere (" + b +
               "); refusing to hand it to the guest");
+}
+
+namespace {
+
+// Whether /proc/locks shows a process blocked on an exclusive flock of inode `ino`
+// ("N: -> FLOCK  ADVISORY  WRITE <pid> <maj>:<min>:<ino> 0 EOF").
+bool exclusive_waiter_on(ino_t ino)
+{
+    std::string tail = ":" + std::to_string(ino) + " ";
+    for (const auto &line : split(read_file("/proc/locks"), '\n'))
+        if (line.find("-> FLOCK") != std::string::npos && line.find(" WRITE ") != std::string::npos &&
+            line.find(tail) != std::string::npos)
+            return true;
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("block unmount: a urunc init between copying the host's mounts and detaching them is "
+          "waited for, not refused and not raced",
+          "[rootfs][block_unmount][privileged]")
+{
+    Disk d;
+    std::string mnt = d.tmp / "rootfs";
+    mount_ext4(d.loop.path(), mnt);
+    std::string lock = d.tmp / "copies.lock";
+    std::string before = MountCopyLock::path();
+    MountCopyLock::set_path(lock);
+    struct Restore {
+        std::string p;
+        ~Restore() { MountCopyLock::set_path(p); }
+    } restore{before};
+
+    // The init of a parallel create, as init.cpp runs it: the lock shared, then its own
+    // mount namespace (a private copy of our rootfs mount in it). It lets go of the copy only
+    // once someone waits for the lock exclusively: so unmount_for_guest() can only succeed
+    // by waiting for it, never by luck of timing. Exit 0: it saw the waiter; 3: nobody
+    // waited (within 20 s) and the copy was still there when the check ran.
+    int ready[2];
+    REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(ready[0]);
+        try {
+            MountCopyLock copying(MountCopyLock::shared);
+            if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+                ::_exit(2);
+            struct stat st;
+            if (::stat(lock.c_str(), &st) < 0 || ::write(ready[1], "r", 1) != 1)
+                ::_exit(2);
+            bool waited = false;
+            for (int i = 0; i < 20000 && !waited; ++i) {
+                waited = exclusive_waiter_on(st.st_ino);
+                struct timespec ts = {0, 1000 * 1000};
+                if (!waited)
+                    ::nanosleep(&ts, nullptr);
+            }
+            // Detach the copy, then let go of the lock: the order the init keeps.
+            if (::umount2(mnt.c_str(), 0) < 0)
+                ::_exit(2);
+            copying.release();
+            ::_exit(waited ? 0 : 3);
+        } catch (...) {
+            ::_exit(2);
+        }
+    }
+    ::close(ready[1]);
+    char c = 0;
+    REQUIRE(::read(ready[0], &c, 1) == 1);
+    ::close(ready[0]);
+
+    std::string err = error_of([&] { unmount_for_guest(mnt); });
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(err == "");
+    REQUIRE(WIFEXITED(status));
+    INFO("exit 3: unmount_for_guest never waited for the init's lock; 2: the init's setup failed");
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK_FALSE(d.mounted_here());
+    CHECK_FALSE(block_device_claimed(d.loop.path()));
 }
