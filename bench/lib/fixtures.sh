@@ -25,7 +25,9 @@ setup_common() {
 	register_root crun "$R_CRUN"
 
 	# The fake VMM stands in for QEMU; urunc reads this through URUNC_CONFIG.
-	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$T/fake.toml"
+	# Views may lie only under views_dir (an empty allowed_prefixes no longer means
+	# anywhere): the bench mounts its view at $T/view.
+	printf '[monitors.qemu]\npath = "%s"\n[snapshot_view]\nviews_dir = "%s"\n' "$FAKEVMM" "$T" >"$T/fake.toml"
 
 	# fb: the fake VMM keeps running; fx: it exits 0 at once.
 	"$MAKE_BUNDLE" "$T/fb" "$TESTKERNEL" >/dev/null
