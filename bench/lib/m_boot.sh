@@ -53,6 +53,8 @@ m_boot() {
 	step_ms "$raw" 1 "$WARMUP" | result "$S" "QEMU by hand, same argv" ms "failed runs: $(failures "$raw" 1)"
 	a=$(p50_of "$S" "urunc run (create, start, boot, exit, delete)")
 	b=$(p50_of "$S" "QEMU by hand, same argv")
+	target "urunc run of a real boot vs QEMU by hand (p50)" "$a vs $b ms (+$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a - b }') ms)" \
+		"<= QEMU + 5 ms" "$(fcmp "$a" "<=" "$(awk -v b="$b" 'BEGIN { if (b == "-") print "-"; else print b + 5 }')")"
 	result_value "$S" "runtime's share of a real boot (p50)" \
 		"$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.1f%%", 100 * (a - b) / a }')" \
 		"" "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a != "-" && b != "-") printf "%.2f ms of %.2f ms", a - b, a }')"

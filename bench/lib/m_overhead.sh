@@ -24,6 +24,11 @@ m_overhead() {
 	ov=$(p50_of "$S" "create invoked -> VMM exec'ed (incl. start)")
 	target "overhead p50: create invoked -> VMM exec'ed" "$ov ms" "<= 3 ms" "$(fcmp "$ov" "<=" 3)"
 	step_ms "$raw" 0 "$WARMUP" | result "$S" "urunc create" ms ""
+	local c50 c95
+	c50=$(p50_of "$S" "urunc create")
+	c95=$(col_of "$S" "urunc create" 5)
+	target "create p95 within 2x its p50" "p95 $c95 ms, p50 $c50 ms ($(ratio "$c95" "$c50")x)" "<= 2x" \
+		"$(fcmp "$c95" "<=" "$(scale "$c50" 2)")"
 	step_ms "$raw" 1 "$WARMUP" | result "$S" "urunc start" ms ""
 	step_ms "$raw" 4 "$WARMUP" | result "$S" "urunc state" ms ""
 	step_ms "$raw" 5 "$WARMUP" | result "$S" "urunc kill" ms ""

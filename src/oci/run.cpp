@@ -101,8 +101,10 @@ int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
     for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
         sigaddset(&set, sig);
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
-    int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
-    if (sfd < 0)
+    // The VMM is our child: its exit wakes us through SIGCHLD on this fd at once (no
+    // polling, no timeout), and the container is deleted right after it is reaped.
+    UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
+    if (!sfd)
         throw sys_error("signalfd");
     int status = 0;
     std::optional<TerminalProxy> tty;
@@ -115,7 +117,7 @@ int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
             break;
         if (r < 0 && errno != EINTR)
             throw sys_error("wait for the VMM");
-        struct pollfd p[3] = {{sfd, POLLIN, 0},
+        struct pollfd p[3] = {{sfd.get(), POLLIN, 0},
                               {master_open ? c.console.get() : -1, POLLIN, 0},
                               {tty && tty->stdin_open() ? 0 : -1, POLLIN, 0}};
         if (::poll(p, 3, -1) < 0 && errno != EINTR)
@@ -125,7 +127,7 @@ int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
         if (!(p[0].revents & POLLIN))
             continue;
         struct signalfd_siginfo si;
-        ssize_t n = ::read(sfd, &si, sizeof si);
+        ssize_t n = ::read(sfd.get(), &si, sizeof si);
         if (n != sizeof si)
             continue;
         if (si.ssi_signo == SIGWINCH && tty)
@@ -143,7 +145,7 @@ int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
         }
         tty.reset();
     }
-    ::close(sfd);
+    sfd.reset();
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!keep) {
         try {

@@ -1,5 +1,6 @@
 #include "rootfs/devmapper.hpp"
 
+#include "base/dynlib.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -46,22 +47,53 @@ void quiet_dm_log(int level, const char *file, int line, int dm_errno, const cha
     log::debug("libdevmapper {}:{}: {}", file, line, buf);
 }
 
+// libdevmapper's entry points, resolved on the first device-mapper query (see
+// base/dynlib.hpp for why).
+struct Libdevmapper {
+    decltype(&dm_task_destroy) task_destroy;
+    decltype(&dm_task_create) task_create;
+    decltype(&dm_task_set_major_minor) task_set_major_minor;
+    decltype(&dm_task_run) task_run;
+    decltype(&dm_task_get_info) task_get_info;
+    decltype(&dm_task_get_name) task_get_name;
+    decltype(&dm_task_get_deps) task_get_deps;
+    decltype(&dm_get_next_target) get_next_target;
+    decltype(&dm_log_with_errno_init) log_with_errno_init;
+};
+
+const Libdevmapper &dm()
+{
+    static DynLib lib("libdevmapper.so.1.02.1");
+    static const Libdevmapper m{
+        URUNC_DYNSYM(lib, dm_task_destroy),
+        URUNC_DYNSYM(lib, dm_task_create),
+        URUNC_DYNSYM(lib, dm_task_set_major_minor),
+        URUNC_DYNSYM(lib, dm_task_run),
+        URUNC_DYNSYM(lib, dm_task_get_info),
+        URUNC_DYNSYM(lib, dm_task_get_name),
+        URUNC_DYNSYM(lib, dm_task_get_deps),
+        URUNC_DYNSYM(lib, dm_get_next_target),
+        URUNC_DYNSYM(lib, dm_log_with_errno_init),
+    };
+    return m;
+}
+
 struct TaskDeleter {
-    void operator()(dm_task *t) const { dm_task_destroy(t); }
+    void operator()(dm_task *t) const { dm().task_destroy(t); }
 };
 using Task = std::unique_ptr<dm_task, TaskDeleter>;
 
 Task run_task(int type, unsigned major, unsigned minor)
 {
     std::string dev = std::to_string(major) + ":" + std::to_string(minor);
-    Task t(dm_task_create(type));
+    Task t(dm().task_create(type));
     if (!t)
         throw Error("device-mapper: cannot create a task for " + dev, ENOMEM);
-    if (!dm_task_set_major_minor(t.get(), static_cast<int>(major), static_cast<int>(minor), 0) ||
-        !dm_task_run(t.get()))
+    if (!dm().task_set_major_minor(t.get(), static_cast<int>(major), static_cast<int>(minor), 0) ||
+        !dm().task_run(t.get()))
         throw Error("device-mapper: cannot query device " + dev, ENXIO);
     struct dm_info info;
-    if (!dm_task_get_info(t.get(), &info) || !info.exists)
+    if (!dm().task_get_info(t.get(), &info) || !info.exists)
         throw Error("device-mapper: device " + dev + " does not exist", ENODEV);
     return t;
 }
@@ -76,9 +108,9 @@ void walk(unsigned major, unsigned minor, std::set<std::pair<unsigned, unsigned>
     d.minor = minor;
     {
         Task t = run_task(DM_DEVICE_DEPS, major, minor);
-        const char *name = dm_task_get_name(t.get());
+        const char *name = dm().task_get_name(t.get());
         d.name = name ? name : "";
-        if (auto *deps = dm_task_get_deps(t.get())) {
+        if (auto *deps = dm().task_get_deps(t.get())) {
             for (uint32_t i = 0; i < deps->count; ++i)
                 d.deps.emplace_back(::major(deps->device[i]), ::minor(deps->device[i]));
         }
@@ -89,7 +121,7 @@ void walk(unsigned major, unsigned minor, std::set<std::pair<unsigned, unsigned>
         do {
             uint64_t start = 0, length = 0;
             char *type = nullptr, *params = nullptr;
-            next = dm_get_next_target(t.get(), next, &start, &length, &type, &params);
+            next = dm().get_next_target(t.get(), next, &start, &length, &type, &params);
             if (type)
                 d.targets.emplace_back(type);
         } while (next);
@@ -120,7 +152,7 @@ std::vector<DmDevice> dm_lineage(unsigned major, unsigned minor)
 {
     if (!kernel_has_device_mapper())
         throw Error("device-mapper is not available in this kernel", ENODEV);
-    static const bool quiet = (dm_log_with_errno_init(quiet_dm_log), true);
+    static const bool quiet = (dm().log_with_errno_init(quiet_dm_log), true);
     (void)quiet;
     std::vector<DmDevice> out;
     std::set<std::pair<unsigned, unsigned>> seen;

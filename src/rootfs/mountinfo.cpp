@@ -1,5 +1,6 @@
 #include "rootfs/mountinfo.hpp"
 
+#include "base/dynlib.hpp"
 #include "base/error.hpp"
 
 #include <libmount/libmount.h>
@@ -55,11 +56,61 @@ std::string normalize_path(std::string_view path)
 
 namespace {
 
+// libmount's entry points, resolved on the first parse (see base/dynlib.hpp for why).
+struct Libmount {
+    decltype(&mnt_unref_table) unref_table;
+    decltype(&mnt_free_iter) free_iter;
+    decltype(&mnt_table_get_userdata) table_get_userdata;
+    decltype(&mnt_new_table) new_table;
+    decltype(&mnt_table_set_userdata) table_set_userdata;
+    decltype(&mnt_table_set_parser_errcb) table_set_parser_errcb;
+    decltype(&mnt_table_parse_stream) table_parse_stream;
+    decltype(&mnt_new_iter) new_iter;
+    decltype(&mnt_table_next_fs) table_next_fs;
+    decltype(&mnt_fs_get_id) fs_get_id;
+    decltype(&mnt_fs_get_parent_id) fs_get_parent_id;
+    decltype(&mnt_fs_get_devno) fs_get_devno;
+    decltype(&mnt_fs_get_root) fs_get_root;
+    decltype(&mnt_fs_get_target) fs_get_target;
+    decltype(&mnt_fs_get_fstype) fs_get_fstype;
+    decltype(&mnt_fs_get_source) fs_get_source;
+    decltype(&mnt_fs_get_vfs_options) fs_get_vfs_options;
+    decltype(&mnt_fs_get_fs_options) fs_get_fs_options;
+    decltype(&mnt_fs_get_optional_fields) fs_get_optional_fields;
+};
+
+const Libmount &lm()
+{
+    static DynLib lib("libmount.so.1");
+    static const Libmount m{
+        URUNC_DYNSYM(lib, mnt_unref_table),
+        URUNC_DYNSYM(lib, mnt_free_iter),
+        URUNC_DYNSYM(lib, mnt_table_get_userdata),
+        URUNC_DYNSYM(lib, mnt_new_table),
+        URUNC_DYNSYM(lib, mnt_table_set_userdata),
+        URUNC_DYNSYM(lib, mnt_table_set_parser_errcb),
+        URUNC_DYNSYM(lib, mnt_table_parse_stream),
+        URUNC_DYNSYM(lib, mnt_new_iter),
+        URUNC_DYNSYM(lib, mnt_table_next_fs),
+        URUNC_DYNSYM(lib, mnt_fs_get_id),
+        URUNC_DYNSYM(lib, mnt_fs_get_parent_id),
+        URUNC_DYNSYM(lib, mnt_fs_get_devno),
+        URUNC_DYNSYM(lib, mnt_fs_get_root),
+        URUNC_DYNSYM(lib, mnt_fs_get_target),
+        URUNC_DYNSYM(lib, mnt_fs_get_fstype),
+        URUNC_DYNSYM(lib, mnt_fs_get_source),
+        URUNC_DYNSYM(lib, mnt_fs_get_vfs_options),
+        URUNC_DYNSYM(lib, mnt_fs_get_fs_options),
+        URUNC_DYNSYM(lib, mnt_fs_get_optional_fields),
+    };
+    return m;
+}
+
 struct TableDeleter {
-    void operator()(libmnt_table *t) const { mnt_unref_table(t); }
+    void operator()(libmnt_table *t) const { lm().unref_table(t); }
 };
 struct IterDeleter {
-    void operator()(libmnt_iter *i) const { mnt_free_iter(i); }
+    void operator()(libmnt_iter *i) const { lm().free_iter(i); }
 };
 
 std::string str_or_empty(const char *s) { return s ? s : ""; }
@@ -68,7 +119,7 @@ std::string str_or_empty(const char *s) { return s ? s : ""; }
 // make the parse fail (the default would be to skip the line silently).
 int on_parse_error(libmnt_table *tb, const char *, int line)
 {
-    auto *bad = static_cast<int *>(mnt_table_get_userdata(tb));
+    auto *bad = static_cast<int *>(lm().table_get_userdata(tb));
     if (bad && *bad == 0)
         *bad = line;
     return -EINVAL;
@@ -104,13 +155,14 @@ MountInfo MountInfo::parse(std::string_view text, const std::string &name)
 
 MountInfo MountInfo::from_stream(FILE *f, const std::string &file)
 {
-    std::unique_ptr<libmnt_table, TableDeleter> tb(mnt_new_table());
+    const Libmount &m = lm();
+    std::unique_ptr<libmnt_table, TableDeleter> tb(m.new_table());
     if (!tb)
         throw sys_error("parse `" + file + "`", ENOMEM);
     int bad_line = 0;
-    mnt_table_set_userdata(tb.get(), &bad_line);
-    mnt_table_set_parser_errcb(tb.get(), on_parse_error);
-    int rc = mnt_table_parse_stream(tb.get(), f, file.c_str());
+    m.table_set_userdata(tb.get(), &bad_line);
+    m.table_set_parser_errcb(tb.get(), on_parse_error);
+    int rc = m.table_parse_stream(tb.get(), f, file.c_str());
     if (bad_line)
         throw Error("parse `" + file + "`: line " + std::to_string(bad_line) + " is malformed",
                     EINVAL);
@@ -118,24 +170,24 @@ MountInfo MountInfo::from_stream(FILE *f, const std::string &file)
         throw sys_error("parse `" + file + "`", -rc);
 
     MountInfo mi;
-    std::unique_ptr<libmnt_iter, IterDeleter> it(mnt_new_iter(MNT_ITER_FORWARD));
+    std::unique_ptr<libmnt_iter, IterDeleter> it(m.new_iter(MNT_ITER_FORWARD));
     if (!it)
         throw sys_error("parse `" + file + "`", ENOMEM);
     libmnt_fs *fs = nullptr;
-    while (mnt_table_next_fs(tb.get(), it.get(), &fs) == 0) {
+    while (m.table_next_fs(tb.get(), it.get(), &fs) == 0) {
         MountEntry e;
-        e.id = mnt_fs_get_id(fs);
-        e.parent = mnt_fs_get_parent_id(fs);
-        dev_t dev = mnt_fs_get_devno(fs);
+        e.id = m.fs_get_id(fs);
+        e.parent = m.fs_get_parent_id(fs);
+        dev_t dev = m.fs_get_devno(fs);
         e.major = ::major(dev);
         e.minor = ::minor(dev);
-        e.root = str_or_empty(mnt_fs_get_root(fs));
-        e.mountpoint = str_or_empty(mnt_fs_get_target(fs));
-        e.fstype = str_or_empty(mnt_fs_get_fstype(fs));
-        e.source = str_or_empty(mnt_fs_get_source(fs));
-        e.options = str_or_empty(mnt_fs_get_vfs_options(fs));
-        e.super_options = str_or_empty(mnt_fs_get_fs_options(fs));
-        e.propagation = str_or_empty(mnt_fs_get_optional_fields(fs));
+        e.root = str_or_empty(m.fs_get_root(fs));
+        e.mountpoint = str_or_empty(m.fs_get_target(fs));
+        e.fstype = str_or_empty(m.fs_get_fstype(fs));
+        e.source = str_or_empty(m.fs_get_source(fs));
+        e.options = str_or_empty(m.fs_get_vfs_options(fs));
+        e.super_options = str_or_empty(m.fs_get_fs_options(fs));
+        e.propagation = str_or_empty(m.fs_get_optional_fields(fs));
         mi.entries_.push_back(std::move(e));
     }
     if (mi.entries_.empty())
