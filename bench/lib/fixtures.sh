@@ -28,9 +28,7 @@ setup_common() {
 	# Views may lie only under views_dir (an empty allowed_prefixes no longer means
 	# anywhere): the bench mounts its view at $T/view.
 	tl_monitor_config "$T/fake.toml" qemu "$FAKEVMM"
-	printf '[snapshot_view]
-views_dir = "%s"
-' "$T" >>"$T/fake.toml"
+	printf '[snapshot_view]\nviews_dir = "%s"\n' "$T" >>"$T/fake.toml"
 
 	# fb: the fake VMM keeps running; fx: it exits 0 at once.
 	tl_make_bundle "$T/fb"
