@@ -24,6 +24,7 @@
 #
 # BENCH_VIEW_DEADLINE (seconds, default 1200) bounds the run: past it no container is
 # started any more, what ran is reported (marked "cut") and everything is cleaned up.
+# BENCH_VIEW_SHIM names another shim binary (e.g. an older build) for the view rows.
 # Needs a build (scripts/build.sh: urunc, urunc-view-shim, the fixtures) and what
 # tests/e2e needs (containerd, python3-grpcio, root). Not part of the test suite.
 set -euo pipefail
@@ -47,7 +48,7 @@ export URUNC_BUILD
 skip() { echo "bench/view_shim.sh: cannot run: $E2E_SKIP" >&2; exit 1; }
 e2e_setup_file || skip
 cpriv_need || skip
-SHIM=$URUNC_BUILD/src/shim/urunc-view-shim
+SHIM=${BENCH_VIEW_SHIM:-$URUNC_BUILD/src/shim/urunc-view-shim}
 [ -x "$SHIM" ] || { echo "bench/view_shim.sh: $SHIM is not built" >&2; exit 1; }
 # the fake VMM stands in for QEMU: it runs until signalled, holding the rootfs device
 printf '[snapshot_view]\nviews_dir = "%s"\n[view_shim]\nurunc_path = "%s"\n[monitors.qemu]\npath = "%s"\n' \
