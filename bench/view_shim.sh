@@ -17,7 +17,8 @@
 #     containerd calls (containerd + the Python fixture snapshotter).
 #
 #   sudo bench/view_shim.sh                         # sizes 1 16 64 256 MiB, 10 containers each,
-#                                                   # and 50 at 16 MiB (~5-10 min on 2 cores)
+#                                                   # and 50 at 16 MiB (~20 min on the loaded
+#                                                   # 2-core development machine)
 #   sudo bench/view_shim.sh --plot docs/snapshot-view-bench.png
 #   BENCH_VIEW_SIZES="1 16" BENCH_VIEW_N=10 BENCH_VIEW_BIG_N=50 BENCH_VIEW_BIG_SIZE=16 \
 #     BENCH_VIEW_DEADLINE=1200 sudo bench/view_shim.sh
