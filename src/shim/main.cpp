@@ -101,7 +101,7 @@ std::string containerd_address(const oci::HostConfig &host)
 int remove(const RuncArgs &args, const std::vector<std::string> &argv, const oci::HostConfig &host,
            const std::string &urunc)
 {
-    // A container the shim never prepared: one stat, then urunc as if called directly.
+    // The front saw a marker; a concurrent delete may have released it since.
     std::string marker_file = marker_path(host.snapshot_view.views_dir, args.root, args.id);
     struct stat st;
     if (::stat(marker_file.c_str(), &st) < 0)
