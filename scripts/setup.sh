@@ -5,8 +5,8 @@ pkgs=(
   build-essential g++ meson ninja-build pkg-config
   libmount-dev libdevmapper-dev rapidjson-dev libcli11-dev libfmt-dev catch2
   libtomlplusplus-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
-  # urunc-view-shim: gRPC/protobuf (stubs generated from containerd's packaged protos), libcrypto
-  libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libssl-dev
+  # urunc-view-shim: gRPC/protobuf (stubs generated from containerd's packaged protos), libmd
+  libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libssl-dev libmd-dev
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps curl
   qemu-system-x86 qemu-utils

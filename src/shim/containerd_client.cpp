@@ -12,6 +12,12 @@ namespace cv1 = containerd::services::containers::v1;
 namespace sv1 = containerd::services::snapshots::v1;
 namespace lv1 = containerd::services::leases::v1;
 
+namespace {
+RpcStats g_stats;
+}
+
+RpcStats rpc_stats() { return g_stats; }
+
 struct Containerd::Impl {
     std::string address, ns;
     std::chrono::milliseconds timeout;
@@ -20,9 +26,11 @@ struct Containerd::Impl {
     std::unique_ptr<sv1::Snapshots::Stub> snapshots;
     std::unique_ptr<lv1::Leases::Stub> leases;
 
-    // A fresh context per call: namespace header, optional lease header, deadline.
+    // A fresh context per call: namespace header, optional lease header, deadline. Made
+    // right before each call, so it also starts the call's clock (stopped by check()).
     std::unique_ptr<grpc::ClientContext> ctx(const std::string &lease = {}) const
     {
+        call_started = std::chrono::steady_clock::now();
         auto c = std::make_unique<grpc::ClientContext>();
         c->AddMetadata("containerd-namespace", ns);
         if (!lease.empty())
@@ -31,8 +39,13 @@ struct Containerd::Impl {
         return c;
     }
 
+    mutable std::chrono::steady_clock::time_point call_started;
+
     void check(const grpc::Status &s, const std::string &what) const
     {
+        g_stats.calls++;
+        g_stats.time += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                              call_started);
         if (!s.ok())
             throw ContainerdError("containerd `" + address + "`: " + what + ": " + s.error_message(),
                                   static_cast<int>(s.error_code()));

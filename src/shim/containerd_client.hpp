@@ -39,6 +39,14 @@ struct MountSpec {
     std::vector<std::string> options;
 };
 
+// Calls made by this process so far and their total wall time (connect included): how much
+// of the shim's time is containerd's and its snapshotter's.
+struct RpcStats {
+    int calls = 0;
+    std::chrono::microseconds time{0};
+};
+RpcStats rpc_stats();
+
 class Containerd {
 public:
     Containerd(const std::string &address, const std::string &ns,

@@ -3,13 +3,16 @@
 #include "base/error.hpp"
 #include "base/strings.hpp"
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <memory>
+
+// libmd's SHA-256, not OpenSSL's: libcrypto alone costs the shim's front (run for every
+// runtime verb) more time to load than the rest of it together.
+#include <sha2.h>
 
 namespace urunc::shim {
 
@@ -83,18 +86,16 @@ std::vector<std::string> split_cmdline(std::string_view raw)
 
 std::string hash_parts(const std::vector<std::string> &parts)
 {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-        throw Error("sha256: cannot initialise");
+    SHA2_CTX ctx;
+    SHA256Init(&ctx);
     for (size_t i = 0; i < parts.size(); ++i) {
         if (i > 0)
-            EVP_DigestUpdate(ctx.get(), "", 1);
-        EVP_DigestUpdate(ctx.get(), parts[i].data(), parts[i].size());
+            SHA256Update(&ctx, reinterpret_cast<const uint8_t *>(""), 1);
+        SHA256Update(&ctx, reinterpret_cast<const uint8_t *>(parts[i].data()), parts[i].size());
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
-        throw Error("sha256: cannot finish");
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256Final(md, &ctx);
+    const unsigned len = SHA256_DIGEST_LENGTH;
     static const char hex[] = "0123456789abcdef";
     std::string out;
     for (unsigned i = 0; i < len; ++i) {

@@ -142,21 +142,22 @@ void unmount_all(const std::string &path)
     }
 }
 
-// The first committed snapshot at or above `key`: the image's top layer for a container
-// rootfs (ACTIVE), since a view can only be made of a committed snapshot.
+// The committed snapshot a view is made of: `key` itself when committed, else its parent
+// (the image's top layer for a container rootfs). containerd only prepares or views on a
+// committed parent, so one Stat is enough.
 std::string committed_ancestor(Containerd &cd, const std::string &snapshotter, const std::string &key)
 {
-    std::string name = key;
-    for (int depth = 0; depth < 256; ++depth) {
-        SnapshotInfo st = cd.stat_snapshot(snapshotter, name);
-        if (st.kind == kCommitted)
-            return name;
-        if (st.parent.empty())
-            throw Error("snapshot `" + key + "` (" + snapshotter + ") has no committed ancestor");
-        name = st.parent;
-    }
-    throw Error("snapshot `" + key + "` (" + snapshotter + "): parent chain too long");
+    SnapshotInfo st = cd.stat_snapshot(snapshotter, key);
+    if (st.kind == kCommitted)
+        return key;
+    if (st.parent.empty())
+        throw Error("snapshot `" + key + "` (" + snapshotter + ") has no committed parent");
+    return st.parent;
 }
+
+// Is `key` the view this shim makes of `parent`? (A snapshot of that name made by someone
+// else is never used nor removed.)
+bool is_our_view(const SnapshotInfo &st, const std::string &parent) { return st.kind == kView && st.parent == parent; }
 
 void write_marker(const Marker &m)
 {
@@ -275,6 +276,24 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
     step("create:marker");
 
     ViewLock lock(v.lock);
+    // The common case, every container of an image after its first: the view is mounted
+    // (so a container pins it, or a crash left it). Pin it first, then check that the
+    // snapshot is still there: once pinned, containerd's GC cannot take it. Two calls, no
+    // lease, no mount.
+    if (mounted_at(v.mountpoint)) {
+        cd.set_container_label(in.id, v.label, v.key);
+        step("create:pin");
+        try {
+            if (is_our_view(cd.stat_snapshot(c.snapshotter, v.key), parent))
+                return v.mountpoint;
+        } catch (const ContainerdError &e) {
+            if (!e.not_found())
+                throw;
+        }
+        // A mount whose snapshot is gone (GC took it after a crash), or a name taken by
+        // someone else: the full path below puts it right, or refuses.
+    }
+
     try {
         cd.create_lease(v.lease, kLeaseTtl);
     } catch (const ContainerdError &e) {
@@ -287,7 +306,7 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
     bool fresh = false;
     try {
         SnapshotInfo st = cd.stat_snapshot(c.snapshotter, v.key);
-        if (st.kind != kView || st.parent != parent)
+        if (!is_our_view(st, parent))
             throw Error("snapshot `" + v.key + "` (" + c.snapshotter + ") exists but is not a view of `" +
                         parent + "`");
         cd.add_lease_snapshot(v.lease, c.snapshotter, v.key);
@@ -340,15 +359,16 @@ void release_view(const Marker &m)
     step("delete:unpin");
     {
         ViewLock lock(m.view.lock);
-        // Creates hold the lease only under this lock: whatever lease is here is a leftover.
-        try {
-            cd.delete_lease(m.view.lease);
-        } catch (const ContainerdError &e) {
-            if (!e.not_found())
-                throw;
-        }
         std::vector<std::string> users = cd.list_containers(pin_filter(m.view));
         if (users.empty()) {
+            // Creates hold the lease only under this lock: whatever lease is here is a
+            // leftover of a killed create.
+            try {
+                cd.delete_lease(m.view.lease);
+            } catch (const ContainerdError &e) {
+                if (!e.not_found())
+                    throw;
+            }
             unmount_all(m.view.mountpoint);
             step("delete:unmount");
             if (::rmdir(m.view.mountpoint.c_str()) < 0 && errno != ENOENT)
@@ -356,8 +376,7 @@ void release_view(const Marker &m)
             try {
                 // Only the shim's own view goes: a snapshot that merely has its name (made by
                 // someone else, which is why View was refused) stays.
-                SnapshotInfo st = cd.stat_snapshot(m.snapshotter, m.view.key);
-                if (st.kind == kView && st.parent == m.parent)
+                if (is_our_view(cd.stat_snapshot(m.snapshotter, m.view.key), m.parent))
                     cd.remove_snapshot(m.snapshotter, m.view.key);
             } catch (const ContainerdError &e) {
                 if (!e.not_found())

@@ -20,11 +20,12 @@ setup_file() {
 	[ -x "$SHIM" ] || { e2e_skip_file "the shim is not built ($SHIM)"; return 0; }
 	VIEWS=$E2E_T/views
 	KILL_AT=$E2E_T/kill-at               # the shim's test-only step hook reads it
+	HELPER_AT=$E2E_T/helper-at           # test builds: the helper path, when this file exists
 	OV_IMAGE=localhost/urunc-view-ov:$E2E_SFX
 	BLK_IMAGE=localhost/urunc-view-blk:$E2E_SFX
-	export SHIM VIEWS KILL_AT OV_IMAGE BLK_IMAGE
+	export SHIM VIEWS KILL_AT HELPER_AT OV_IMAGE BLK_IMAGE
 	base_config
-	CPRIV_ENV="URUNC_CONFIG=$E2E_T/urunc.toml URUNC_VIEW_SHIM_KILL_AT=$KILL_AT"
+	CPRIV_ENV="URUNC_CONFIG=$E2E_T/urunc.toml URUNC_VIEW_SHIM_KILL_AT=$KILL_AT URUNC_VIEW_SHIM_HELPER_AT=$HELPER_AT"
 	export CPRIV_ENV
 	cpriv_start || return 1
 
@@ -36,8 +37,9 @@ setup_file() {
 	export KSIZE
 	# overlayfs: a unikraft-style guest without a block rootfs; blocksnap: a guest that
 	# takes the container's block device (linux, mountRootfs).
+	# Its urunc.json also names a snapshotView, as a hostile image would (never used).
 	CPRIV_KERNEL=$E2E_T/kernel cpriv_import_unikernel_image --snapshotter overlayfs "$OV_IMAGE" \
-		unikernelType=unikraft mountRootfs=
+		unikernelType=unikraft mountRootfs= snapshotView=/etc
 	CPRIV_KERNEL=$E2E_T/kernel cpriv_import_unikernel_image --snapshotter blocksnap "$BLK_IMAGE"
 }
 
@@ -50,7 +52,7 @@ teardown_file() {
 setup() {
 	e2e_setup
 	base_config
-	rm -f "$KILL_AT"
+	rm -f "$KILL_AT" "$HELPER_AT"
 	SNAP=overlayfs
 	export SNAP
 }
@@ -59,7 +61,7 @@ setup() {
 teardown() {
 	local id s
 	[ -n "${CPRIV_DIR:-}" ] && [ -f "$CPRIV_DIR/ids" ] || return 0
-	rm -f "$KILL_AT"
+	rm -f "$KILL_AT" "$HELPER_AT"
 	base_config
 	while read -r id; do
 		[ -n "$id" ] || continue
@@ -185,13 +187,30 @@ no_loops() { [ -z "$(cpriv_loops)" ]; }
 	assert_nothing_left
 }
 
-@test "a snapshotView annotation from ctr --annotation is replaced and never reaches urunc" {
+@test "a snapshotView from ctr --annotation or the image's urunc.json is replaced and never reaches urunc" {
 	local id=annot-$E2E_SFX b
 	run_detached "$id" --annotation=com.urunc.unikernel.snapshotView=/etc
 	b=$(bundle "$id")
 	[[ $(jq -r '.annotations["com.urunc.unikernel.snapshotView"]' "$b/config.json") == "$VIEWS"/* ]]
 	grep -qF "boot artifacts from view $VIEWS/" "$b/log.json" || { cat "$b/log.json"; false; }
-	! grep -F '/etc' "$b/log.json" || false
+	# the image's value (its urunc.json) is ignored by urunc, the user's was overwritten
+	grep -qF 'urunc.json: ignoring key `com.urunc.unikernel.snapshotView`' "$b/log.json" || { cat "$b/log.json"; false; }
+	! grep -F 'view /etc' "$b/log.json" || false
+	remove "$id"
+	assert_nothing_left
+}
+
+@test "the helper cannot be run: the container runs, one warning line says why, the user's view is dropped" {
+	local id=nohelper-$E2E_SFX b
+	echo "$E2E_T/no-such-helper" >"$HELPER_AT"
+	run_detached "$id" --annotation=com.urunc.unikernel.snapshotView=/etc
+	grep -qF "URUNC-TESTKERNEL: exiting" "$E2E_T/$id.out"
+	b=$(bundle "$id")
+	[ "$(grep -c '"msg":"snapshot view for container' "$b/log.json")" = 1 ] || { cat "$b/log.json"; false; }
+	grep '"level":"warning"' "$b/log.json" | grep -F "$E2E_T/no-such-helper" |
+		grep -qF "urunc copies the boot artifacts instead" || { cat "$b/log.json"; false; }
+	[ "$(jq -r '.annotations["com.urunc.unikernel.snapshotView"]' "$b/config.json")" = null ]
+	grep -qF "boot artifacts from rootfs" "$b/log.json" || { cat "$b/log.json"; false; }
 	remove "$id"
 	assert_nothing_left
 }
@@ -263,6 +282,19 @@ kill_each_step() {
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		assert_nothing_left || { echo "after a kill at $step"; false; }
 	done
+	# The reuse path (the view is mounted, another container pins it): killed right after
+	# pinning, the holder keeps the view, and its removal leaves nothing.
+	run_detached "holder-$E2E_SFX"
+	echo create:pin >"$KILL_AT"
+	run ctr_run -d "reuse-$E2E_SFX"
+	[ ! -e "$KILL_AT" ] || { echo "the shim never reached create:pin on reuse"; false; }
+	[ "$status" -ne 0 ] || { echo "create did not fail"; false; }
+	cpriv_ctr tasks delete -f "reuse-$E2E_SFX" >/dev/null 2>&1 || true
+	cpriv_ctr containers delete "reuse-$E2E_SFX" >/dev/null 2>&1 || true
+	[ "$(cpriv_ctr containers ls -q "labels.\"$(pin_label)\"")" = "holder-$E2E_SFX" ]
+	[ -n "$(view_mounts)" ]
+	remove "holder-$E2E_SFX"
+	assert_nothing_left
 }
 
 @test "overlayfs: SIGKILL of the shim at each step of create and delete: nothing leaks after cleanup" {
