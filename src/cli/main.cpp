@@ -2,9 +2,9 @@
 // CLI11 is kept to this one translation unit (it costs 10-16 s to compile).
 #include "base/error.hpp"
 #include "base/log.hpp"
-#include "oci/lifecycle.hpp"
-#include "oci/timestamps.hpp"
-#include "oci/verbs.hpp"
+#include "container/lifecycle.hpp"
+#include "container/timestamps.hpp"
+#include "container/verbs.hpp"
 
 #include <CLI/CLI.hpp>
 

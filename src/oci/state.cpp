@@ -2,8 +2,8 @@
 
 #include "base/error.hpp"
 #include "base/file.hpp"
-#include "oci/cgroup.hpp"
-#include "oci/cgroup_freezer.hpp"
+#include "linux/cgroup.hpp"
+#include "linux/cgroup_freezer.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
