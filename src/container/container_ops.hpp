@@ -3,7 +3,7 @@
 
 #include "container/lifecycle.hpp"
 #include "base/fd.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 
 #include <sys/types.h>
 

@@ -14,7 +14,7 @@
 #include "linux/hooks.hpp"
 #include "container/init.hpp"
 #include "container/runc.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 #include "container/timestamps.hpp"
 #include "rootfs/block_unmount.hpp"
 

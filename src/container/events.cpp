@@ -6,7 +6,7 @@
 #include "base/file.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/cgroup_stats.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 
 #include <cmath>
 #include <chrono>

@@ -6,6 +6,7 @@
 #include "net/guest_network.hpp"
 #include "linux/console.hpp"
 #include "linux/hooks.hpp"
+#include "linux/capabilities.hpp"
 #include "container/timestamps.hpp"
 #include "container/monitor_setup.hpp"
 #include "linux/process_limits.hpp"

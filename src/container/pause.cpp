@@ -7,7 +7,7 @@
 #include "base/log.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/cgroup_freezer.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 
 namespace urunc::oci {
 namespace {

@@ -10,7 +10,7 @@
 #include "container/launch.hpp"
 #include "container/runc.hpp"
 #include "oci/spec.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 
 #include <unistd.h>
 

@@ -10,7 +10,7 @@
 #include "linux/cgroup_update.hpp"
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
-#include "oci/state.hpp"
+#include "container/state_store.hpp"
 #include "oci/unikernel_config.hpp"
 
 #include <unistd.h>
