@@ -102,8 +102,10 @@ std::string destroy(StateDir &dir, const State &st)
     return join(errors, "; ");
 }
 
-int remove(const Globals &g, const std::string &id, bool force)
+int remove(const Globals &g, const DeleteOptions &o)
 {
+    const std::string &id = o.id;
+    bool force = o.force;
     if (!valid_id(id))
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))

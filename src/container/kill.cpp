@@ -32,8 +32,11 @@ bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms)
     }
 }
 
-int kill(const Globals &g, const std::string &id, const std::string &signal, bool all)
+int kill(const Globals &g, const KillOptions &o)
 {
+    const std::string &id = o.id;
+    const std::string &signal = o.signal;
+    bool all = o.all;
     if (!valid_id(id))
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))

@@ -74,16 +74,19 @@ State load_for_read(const Globals &g, const std::string &id)
 
 } // namespace
 
-int state(const Globals &g, const std::string &id)
+int state(const Globals &g, const StateOptions &o)
 {
+    const std::string &id = o.id;
     State st = load_for_read(g, id);
     std::string dir = g.root + "/" + id;
     print(oci_state_json(st, live_status(st, dir), true));
     return 0;
 }
 
-int list(const Globals &g, const std::string &format, bool quiet)
+int list(const Globals &g, const ListOptions &o)
 {
+    const std::string &format = o.format;
+    bool quiet = o.quiet;
     std::vector<std::pair<State, Status>> items;
     std::vector<std::string> owners;
     check_state_root(g.root);
@@ -134,9 +137,27 @@ int list(const Globals &g, const std::string &format, bool quiet)
     return 0;
 }
 
-int ps(const Globals &g, const std::string &id, const std::string &format,
-       const std::vector<std::string> &ps_args)
+PsOptions ps_options(const std::string &format, std::vector<std::string> rest)
 {
+    if (!rest.empty() && rest.front() == "--")
+        rest.erase(rest.begin());
+    if (rest.empty())
+        throw Error("ps: a container id is required");
+    PsOptions o;
+    o.format = format;
+    o.id = rest.front();
+    rest.erase(rest.begin());
+    if (!rest.empty() && rest.front() == "--")
+        rest.erase(rest.begin());
+    o.ps_args = std::move(rest);
+    return o;
+}
+
+int ps(const Globals &g, const PsOptions &o)
+{
+    const std::string &id = o.id;
+    const std::string &format = o.format;
+    const std::vector<std::string> &ps_args = o.ps_args;
     State st = load_for_read(g, id);
     std::string dir = g.root + "/" + id;
     std::set<pid_t> pids;

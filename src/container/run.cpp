@@ -78,16 +78,17 @@ private:
 
 } // namespace
 
-int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
+int run(const Globals &g, const RunOptions &ro)
 {
-    CreateOptions o = opts;
+    CreateOptions o = ro.create;
+    bool detach = ro.detach, keep = ro.keep;
     o.keep_console = !detach && o.console_socket.empty();
     Created c = create_container(g, o);
     try {
         start_container(g, o.id);
     } catch (...) {
         try {
-            remove(g, o.id, true);
+            remove(g, DeleteOptions{o.id, true});
         } catch (const Error &e) {
             log::warn("cleanup after failed start: {}", e.what());
         }
@@ -147,7 +148,7 @@ int run(const Globals &g, const CreateOptions &opts, bool detach, bool keep)
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!keep) {
         try {
-            remove(g, o.id, true);
+            remove(g, DeleteOptions{o.id, true});
         } catch (const Error &e) {
             log::error("{}", e.what());
             return code ? code : 1;

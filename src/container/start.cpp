@@ -134,8 +134,9 @@ void start_container(const Globals &g, const std::string &id)
     }
 }
 
-int start(const Globals &g, const std::string &id)
+int start(const Globals &g, const StartOptions &o)
 {
+    const std::string &id = o.id;
     if (!valid_id(id))
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))
