@@ -2,9 +2,9 @@
 // CLI11 is kept to this one translation unit (it costs 10-16 s to compile).
 #include "base/error.hpp"
 #include "base/log.hpp"
-#include "oci/lifecycle.hpp"
-#include "oci/timestamps.hpp"
-#include "oci/verbs.hpp"
+#include "container/lifecycle.hpp"
+#include "container/timestamps.hpp"
+#include "container/verbs.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -37,22 +37,6 @@ std::vector<std::string> normalise_args(int argc, char **argv)
     return out;
 }
 
-// --log/--log-format/--debug and an absolute --root, as for every verb.
-void setup_globals(oci::Globals &g, const std::string &log_file, const std::string &log_format, bool debug)
-{
-    if (log_format != "text" && log_format != "json")
-        throw Error("invalid log-format: " + log_format);
-    log::setup({log_file, log_format == "json", debug ? log::Level::debug : log::Level::info});
-    if (g.root.empty() || g.root == "/")
-        throw Error("option --root argument should not be set to /");
-    if (g.root[0] != '/') {
-        char cwd[4096];
-        if (!::getcwd(cwd, sizeof cwd))
-            throw sys_error("getcwd");
-        g.root = std::string(cwd) + "/" + g.root;
-    }
-}
-
 // exec, pause, resume, update, events, checkpoint, restore, spec: read with runc's flag
 // tables, never CLI11 (which would refuse runc flags it does not know before the container
 // could be handed to runc).
@@ -68,9 +52,9 @@ int raw_verb(int argc, char **argv)
         return v && *v != "false";
     };
     g.systemd_cgroup = on("systemd-cgroup");
-    std::string log_file = c.global("log").value_or(""), log_format = c.global("log-format").value_or("text");
+    oci::GlobalFlags f{c.global("log").value_or(""), c.global("log-format").value_or("text"), on("debug")};
     try {
-        setup_globals(g, log_file, log_format, on("debug"));
+        oci::apply_global_flags(g, f);
         return oci::raw_verb(g, c);
     } catch (const std::exception &e) {
         log::fatal(e.what());
@@ -88,25 +72,30 @@ int main(int argc, char **argv)
     std::vector<std::string> args = normalise_args(argc, argv);
     oci::Globals g;
     g.argv = args;
-    std::string log_file, log_format = "text", rootless, criu;
-    bool debug = false;
+    oci::GlobalFlags gf;
+    std::string rootless, criu;
 
     CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
     app.set_version_flag("-v,--version", oci::version_text());
     app.add_option("--root", g.root, "root directory for container state");
-    app.add_option("--log", log_file, "log file (default: stderr)");
-    app.add_option("--log-format", log_format, "log format: text or json");
-    app.add_flag("--debug", debug, "debug logging");
+    app.add_option("--log", gf.log_file, "log file (default: stderr)");
+    app.add_option("--log-format", gf.log_format, "log format: text or json");
+    app.add_flag("--debug", gf.debug, "debug logging");
     app.add_flag("--systemd-cgroup", g.systemd_cgroup, "cgroupsPath is slice:prefix:name");
     app.add_option("--rootless", rootless, "accepted and ignored");
     app.add_option("--criu", criu, "accepted and ignored");
     app.require_subcommand(1);
 
-    oci::CreateOptions co;
-    std::string id, signal, format = "table";
-    bool all = false, force = false, detach = false, keep = false, quiet = false, no_subreaper = false;
+    oci::RunOptions ro;
+    oci::CreateOptions &co = ro.create;
+    oci::StartOptions so;
+    oci::StateOptions sto;
+    oci::KillOptions ko;
+    oci::DeleteOptions dopt;
+    oci::ListOptions lo;
+    std::string ps_format = "table";
+    bool detach = false, no_subreaper = false;
     int preserve_fds = 0;
-    std::vector<std::string> rest;
 
     auto add_create_flags = [&](CLI::App *c) {
         c->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
@@ -122,25 +111,25 @@ int main(int argc, char **argv)
     create->add_flag("-d,--detach", detach, "accepted (create always detaches)");
     auto *run = app.add_subcommand("run", "create and start a container");
     add_create_flags(run);
-    run->add_flag("-d,--detach", detach, "do not wait for the container");
-    run->add_flag("--keep", keep, "do not delete the container when it exits");
+    run->add_flag("-d,--detach", ro.detach, "do not wait for the container");
+    run->add_flag("--keep", ro.keep, "do not delete the container when it exits");
     run->add_flag("--no-subreaper", no_subreaper, "accepted and ignored");
     auto *start = app.add_subcommand("start", "start a created container");
-    start->add_option("id", id)->required();
+    start->add_option("id", so.id)->required();
     auto *state = app.add_subcommand("state", "print the state of a container");
-    state->add_option("id", id)->required();
+    state->add_option("id", sto.id)->required();
     auto *kill = app.add_subcommand("kill", "send a signal to the container");
-    kill->add_flag("-a,--all", all, "all processes of the container");
-    kill->add_option("id", id)->required();
-    kill->add_option("signal", signal, "signal name or number (default SIGTERM)");
+    kill->add_flag("-a,--all", ko.all, "all processes of the container");
+    kill->add_option("id", ko.id)->required();
+    kill->add_option("signal", ko.signal, "signal name or number (default SIGTERM)");
     auto *del = app.add_subcommand("delete", "delete a container");
-    del->add_flag("-f,--force", force, "kill it first if running");
-    del->add_option("id", id)->required();
+    del->add_flag("-f,--force", dopt.force, "kill it first if running");
+    del->add_option("id", dopt.id)->required();
     auto *list = app.add_subcommand("list", "list containers");
-    list->add_option("-f,--format", format, "table or json");
-    list->add_flag("-q,--quiet", quiet, "ids only");
+    list->add_option("-f,--format", lo.format, "table or json");
+    list->add_flag("-q,--quiet", lo.quiet, "ids only");
     auto *ps = app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
-    ps->add_option("-f,--format", format, "table or json");
+    ps->add_option("-f,--format", ps_format, "table or json");
     ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
     auto *features = app.add_subcommand("features", "print the runtime's features (JSON)");
     // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
@@ -161,7 +150,7 @@ int main(int argc, char **argv)
         return 0;
     } catch (const CLI::ParseError &e) {
         try {
-            log::setup({log_file, log_format == "json", log::Level::info});
+            log::setup({gf.log_file, gf.log_format == "json", log::Level::info});
         } catch (const Error &) {
         }
         log::fatal(std::string("usage: ") + e.what());
@@ -169,33 +158,23 @@ int main(int argc, char **argv)
     }
 
     try {
-        setup_globals(g, log_file, log_format, debug);
+        oci::apply_global_flags(g, gf);
         if (*create)
             return oci::create(g, co);
         if (*run)
-            return oci::run(g, co, detach, keep);
+            return oci::run(g, ro);
         if (*start)
-            return oci::start(g, id);
+            return oci::start(g, so);
         if (*state)
-            return oci::state(g, id);
+            return oci::state(g, sto);
         if (*kill)
-            return oci::kill(g, id, signal, all);
+            return oci::kill(g, ko);
         if (*del)
-            return oci::remove(g, id, force);
+            return oci::remove(g, dopt);
         if (*list)
-            return oci::list(g, format, quiet);
-        if (*ps) {
-            rest = ps->remaining();
-            if (!rest.empty() && rest.front() == "--")
-                rest.erase(rest.begin());
-            if (rest.empty())
-                throw Error("ps: a container id is required");
-            id = rest.front();
-            rest.erase(rest.begin());
-            if (!rest.empty() && rest.front() == "--")
-                rest.erase(rest.begin());
-            return oci::ps(g, id, format, rest);
-        }
+            return oci::list(g, lo);
+        if (*ps)
+            return oci::ps(g, oci::ps_options(ps_format, ps->remaining()));
         if (*features)
             return oci::features();
     } catch (const std::exception &e) {

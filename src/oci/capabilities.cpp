@@ -2,11 +2,6 @@
 
 #include "base/error.hpp"
 
-#include <linux/capability.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 namespace urunc::oci {
 
 const std::vector<std::string> &known_capabilities()
@@ -31,44 +26,6 @@ int capability_number(const std::string &name)
         if (names[i] == name)
             return static_cast<int>(i);
     throw Error("unknown capability `" + name + "`");
-}
-
-void prepare_capabilities(const std::optional<Capabilities> &caps)
-{
-    if (!caps)
-        return;
-    int last = 0;
-    while (::prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
-        ++last;
-    for (int c = 0; c <= last; ++c) {
-        bool keep = false;
-        for (int b : caps->bounding)
-            keep = keep || b == c;
-        if (!keep && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-            throw sys_error("drop capability " + std::to_string(c) + " from the bounding set");
-    }
-    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        throw sys_error("prctl keepcaps");
-}
-
-void apply_capabilities(const std::optional<Capabilities> &caps)
-{
-    if (!caps)
-        return;
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2] = {};
-    auto set = [&](const std::vector<int> &list, auto member) {
-        for (int c : list)
-            data[c / 32].*member |= 1u << (c % 32);
-    };
-    set(caps->effective, &__user_cap_data_struct::effective);
-    set(caps->permitted, &__user_cap_data_struct::permitted);
-    set(caps->inheritable, &__user_cap_data_struct::inheritable);
-    if (::syscall(SYS_capset, &hdr, data) < 0)
-        throw sys_error("capset");
-    for (int c : caps->ambient)
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-            throw sys_error("raise ambient capability " + known_capabilities()[c]);
 }
 
 } // namespace urunc::oci

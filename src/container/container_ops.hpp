@@ -1,0 +1,31 @@
+// Internal building blocks shared by the verbs (run = create + start + wait + delete).
+#pragma once
+
+#include "container/lifecycle.hpp"
+#include "base/fd.hpp"
+#include "container/state_store.hpp"
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace urunc::oci {
+
+struct Created {
+    pid_t pid = -1;
+    std::string state_dir;
+    UniqueFd console;  // the pty master when CreateOptions::keep_console
+};
+
+Created create_container(const Globals &g, const CreateOptions &o);
+void start_container(const Globals &g, const std::string &id);
+// Remove everything a container created. Best effort: returns all errors joined ("" = ok).
+std::string destroy(StateDir &dir, const State &st);
+// Wait for a pid that is not our child to exit (pidfd + poll). True if it is gone.
+bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
+
+// Containers created by runc share our root: every verb hands them back to runc.
+[[noreturn]] void not_ours(const Globals &g);
+bool is_runc_container(const Globals &g, const std::string &id);
+
+} // namespace urunc::oci

@@ -1,0 +1,276 @@
+#include "container/init.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "net/guest_network.hpp"
+#include "linux/console.hpp"
+#include "linux/hooks.hpp"
+#include "linux/capabilities.hpp"
+#include "container/timestamps.hpp"
+#include "container/monitor_setup.hpp"
+#include "linux/process_limits.hpp"
+#include "rootfs/block_unmount.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace urunc::oci {
+namespace {
+
+void send_msg(int fd, std::string_view msg)
+{
+    while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) {
+        if (errno != EINTR)
+            throw sys_error("init: sync send");
+    }
+}
+
+void wait_go(int fd)
+{
+    char buf[16];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == static_cast<ssize_t>(std::strlen(kSyncGo)) && std::memcmp(buf, kSyncGo, n) == 0)
+            return;
+        // create went away (or failed): nothing to do but leave.
+        ::_exit(1);
+    }
+}
+
+int ns_flag(const std::string &type)
+{
+    if (type == "mount") return CLONE_NEWNS;
+    if (type == "network") return CLONE_NEWNET;
+    if (type == "ipc") return CLONE_NEWIPC;
+    if (type == "uts") return CLONE_NEWUTS;
+    if (type == "cgroup") return CLONE_NEWCGROUP;
+    return 0;
+}
+
+// Join the namespaces the spec names by path (pid was joined by create before clone).
+void join_namespaces(const Spec &s)
+{
+    for (const auto &ns : s.namespaces) {
+        int flag = ns_flag(ns.type);
+        if (ns.path.empty() || !flag)
+            continue;
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd)
+            throw sys_error("open " + ns.type + " namespace `" + ns.path + "`");
+        if (::setns(fd.get(), flag) < 0)
+            throw sys_error("join " + ns.type + " namespace `" + ns.path + "`");
+    }
+    // Always a mount namespace of our own for the monitor root; a joined one (path) is
+    // never modified: we take a private copy of it.
+    if (::unshare(CLONE_NEWNS) < 0)
+        throw sys_error("unshare mount namespace");
+    if (const Namespace *c = s.find_namespace("cgroup"); c && c->path.empty())
+        if (::unshare(CLONE_NEWCGROUP) < 0)
+            throw sys_error("unshare cgroup namespace");
+}
+
+void parked_signal(int sig)
+{
+    // The parked init is PID 1 of its namespace: without a handler it would ignore TERM.
+    ::_exit(128 + sig);
+}
+
+void install_parked_handlers()
+{
+    struct sigaction sa {};
+    sa.sa_handler = parked_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+        ::sigaction(sig, &sa, nullptr);
+}
+
+void reset_signals()
+{
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig)
+        ::sigaction(sig, &sa, nullptr);
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+}
+
+void drop_privileges(const Spec &s)
+{
+    std::vector<gid_t> groups(s.additional_gids.begin(), s.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0)
+        throw sys_error("setgroups");
+    prepare_capabilities(s.capabilities);
+    if (::setresgid(s.gid, s.gid, s.gid) < 0)
+        throw sys_error("setgid " + std::to_string(s.gid));
+    if (::setresuid(s.uid, s.uid, s.uid) < 0)
+        throw sys_error("setuid " + std::to_string(s.uid));
+    // Trust, but verify: a VMM left with any id of root would be root.
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (::getresuid(&ru, &eu, &su) < 0 || ::getresgid(&rg, &eg, &sg) < 0)
+        throw sys_error("getresuid/getresgid");
+    if (ru != s.uid || eu != s.uid || su != s.uid || rg != s.gid || eg != s.gid || sg != s.gid)
+        throw Error("dropping privileges to uid " + std::to_string(s.uid) + " gid " +
+                    std::to_string(s.gid) + " left uids " + std::to_string(ru) + "/" +
+                    std::to_string(eu) + "/" + std::to_string(su) + " gids " + std::to_string(rg) +
+                    "/" + std::to_string(eg) + "/" + std::to_string(sg), EPERM);
+    apply_capabilities(s.capabilities);
+}
+
+// At start: the rest of the VMM's preparation, then exec. The fifo carries "0" right before
+// execve; anything after it is an error message start reports.
+[[noreturn]] void become_vmm(InitArgs &a, int fifo)
+{
+    Launch &l = *a.launch;
+    try {
+        ts::mark(15);
+        if (l.network) {
+            // docker and CNI configure the namespace after create: look now.
+            if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid)) {
+                unikernels::Net n{gn->tap, gn->ip, gn->mask, gn->gateway, gn->mac,
+                                  gn->dns.empty() ? l.dns : gn->dns, gn->mtu};
+                l.params.net = n;
+                l.exec.net = n;
+                l.exec.guest_cmdline = l.guest->command_line(l.params);
+                // Tell start which interface carries the guest, for teardown at delete.
+                std::string msg = std::string(1, kFifoNet) + gn->container_iface + "\n";
+                write_all(fifo, msg, "exec fifo");
+            }
+        }
+        ts::mark(16);
+        vmm::Command cmd = build_command(l);
+        // Files outside /tmp were written into the root at create (it is read-only now).
+        for (const auto &[path, content] : cmd.files)
+            if (path.rfind("/tmp/", 0) == 0)
+                write_file_atomic(path, content, 0644);
+        if (::chdir("/") < 0)
+            throw sys_error("chdir `/`");
+        apply_rlimits(l.spec.rlimits);
+        set_exec_labels(l.spec);
+        drop_privileges(l.spec);
+        if (l.spec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            throw sys_error("prctl no_new_privs");
+        std::vector<char *> argv;
+        for (auto &w : cmd.argv)
+            argv.push_back(w.data());
+        argv.push_back(nullptr);
+        // The VMM gets a clean environment: the container's env goes to the guest.
+        static char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        char *envp[] = {path_env, nullptr};
+        for (int fd : l.device_fds)
+            ::fcntl(fd, F_SETFD, 0);  // the VMM holds the device until it opens it itself
+        reset_signals();
+        write_all(fifo, "0", "exec fifo");
+        // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
+        ts::mark(18);
+        l.vmm->pre_exec(l.exec);
+        ::execve(argv[0], argv.data(), envp);
+        throw sys_error("exec `" + cmd.argv[0] + "`");
+    } catch (const std::exception &e) {
+        std::string msg = std::string(1, kSyncError) + e.what();
+        ssize_t r = ::write(fifo, msg.data(), msg.size());
+        (void)r;
+        ::_exit(1);
+    }
+}
+
+} // namespace
+
+void close_fds_except(std::vector<int> keep)
+{
+    std::sort(keep.begin(), keep.end());
+    unsigned from = 3;
+    for (int fd : keep) {
+        if (fd < 3)
+            continue;
+        if (static_cast<unsigned>(fd) > from)
+            ::close_range(from, fd - 1, 0);
+        from = fd + 1;
+    }
+    ::close_range(from, ~0U, 0);
+}
+
+void init_main(InitArgs &a)
+{
+    Launch &l = *a.launch;
+    try {
+        // Die with create until create is done with us.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ts::mark(4);
+        std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave, ts::fd()};
+        keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
+        for (const auto &fb : l.file_binds)
+            keep.push_back(fb.fd);
+        for (const auto &db : l.shared_binds)
+            keep.push_back(db.fd);
+        close_fds_except(keep);  // includes create's lock on the state dir
+        ts::mark(5);
+
+        wait_go(a.sync_fd);  // cgroup placed
+        // Held from the copy of the host's mounts until they are detached in the monitor
+        // root: a parallel create checks its block rootfs only outside that window.
+        rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);
+        join_namespaces(l.spec);
+        // In the container's namespaces now: its sysctls and OOM score, before /proc/sys
+        // becomes read-only in the monitor root.
+        write_sysctls(l.spec.sysctl);
+        if (l.spec.oom_score_adj)
+            write_oom_score_adj(*l.spec.oom_score_adj);
+        // The path may name another namespace now than at create: decide on the one joined.
+        if (l.network && net::is_host_netns(net::netns_id("/proc/self/ns/net"), l.host_netns))
+            l.network = false;
+        send_msg(a.sync_fd, kSyncNsReady);
+        wait_go(a.sync_fd);  // prestart / createRuntime hooks done
+        ts::mark(9);
+
+        if (a.new_uts && !l.spec.hostname.empty() &&
+            ::sethostname(l.spec.hostname.data(), l.spec.hostname.size()) < 0)
+            throw sys_error("sethostname `" + l.spec.hostname + "`");
+
+        prepare_monitor_root(l);
+        ts::mark(17);
+        // As runc: the pid as seen in the container's pid namespace.
+        a.state.pid = ::getpid();
+        run_hooks(l.spec.hooks.create_container, "createContainer",
+                  oci_state_json(a.state, Status::creating, false), 0);
+        enter_monitor_root(l);
+        copying.release();
+
+        if (a.console_slave >= 0)
+            become_console(a.console_slave);
+        install_parked_handlers();
+        ::prctl(PR_SET_PDEATHSIG, 0);
+        send_msg(a.sync_fd, kSyncReady);
+        ::close(a.sync_fd);
+    } catch (const std::exception &e) {
+        std::string msg = std::string(1, kSyncError) + e.what();
+        ::send(a.sync_fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+        ::_exit(1);
+    }
+
+    // Park: opening the fifo for writing blocks until start opens it for reading.
+    std::string fifo_path = "/proc/self/fd/" + std::to_string(a.fifo_fd);
+    int fifo;
+    while ((fifo = ::open(fifo_path.c_str(), O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    if (fifo < 0)
+        ::_exit(1);
+    ::close(a.fifo_fd);
+    ts::mark(14);
+    become_vmm(a, fifo);
+}
+
+} // namespace urunc::oci

@@ -1,0 +1,325 @@
+#include "container/launch.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "base/strings.hpp"
+#include "net/guest_network.hpp"
+#include "oci/guest_resources.hpp"
+#include "container/guest_rootfs.hpp"
+#include "rootfs/elf_libs.hpp"
+#include "rootfs/initrd_append.hpp"
+#include "rootfs/mountinfo.hpp"
+#include "rootfs/safe_open.hpp"
+#include "rootfs/view.hpp"
+#include "vmm/kvm.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace urunc::oci {
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+// PATH lookup of a VMM binary; returns the absolute path or "".
+std::string find_in_path(std::string_view name)
+{
+    const char *path = std::getenv("PATH");
+    std::string p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const auto &dir : split(p, ':')) {
+        if (dir.empty() || dir[0] != '/')
+            continue;
+        std::string cand = join_path(dir, name);
+        if (::access(cand.c_str(), X_OK) == 0)
+            return cand;
+    }
+    return {};
+}
+
+// Online CPUs: the most vCPUs a CPU quota can ask for.
+unsigned host_cpus()
+{
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
+
+std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
+{
+    if (!mc.path.empty()) {
+        if (mc.path[0] != '/')
+            throw Error("monitor `" + std::string(v.name()) + "`: path `" + mc.path + "` must be absolute");
+        if (::access(mc.path.c_str(), X_OK) < 0)
+            throw sys_error("vmm `" + std::string(v.name()) + "` binary `" + mc.path + "`");
+        return mc.path;
+    }
+    std::string found = find_in_path(v.default_binary());
+    if (found.empty())
+        throw Error("vmm `" + std::string(v.name()) + "` not found: `" + std::string(v.default_binary()) +
+                    "` is not in PATH (set [monitors." + std::string(v.name()) + "] path)");
+    return found;
+}
+
+// The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
+// modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
+// those and their libraries too.
+// `path` with its directory canonical (its last component, e.g. a soname link, kept).
+std::string canonical_dir(const std::string &path)
+{
+    std::string dir = path.substr(0, path.rfind('/'));
+    char *real = ::realpath(dir.empty() ? "/" : dir.c_str(), nullptr);
+    if (!real)
+        throw sys_error("realpath `" + dir + "`");
+    std::string out = std::string(real) + path.substr(path.rfind('/'));
+    std::free(real);
+    return out;
+}
+
+void add_libraries(Launch &l)
+{
+    std::vector<std::string> objects = {l.exec.binary};
+    auto libs = rootfs::needed_libraries(objects);
+    if (libs.empty())
+        return;  // static
+    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
+    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
+    // the root as on the host: the loader's, and QEMU's module directory.
+    for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
+        l.links.push_back(link);
+    for (auto &lib : libs)
+        lib = canonical_dir(lib);
+    if (l.vmm->name() == "qemu") {
+        std::vector<std::string> dirs;
+        for (const auto &lib : libs)
+            dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
+        std::sort(dirs.begin(), dirs.end());
+        dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+        for (const auto &d : dirs) {
+            DIR *dir = ::opendir(d.c_str());
+            if (!dir)
+                continue;
+            while (auto *e = ::readdir(dir))
+                if (starts_with(e->d_name, "accel-") && std::string_view(e->d_name).ends_with(".so"))
+                    objects.push_back(d + "/" + e->d_name);
+            ::closedir(dir);
+        }
+        std::sort(objects.begin() + 1, objects.end());
+        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
+        libs = rootfs::needed_libraries(objects);
+        for (auto &lib : libs)
+            lib = canonical_dir(lib);
+        l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+    }
+    // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
+    // in no DT_NEEDED list.
+    for (const auto &lib : libs) {
+        std::string dir = lib.substr(0, lib.rfind('/'));
+        if (lib.ends_with("/libc.so.6") && path_exists(dir + "/libgcc_s.so.1") &&
+            std::find(libs.begin(), libs.end(), dir + "/libgcc_s.so.1") == libs.end()) {
+            libs.push_back(dir + "/libgcc_s.so.1");
+            break;
+        }
+    }
+    l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
+    // The loader in the root finds libraries outside its default directories through the
+    // cache, as on the host.
+    if (path_exists("/etc/ld.so.cache"))
+        l.host_binds.push_back("/etc/ld.so.cache");
+}
+
+} // namespace
+
+std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
+{
+    // CRI copies pod annotations into the pod's pause container too: a sandbox is never
+    // the unikernel, it is runc's.
+    if (auto it = spec.annotations.find("io.kubernetes.cri.container-type");
+        it != spec.annotations.end() && it->second == "sandbox")
+        return std::nullopt;
+    auto from_annotations = config_from_annotations(spec.annotations);
+    std::optional<std::string> json;
+    if (!from_annotations || !complete(*from_annotations)) {
+        // urunc.json at the top of the view (validated first) or of the rootfs, never
+        // through a symlink out of it.
+        // The view is read through the fd its validation opened: reopening it by path
+        // would read whatever is mounted there by then, not what was checked.
+        std::string dir = spec.root_path;
+        UniqueFd root;
+        if (from_annotations && !from_annotations->snapshot_view.empty()) {
+            rootfs::SnapshotView view = rootfs::validate_view(
+                from_annotations->snapshot_view, spec.root_path,
+                load_host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load());
+            dir = view.path;
+            root = std::move(view.dirfd);
+        } else {
+            root.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        }
+        if (root) {
+            try {
+                // Non-blocking: a FIFO named urunc.json must not park create forever.
+                UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
+                                                  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+                json = read_regular_fd(f.get(), dir + "/urunc.json", kMaxUruncJson);
+            } catch (const Error &e) {
+                if (e.code() != ENOENT)
+                    throw;
+            }
+        }
+    }
+    auto cfg = resolve(from_annotations, json);
+    if (cfg)
+        validate(*cfg);
+    return cfg;
+}
+
+vmm::Command build_command(const Launch &l)
+{
+    return l.vmm->build(l.exec, *l.guest, l.params);
+}
+
+Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const std::string &state_dir)
+{
+    Launch l;
+    l.spec = std::move(spec);
+    l.config = std::move(config);
+    l.host = std::move(host);
+    const Spec &s = l.spec;
+    const UnikernelConfig &c = l.config;
+
+    l.guest = unikernels::find_guest(c.type);
+    if (!l.guest)
+        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type + "`");
+    l.vmm = vmm::find_vmm(c.hypervisor);
+    if (!l.vmm)
+        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor + "`");
+    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
+    MonitorConfig mc = mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
+
+    // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
+    vmm::KvmProbe probe;
+    if (l.vmm->uses_kvm() || l.vmm->needs_kvm())
+        probe = vmm::probe_host_kvm();
+    bool kvm = l.vmm->uses_kvm() && probe.usable;
+    if (l.vmm->needs_kvm() && !probe.usable)
+        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm, which cannot run a guest here: " + probe.why);
+    if (l.vmm->uses_kvm() && !kvm) {
+        if (l.host.runtime.require_kvm)
+            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
+        log::warn("KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
+                  probe.why, l.vmm->name());
+    }
+
+    choose_guest_rootfs(l, state_dir);
+
+    // Guest parameters
+    l.params.args = s.args;
+    if (l.params.args.empty() && !c.cmdline.empty())
+        l.params.args = split_ws(c.cmdline);
+    l.params.env = s.env;
+    l.params.monitor = std::string(l.vmm->name());
+    l.params.version = c.version;
+    l.params.solo5_net_dev = c.solo5_net_dev;
+    l.params.solo5_blk_dev = c.solo5_blk_dev;
+    l.params.uid = s.uid;
+    l.params.gid = s.gid;
+    l.params.cwd = s.cwd;
+
+    // VMM plan
+    l.exec.binary = vmm_binary(*l.vmm, mc);
+    // Guest RAM, vCPUs and the cgroup's memory limit: one policy (guest_resources.hpp).
+    CpuPolicy cpu{mc.default_vcpus, host_cpus()};
+    GuestResources res = guest_resources(
+        s.resources, memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+    l.exec.memory_mib = res.memory_mib;
+    l.exec.vcpus = res.vcpus;
+    l.cgroup_resources = res.cgroup;
+    log::info("guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
+              "[monitors.{}] memory_overhead_mib = {})",
+              res.memory_mib, res.vcpus,
+              res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB" : "none",
+              l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
+    l.exec.kvm = kvm;
+    l.exec.seccomp = s.has_seccomp;
+    l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
+    if (mc.vhost && !l.exec.vhost)
+        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost", l.vmm->name());
+    l.exec.data_dir = mc.data_path.empty() ? "/usr/share/qemu" : mc.data_path;
+    for (const auto &w : l.guest->warnings(l.params))
+        log::warn("{}", w);
+    l.exec.guest_cmdline = l.guest->command_line(l.params);
+
+    // Files the guest needs inside its initrd rootfs (urunit's config): a new initrd in the
+    // state dir, the image's one followed by a cpio of the files. Only then is it copied.
+    auto extra = l.guest->monitor_args(l.params).initrd_files;
+    if (!extra.empty() && !l.exec.initrd.empty()) {
+        for (auto &fb : l.file_binds) {
+            if (fb.destination != l.exec.initrd)
+                continue;
+            std::string dest = state_dir + "/initrd";
+            rootfs::write_initrd_with_files(fb.fd, dest, extra);
+            UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
+            if (!fd)
+                throw sys_error("open `" + dest + "`");
+            fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
+            l.fds.push_back(std::move(fd));
+            log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
+        }
+    }
+
+    // Monitor root: the VMM binary, its libraries and data, the devices it needs.
+    l.root_dir = state_dir + "/root";
+    l.host_binds.push_back(l.exec.binary);
+    if (l.vmm->wants_libs())
+        add_libraries(l);
+    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
+    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
+    if (l.vmm->name() == "qemu")
+        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
+                                     std::string("/usr/lib/ipxe/qemu")})
+            if (path_exists(d))
+                l.data_dirs.push_back(d);
+    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
+    if (kvm)
+        l.devices.push_back("/dev/kvm");
+    if (l.exec.vhost)
+        l.devices.push_back("/dev/vhost-net");
+    // Without a network namespace of its own the guest gets no network: we never create
+    // taps in the host's namespace.
+    l.network = s.find_namespace("network") != nullptr;
+    l.host_netns = net::host_netns_ids();
+    if (const Namespace *n = s.find_namespace("network"); n && !n->path.empty()) {
+        // Joining the host's namespace by path is `--net=host`: the guest gets no network,
+        // and the host's interfaces keep their traffic (no tap, no tc redirect).
+        if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
+            l.network = false;
+            log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
+                      "tc redirect of the host's traffic), as with --net=host", n->path);
+        }
+    }
+    if (l.network) {
+        l.devices.push_back("/dev/net/tun");
+        for (const auto &m : s.mounts) {
+            if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
+                continue;
+            try {
+                l.dns = net::first_ipv4_nameserver(read_regular_file(m.source, kMaxSmallFile));
+            } catch (const Error &e) {
+                // A FIFO, a device or a huge file is somebody's trap: refuse it. A missing
+                // or unreadable one only costs the guest its DNS server.
+                if (e.code() == EINVAL || e.code() == EISDIR || e.code() == EFBIG)
+                    throw wrap("mount `/etc/resolv.conf`", e);
+                log::debug("resolv.conf `{}`: {}", m.source, e.what());
+            }
+        }
+    }
+
+    build_command(l);  // fail at create, not at start
+    return l;
+}
+
+} // namespace urunc::oci

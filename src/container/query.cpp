@@ -1,0 +1,223 @@
+// state, list, ps: read-only views; nothing on stderr on success.
+#include "container/container_ops.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+#include "base/strings.hpp"
+#include "linux/cgroup.hpp"
+#include "container/runc.hpp"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace urunc::oci {
+namespace {
+
+void print(const std::string &s)
+{
+    write_all(1, s, "stdout");
+}
+
+} // namespace
+
+bool is_runc_container(const Globals &g, const std::string &id)
+{
+    std::string p = g.root + "/" + id + "/state.json";
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && !is_urunc_state(g.root, id);
+}
+
+void not_ours(const Globals &g)
+{
+    exec_runc(g.argv);
+}
+
+namespace {
+
+std::string owner_name(const std::string &dir)
+{
+    struct stat st;
+    if (::stat(dir.c_str(), &st) < 0)
+        return "";
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (::getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        return res->pw_name;
+    return "#" + std::to_string(st.st_uid);
+}
+
+// The state of a container for a read-only verb: no lock (state.json is replaced
+// atomically, and a reader must not wait on a create in progress).
+State load_for_read(const Globals &g, const std::string &id)
+{
+    if (!valid_id(id))
+        throw Error("invalid container id `" + id + "`");
+    if (is_runc_container(g, id))
+        not_ours(g);
+    check_state_root(g.root);
+    if (UniqueFd fd(::open((g.root + "/" + id).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)); fd)
+        check_trusted_dir(fd.get(), g.root + "/" + id);
+    try {
+        return StateDir::open_unlocked_load(g.root + "/" + id);
+    } catch (const Error &) {
+        throw Error("container does not exist");
+    }
+}
+
+} // namespace
+
+int state(const Globals &g, const StateOptions &o)
+{
+    const std::string &id = o.id;
+    State st = load_for_read(g, id);
+    std::string dir = g.root + "/" + id;
+    print(oci_state_json(st, live_status(st, dir), true));
+    return 0;
+}
+
+int list(const Globals &g, const ListOptions &o)
+{
+    const std::string &format = o.format;
+    bool quiet = o.quiet;
+    std::vector<std::pair<State, Status>> items;
+    std::vector<std::string> owners;
+    check_state_root(g.root);
+    DIR *d = ::opendir(g.root.c_str());
+    if (d) {
+        while (auto *e = ::readdir(d)) {
+            std::string id = e->d_name;
+            if (!valid_id(id) || !is_urunc_state(g.root, id))
+                continue;
+            try {
+                State st = StateDir::open_unlocked_load(g.root + "/" + id);
+                items.emplace_back(st, live_status(st, g.root + "/" + id));
+                owners.push_back(owner_name(g.root + "/" + id));
+            } catch (const Error &) {
+            }
+        }
+        ::closedir(d);
+    }
+    std::vector<size_t> order(items.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return items[a].first.id < items[b].first.id; });
+    std::string out;
+    if (quiet) {
+        for (size_t i : order)
+            out += items[i].first.id + "\n";
+    } else if (format == "json") {
+        if (items.empty()) {
+            out = "null\n";
+        } else {
+            out = "[";
+            for (size_t i : order)
+                out += (out.size() > 1 ? "," : "") + oci_state_json(items[i].first, items[i].second, false, owners[i]);
+            out += "]\n";
+        }
+    } else {
+        out = "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n";
+        for (size_t i : order) {
+            const auto &[st, s] = items[i];
+            char line[8192];
+            std::snprintf(line, sizeof line, "%-11s %-11d %-11s %-11s %-11s %s\n", st.id.c_str(),
+                          s == Status::stopped ? 0 : st.pid, to_string(s), st.bundle.c_str(),
+                          st.created.c_str(), owners[i].c_str());
+            out += line;
+        }
+    }
+    print(out);
+    return 0;
+}
+
+PsOptions ps_options(const std::string &format, std::vector<std::string> rest)
+{
+    if (!rest.empty() && rest.front() == "--")
+        rest.erase(rest.begin());
+    if (rest.empty())
+        throw Error("ps: a container id is required");
+    PsOptions o;
+    o.format = format;
+    o.id = rest.front();
+    rest.erase(rest.begin());
+    if (!rest.empty() && rest.front() == "--")
+        rest.erase(rest.begin());
+    o.ps_args = std::move(rest);
+    return o;
+}
+
+int ps(const Globals &g, const PsOptions &o)
+{
+    const std::string &id = o.id;
+    const std::string &format = o.format;
+    const std::vector<std::string> &ps_args = o.ps_args;
+    State st = load_for_read(g, id);
+    std::string dir = g.root + "/" + id;
+    std::set<pid_t> pids;
+    Status s = live_status(st, dir);
+    if (s != Status::stopped) {
+        pids.insert(st.pid);
+        if (!st.cgroup.empty())
+            for (pid_t p : cgroup_pids(cgroup_from_json(st.cgroup)))
+                pids.insert(p);
+    }
+    if (format == "json") {
+        std::string out = "[";
+        for (pid_t p : pids)
+            out += (out.size() > 1 ? "," : "") + std::to_string(p);
+        print(out + "]\n");
+        return 0;
+    }
+    if (format != "table" && !format.empty())
+        throw Error("invalid format option `" + format + "`");
+    // table: the host's ps, filtered to our pids (runc does the same).
+    std::vector<std::string> args = {"ps"};
+    if (ps_args.empty())
+        args.push_back("-ef");
+    args.insert(args.end(), ps_args.begin(), ps_args.end());
+    int pfd[2];
+    if (::pipe2(pfd, O_CLOEXEC) < 0)
+        throw sys_error("pipe");
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::dup2(pfd[1], 1);
+        std::vector<char *> av;
+        for (auto &a : args)
+            av.push_back(a.data());
+        av.push_back(nullptr);
+        ::execvp("ps", av.data());
+        ::_exit(127);
+    }
+    ::close(pfd[1]);
+    UniqueFd rd(pfd[0]);
+    std::string text = read_fd(rd.get(), "ps output");
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error("ps " + args.back() + " failed");
+    auto lines = split(text, '\n');
+    if (lines.empty())
+        return 0;
+    auto header = split_ws(lines[0]);
+    auto col = std::find(header.begin(), header.end(), "PID");
+    if (col == header.end())
+        throw Error("ps output has no PID column");
+    size_t idx = static_cast<size_t>(col - header.begin());
+    std::string out = lines[0] + "\n";
+    for (size_t i = 1; i < lines.size(); ++i) {
+        auto f = split_ws(lines[i]);
+        if (f.size() > idx && pids.count(std::atoi(f[idx].c_str())))
+            out += lines[i] + "\n";
+    }
+    print(out);
+    return 0;
+}
+
+} // namespace urunc::oci
