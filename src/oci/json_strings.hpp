@@ -33,21 +33,28 @@ inline std::string json_strings_problem(const rapidjson::Value &doc, size_t max_
         stack.pop_back();
         if (f.depth > max_depth)
             return f.path + ": nested deeper than " + std::to_string(max_depth) + " levels";
+        // Paths stop growing after a few levels: a message names where, not all of a deep one.
+        const bool cut = f.depth >= 4;
         const std::string prefix = f.path == "(root)" ? "" : f.path;
+        auto child = [&](const std::string &step) {
+            if (cut)
+                return f.depth == 4 ? prefix + "..." : prefix;
+            return step.front() == '[' || prefix.empty() ? prefix + step : prefix + "." + step;
+        };
         if (f.v->IsString()) {
             if (has_nul(*f.v))
                 return f.path + ": the string contains a NUL byte";
         } else if (f.v->IsObject()) {
             for (const auto &m : f.v->GetObject()) {
                 std::string name(m.name.GetString(), m.name.GetStringLength());
-                std::string p = prefix.empty() ? name : prefix + "." + name;
+                std::string p = child(name);
                 if (has_nul(m.name))
                     return p.substr(0, p.find('\0')) + "...: a key contains a NUL byte";
                 stack.push_back({&m.value, std::move(p), f.depth + 1});
             }
         } else if (f.v->IsArray()) {
             for (rapidjson::SizeType i = 0; i < f.v->Size(); ++i)
-                stack.push_back({&(*f.v)[i], prefix + "[" + std::to_string(i) + "]", f.depth + 1});
+                stack.push_back({&(*f.v)[i], child("[" + std::to_string(i) + "]"), f.depth + 1});
         }
     }
     return "";
