@@ -147,12 +147,21 @@ void restore_unmounted(const std::string &id, std::vector<rootfs::UnmountedFs> &
     unmounted.clear();
 }
 
+// As runc: the rootfs must be the directory itself, not a symlink to one (which could name
+// any directory of the host, `/` included, and be re-pointed between create and start).
+void check_rootfs_not_symlink(const std::string &root_path)
+{
+    struct stat st;
+    if (::lstat(root_path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+        throw Error("config.json: root.path: `" + root_path + "` is a symlink; the rootfs must be a directory");
+}
+
 } // namespace
 
 Created create_container(const Globals &g, const CreateOptions &o)
 {
     if (!valid_id(o.id))
-        throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-]");
+        throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-], at most 255 of them");
     std::string bundle = absolute_bundle(o.bundle);
     const std::string spec_text = read_regular_file(join_path(bundle, "config.json"), kMaxConfigJson);
     Spec spec = parse_spec(spec_text, bundle);
@@ -161,6 +170,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         exec_runc(g.argv);
     if (!spec.has_linux)
         throw Error("config.json: linux: missing");
+    check_rootfs_not_symlink(spec.root_path);
     if (spec.terminal && o.console_socket.empty() && !o.keep_console)
         throw Error("cannot allocate tty if urunc will detach without setting console socket");
     if (!spec.terminal && !o.console_socket.empty())

@@ -91,7 +91,8 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
         art_fd = std::move(v.dirfd);
         l.artifact_source = "view " + art_root;
     } else {
-        art_fd = UniqueFd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        // O_NOFOLLOW: create refused a rootfs that is a symlink; one swapped in since fails.
+        art_fd = UniqueFd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!art_fd)
             throw sys_error("open rootfs `" + rootfs_dir + "`");
         l.artifact_source = "rootfs " + art_root;

@@ -3,6 +3,7 @@
 #include "base/file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +23,11 @@ const char *const kNames[] = {
     "CR.sent_ack",         "RX.received_ack",         "CR.terminated",      "ST.invoked",
     "ST.unikontainer_created", "ST.sent_start_msg",   "RX.received_start_msg", "RX.joined_netns",
     "RX.network_setup_completed", "RX.disk_setup_completed", "RX.execve_hypervisor",
+    // Not upstream timestamps (never written): steps of delete, for the test kill hook.
+    "DL.invoked",          "DL.killed",               "DL.cgroup_removed",  "DL.state_removed",
 };
+constexpr int kWritten = 18;  // TS00..TS18 are written; the rest are hook-only steps
+constexpr int kLast = static_cast<int>(sizeof kNames / sizeof kNames[0]) - 1;
 
 long long now_ns()
 {
@@ -60,7 +65,20 @@ void configure(bool enabled, const std::string &destination, const std::string &
 
 void mark(int id)
 {
-    if (g_fd < 0 || id < 0 || id > 18)
+#ifdef URUNC_TEST_SEAMS
+    // Test builds only (meson -Dtest_seams=true): URUNC_TEST_KILL_AT=<step name or number>
+    // makes this process (create, the container init, start or delete) SIGKILL itself at
+    // that step, as a caller's kill would; tests/integration/faults.bats takes every name
+    // in kNames from the binary.
+    if (const char *k = std::getenv("URUNC_TEST_KILL_AT"); k && id >= 0 && id <= kLast &&
+        (std::string(k) == kNames[id] || std::string(k) == std::to_string(id))) {
+        ::kill(::getpid(), SIGKILL);
+        // The init is pid 1 of a new pid namespace, and pid 1 ignores even SIGKILL sent from
+        // inside: it vanishes the same way, unclean, with the status a SIGKILL would show.
+        ::_exit(128 + SIGKILL);
+    }
+#endif
+    if (g_fd < 0 || id < 0 || id > kWritten)
         return;
     long long t = (id == 0 || id == 11) && g_invoked ? g_invoked : now_ns();
     char line[512];

@@ -14,7 +14,8 @@ void invoked();
 void configure(bool enabled, const std::string &destination, const std::string &container_id);
 // The destination fd (-1 when off): the init keeps it across its fd clean-up.
 int fd();
-// Append one line for TS<id>; TS00 and TS11 use the invocation time.
+// Append one line for TS<id>; TS00 and TS11 use the invocation time. Ids 19..22 are steps
+// of delete: never written, only seen by the test builds' kill hook (URUNC_TEST_KILL_AT).
 void mark(int id);
 
 } // namespace urunc::oci::ts

@@ -2,6 +2,8 @@
 
 #include "base/error.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -25,6 +27,15 @@ int64_t raised(int64_t limit, uint64_t add_mib, const char *what)
         limit > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(add_mib) * kMiB)
         throw Error(std::string(what) + " plus the VMM's overhead reserve overflows");
     return limit + static_cast<int64_t>(add_mib) * kMiB;
+}
+
+// A limit far above the host's RAM (e.g. INT64_MAX) is no limit for a cgroup, but the guest
+// would be given all of it: the VMM would fail to map it, or overcommit the host.
+void check_host_ram(uint64_t guest_mib, const MemoryPolicy &p)
+{
+    if (p.host_mib && guest_mib > p.host_mib)
+        throw Error("memory limit (linux.resources.memory.limit) would give the guest " + mib(guest_mib) +
+                    " of RAM, more than the host's " + mib(p.host_mib));
 }
 
 } // namespace
@@ -60,6 +71,7 @@ MemoryDecision decide_memory(int64_t limit, int64_t swap, const MemoryPolicy &p)
             throw Error("memory limit " + mib(limit_mib) + " (linux.resources.memory.limit) is below the " +
                         p.guest + " guest's minimum of " + mib(p.guest_min_mib));
         d.guest_mib = limit_mib;
+        check_host_ram(d.guest_mib, p);
         d.cgroup_limit = raised(limit, p.overhead_mib, "the memory limit");
         if (swap > 0)
             d.cgroup_swap = raised(swap, p.overhead_mib, "the memory+swap limit");
@@ -72,6 +84,7 @@ MemoryDecision decide_memory(int64_t limit, int64_t swap, const MemoryPolicy &p)
                     mib(p.overhead_mib) + " (" + reserve_key(p) + ") plus the guest's minimum of " +
                     mib(p.guest_min_mib) + ", " + mib(need) + " in all");
     d.guest_mib = limit_mib - p.overhead_mib;
+    check_host_ram(d.guest_mib, p);
     return d;
 }
 
@@ -112,6 +125,9 @@ MemoryPolicy memory_policy(const HostConfig &h, std::string_view vmm, std::strin
     p.vmm = std::string(vmm);
     p.guest = std::string(guest);
     p.guest_min_mib = guest_min_mib;
+    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0)
+        p.host_mib = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / kMiB;
     auto it = h.monitors.find(p.vmm);
     const MonitorConfig mc = it != h.monitors.end() ? it->second : MonitorConfig{};
     p.overhead_mib = mc.memory_overhead_mib;

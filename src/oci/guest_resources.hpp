@@ -43,6 +43,7 @@ struct MemoryPolicy {
     uint64_t default_mib = 256;   // guest RAM without a limit
     uint64_t guest_min_mib = 1;   // smallest RAM the guest type boots with
     OverheadMode mode = OverheadMode::reserve;
+    uint64_t host_mib = 0;        // the host's RAM; 0 = unknown (no check)
 };
 
 struct CpuPolicy {

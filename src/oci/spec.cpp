@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 #include "oci/json_error.hpp"
+#include "oci/json_strings.hpp"
 
 #include <fmt/format.h>
 
@@ -237,6 +238,26 @@ std::vector<SpecHook> parse_hook_list(const Value &hooks, const char *name)
     return out;
 }
 
+// The kernel's own bounds, checked here so that create fails before anything is made and
+// names the field (the cgroup write would fail later with a bare EINVAL).
+void check_resource_ranges(const Resources &r, const std::string &rp)
+{
+    if (r.memory_limit < -1)
+        fail(rp + ".memory.limit", fmt::format("{} is negative (-1 means no limit)", r.memory_limit));
+    if (r.memory_swap < -1)
+        fail(rp + ".memory.swap", fmt::format("{} is negative (-1 means no limit)", r.memory_swap));
+    // cpu.cfs_quota_us: -1 (none) or at least 1 ms; cfs_period_us: 1 ms to 1 s (0: unset).
+    if (r.cpu_quota < -1 || (r.cpu_quota > 0 && r.cpu_quota < 1000))
+        fail(rp + ".cpu.quota",
+             fmt::format("{} is out of range (-1, or at least 1000 microseconds)", r.cpu_quota));
+    if (r.cpu_period != 0 && (r.cpu_period < 1000 || r.cpu_period > 1000000))
+        fail(rp + ".cpu.period", fmt::format("{} is out of range (1000 to 1000000 microseconds)", r.cpu_period));
+    const uint64_t period = r.cpu_period ? r.cpu_period : 100000;
+    if (r.cpu_quota > 0 && static_cast<uint64_t>(r.cpu_quota) / period > 65536)
+        fail(rp + ".cpu.quota", fmt::format("{} over a period of {} asks for more than 65536 CPUs",
+                                            r.cpu_quota, period));
+}
+
 void parse_linux(const Value &l, Spec &s)
 {
     const std::string path = "linux";
@@ -277,6 +298,7 @@ void parse_linux(const Value &l, Spec &s)
             s.resources.cpuset_cpus = opt_str(*c, "cpus", rp + ".cpu");
             s.resources.cpuset_mems = opt_str(*c, "mems", rp + ".cpu");
         }
+        check_resource_ranges(s.resources, rp);
         if (const Value *p = opt_object(*r, "pids", rp))
             s.resources.pids_limit = opt_int<int64_t>(*p, "limit", rp + ".pids");
         if (const Value *d = member(*r, "devices")) {
@@ -360,12 +382,19 @@ Spec parse_spec(const std::string &json, const std::string &bundle)
     rapidjson::Document doc;
     // Iterative: the default parser recurses per nesting level, and a bundle's config.json
     // of a few hundred KB of `[` overflowed the stack (found by tests/fuzz).
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
+    // Validating UTF-8: the runtime spec's JSON is UTF-8, and raw bytes would reach names,
+    // paths and the guest's command line unchecked.
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.c_str(),
+                                                                                       json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
-                                json_parse_error(doc.GetParseError())));
+                                doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding
+                                    ? "a string is not valid UTF-8"
+                                    : json_parse_error(doc.GetParseError())));
     if (!doc.IsObject())
         fail("(root)", "expected an object");
+    if (std::string why = json_strings_problem(doc); !why.empty())
+        throw Error("config.json: " + why);
     Spec s;
     s.oci_version = opt_str(doc, "ociVersion", "(root)");
     if (s.oci_version.empty())

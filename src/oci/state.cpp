@@ -30,7 +30,8 @@ const char *to_string(Status s)
 
 bool valid_id(const std::string &id)
 {
-    if (id.empty() || id.size() > 1024 || id == "." || id == "..")
+    // At most NAME_MAX: the id names the state directory (and a cgroup directory).
+    if (id.empty() || id.size() > 255 || id == "." || id == "..")
         return false;
     for (char c : id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

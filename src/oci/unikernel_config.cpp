@@ -12,6 +12,7 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cstdio>
 
@@ -219,9 +220,14 @@ UnikernelConfig config_from_urunc_json(std::string_view content)
     rapidjson::Document doc;
     // Iterative: the image controls the nesting depth, the recursive parser would overflow
     // the stack (found by tests/fuzz).
-    doc.Parse<rapidjson::kParseIterativeFlag>(content.data(), content.size());
+    // Validating UTF-8: raw bytes must not reach paths or the guest's command line.
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(content.data(),
+                                                                                       content.size());
     if (doc.HasParseError())
-        throw Error(std::string("urunc.json: ") + json_parse_error(doc.GetParseError()) +
+        throw Error(std::string("urunc.json: ") +
+                    (doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding
+                         ? std::string("a string is not valid UTF-8")
+                         : json_parse_error(doc.GetParseError())) +
                     " at offset " + std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("urunc.json: the document must be a JSON object");
@@ -234,6 +240,8 @@ UnikernelConfig config_from_urunc_json(std::string_view content)
         name.remove_prefix(kAnnotationPrefix.size());
         if (!m.value.IsString())
             throw Error("urunc.json: `" + key(name) + "`: value must be a string");
+        if (std::memchr(m.value.GetString(), '\0', m.value.GetStringLength()))
+            throw Error("urunc.json: `" + key(name) + "`: the value contains a NUL byte");
         std::string value =
             decode_json_value(std::string_view(m.value.GetString(), m.value.GetStringLength()));
         if (value.empty())

@@ -45,6 +45,12 @@ std::optional<Artifact> open_one(int root_dirfd, const std::string &role, const 
         // a read open); the copy reopens it for reading through /proc/self/fd.
         a.fd = open_in_root(root_dirfd, path, O_PATH);
         a.size = regular_file_size(a.fd.get(), path);
+        // A sparse file costs the image nothing and claims terabytes: the VMM would try to
+        // load it into guest RAM, a copy would try to fill the disk with it.
+        if (a.size > kMaxBootArtifact)
+            throw Error("`" + path + "` is " + std::to_string(a.size) + " bytes, more than the " +
+                            std::to_string(kMaxBootArtifact) + " a boot artifact may be",
+                        EFBIG);
         struct stat st;
         if (::fstat(a.fd.get(), &st) < 0)
             throw sys_error("stat `" + path + "`");

@@ -14,6 +14,10 @@
 
 namespace urunc::rootfs {
 
+// Largest kernel or initrd accepted (4 GiB: far above any real one, far below what a
+// sparse file can claim).
+inline constexpr std::uint64_t kMaxBootArtifact = 4ULL << 30;
+
 struct Artifact {
     std::string path;        // as requested, e.g. "/unikernel/app.qemu"
     std::string relpath;     // normalised and relative: "unikernel/app.qemu"
