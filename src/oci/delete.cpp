@@ -23,7 +23,8 @@ namespace urunc::oci {
 namespace {
 
 // Run the teardown in a child that joins the namespace, so we never change our own.
-std::string teardown_in_netns(const std::string &path, const std::string &iface)
+std::string teardown_in_netns(const std::string &path, const std::string &iface,
+                              const std::string &tap)
 {
     int pfd[2];
     if (::pipe2(pfd, O_CLOEXEC) < 0)
@@ -36,7 +37,7 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface)
         if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
             err = sys_error("join network namespace `" + path + "`").message_text();
         else
-            err = net::teardown_guest_network(std::string(net::guest_tap_name), iface);
+            err = net::teardown_guest_network(tap, iface);
         ssize_t w = ::write(pfd[1], err.data(), err.size());
         (void)w;
         ::_exit(0);
@@ -82,7 +83,9 @@ std::string destroy(StateDir &dir, const State &st)
         // (a pod's) the tap and its tc mirror would stay: remove them there.
         const Namespace *ns = spec->find_namespace("network");
         if (ns && !ns->path.empty()) {
-            std::string e = teardown_in_netns(ns->path, st.net_iface);
+            std::string e = teardown_in_netns(
+                ns->path, st.net_iface,
+                st.net_tap.empty() ? std::string(net::legacy_tap_name) : st.net_tap);
             if (!e.empty())
                 errors.push_back(e);
         }

@@ -26,8 +26,10 @@ setup() {
 		skip "no kernel modules: $(tail -n 1 "$ME_T/mods.err")"
 	: >"$ME_T/netns"
 	: >"$ME_T/reapers"
-	# A private /24 per run: 10.<pid / 256 % 256>.<pid % 256>.0/24.
+	# Private /24s per run: 10.<pid / 256 % 256>.<pid % 256>.0/24, and for a second
+	# interface the same with the second octet's top bit flipped.
 	GN_NET=10.$(($$ / 256 % 256)).$(($$ % 256))
+	GN_NET2=10.$((($$ / 256 % 256) ^ 128)).$(($$ % 256))
 }
 
 teardown() {
@@ -63,9 +65,10 @@ me_teardown_containers() {
 	done <"$ME_T/ids"
 }
 
-# gn_netns <tag> [noroute]: namespaces uio<pid>-<tag>-g / -h joined by a veth: eth0 in g
-# (<net>.2/24, default via <net>.1, unless `noroute`), veth0 in h (<net>.1/24). Sets GN_G,
-# GN_H and GN_MAC (eth0's MAC).
+# gn_netns <tag> [noroute|two]: namespaces uio<pid>-<tag>-g / -h joined by a veth: eth0 in g
+# (<net>.2/24, default via <net>.1, unless `noroute`), veth0 in h (<net>.1/24). With `two`,
+# a second veth too: eth1 in g (<net2>.2/24, a default route via <net2>.1 of metric 200),
+# veth1 in h (<net2>.1/24). Sets GN_G, GN_H, GN_MAC (eth0's MAC) and GN_MAC2 (eth1's).
 gn_netns() {
 	local tag=$1 mode=${2:-}
 	GN_G=uio$$-$tag-g
@@ -85,7 +88,22 @@ gn_netns() {
 	[ "$mode" = noroute ] || ip -n "$GN_G" route add default via "$GN_NET.1"
 	GN_MAC=$(ip -n "$GN_G" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	[ -n "$GN_MAC" ]
+	[ "$mode" = two ] || return 0
+	ip -n "$GN_H" link add veth1 type veth peer name eth1 netns "$GN_G"
+	ip -n "$GN_H" addr add "$GN_NET2.1/24" dev veth1
+	ip -n "$GN_H" link set veth1 up
+	ip -n "$GN_G" addr add "$GN_NET2.2/24" dev eth1
+	ip -n "$GN_G" link set eth1 up
+	ip -n "$GN_G" route add default via "$GN_NET2.1" metric 200
+	GN_MAC2=$(ip -n "$GN_G" -o link show eth1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ -n "$GN_MAC2" ]
 }
+
+# gn_tap <id>: the tap urunc recorded for <id> (state.json's netTap).
+gn_tap() { jq -r .netTap "$ME_ROOT/$1/state.json"; }
+
+# gn_taps <netns>: the tun/tap devices of <netns>, one name a line.
+gn_taps() { ip -n "$1" -o link show type tun | awk -F': ' '{print $2}'; }
 
 # gn_bundle <bundle> <netns>: the Linux guest with the network initrd as its rootfs, QEMU
 # as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns>.
@@ -181,7 +199,7 @@ gn_fetch() {
 }
 
 @test "guest network: the guest takes eth0's address, gateway and MAC; the peer pings it and fetches its page" {
-	local id b page
+	local id b page tap
 	id=$(me_id net1)
 	b=$ME_T/$id
 	gn_netns n1
@@ -191,15 +209,15 @@ gn_fetch() {
 	# What the guest configured: exactly what eth0 had (the tap carries eth0's traffic).
 	grep -qxF "NETINIT: ready ip=$GN_NET.2 mask=255.255.255.0 gw=$GN_NET.1 mac=$GN_MAC" \
 		<(sed 's/\r$//' "$ME_T/$id.out")
-	ip -n "$GN_G" link show tap0_urunc
+	tap=$(gn_tap "$id")
+	[ "$(gn_taps "$GN_G")" = "$tap" ]
 	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET.2"
 	page=$(gn_fetch "$GN_H" "$GN_NET.2")
 	[ "$page" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
 
 	# delete removes the tap and the ingress qdisc on eth0; eth0 stays.
 	gn_urunc 30 delete --force "$id"
-	run ip -n "$GN_G" link show tap0_urunc
-	[ "$status" -ne 0 ]
+	[ -z "$(gn_taps "$GN_G")" ]
 	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -207,35 +225,44 @@ gn_fetch() {
 	[ ! -e "$ME_ROOT/$id" ]
 }
 
-@test "guest network: a second guest in the same namespace is refused; deleting it leaves the first one's tap and mirror, the first still answers" {
-	local id1 id2 b1 b2 page before
+@test "guest network: two guests in one namespace (two interfaces) both answer on their own taps; deleting one leaves the other answering" {
+	local id1 id2 b1 b2 tap1 tap2 before
 	id1=$(me_id net2a)
 	id2=$(me_id net2b)
 	b1=$ME_T/$id1
 	b2=$ME_T/$id2
-	gn_netns n2
+	gn_netns n2 two
 	gn_bundle "$b1" "$GN_G"
 	gn_bundle "$b2" "$GN_G"
+	# Both boot at once: one TCG boot's wait for the two.
 	gn_create_start "$id1" "$b1"
+	gn_create_start "$id2" "$b2"
 	gn_wait_ready "$id1"
-	before=$(gn_tc_ingress "$GN_G" eth0)
+	gn_wait_ready "$id2"
+	tap1=$(gn_tap "$id1")
+	tap2=$(gn_tap "$id2")
+	[ "$tap1" != "$tap2" ]
+	[ "$(gn_taps "$GN_G" | sort)" = "$(printf '%s\n' "$tap1" "$tap2" | sort)" ]
+	# Each guest owns one interface: eth0 the first, eth1 (the next free one) the second.
+	grep -qxF "NETINIT: ready ip=$GN_NET.2 mask=255.255.255.0 gw=$GN_NET.1 mac=$GN_MAC" \
+		<(sed 's/\r$//' "$ME_T/$id1.out")
+	grep -qxF "NETINIT: ready ip=$GN_NET2.2 mask=255.255.255.0 gw=$GN_NET2.1 mac=$GN_MAC2" \
+		<(sed 's/\r$//' "$ME_T/$id2.out")
+	[ "$(gn_fetch "$GN_H" "$GN_NET.2")" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
+	[ "$(gn_fetch "$GN_H" "$GN_NET2.2")" = "urunc guest ip=$GN_NET2.2 mac=$GN_MAC2" ]
+
+	# Deleting the first removes its tap and eth0's mirror only.
+	before=$(gn_tc_ingress "$GN_G" eth1)
 	[ -n "$before" ]
-
-	# The guest owns eth0's address and MAC: a second one cannot share them (one guest
-	# per network namespace, docs/networking.md). start must say so and start nothing.
-	run gn_create_start "$id2" "$b2"
-	[ "$status" -ne 0 ]
-	grep -qF 'one guest per network namespace, `tap0_urunc` already exists' "$ME_T/$id2.err"
-	run gn_urunc 30 delete --force "$id2"
+	gn_urunc 30 delete --force "$id1"
+	[ "$(gn_taps "$GN_G")" = "$tap2" ]
+	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
-	[ ! -e "$ME_ROOT/$id2" ]
-
-	# The first guest's tap and mirror are untouched and it still answers.
-	ip -n "$GN_G" link show tap0_urunc
-	[ "$(gn_tc_ingress "$GN_G" eth0)" = "$before" ]
-	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET.2"
-	page=$(gn_fetch "$GN_H" "$GN_NET.2")
-	[ "$page" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
+	[ -z "$output" ]
+	[ "$(gn_tc_ingress "$GN_G" eth1)" = "$before" ]
+	# The second guest still answers.
+	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET2.2"
+	[ "$(gn_fetch "$GN_H" "$GN_NET2.2")" = "urunc guest ip=$GN_NET2.2 mac=$GN_MAC2" ]
 }
 
 @test "guest network: a namespace without a usable interface: the guest boots without network, urunc logs it once" {
@@ -252,8 +279,7 @@ gn_fetch() {
 	[ "$(grep -c 'no usable network interface in its network namespace' "$ME_T/$id.err")" = 1 ]
 	grep -F "container $id: no usable network interface in its network namespace" "$ME_T/$id.err"
 	# Nothing was created in the namespace.
-	run ip -n "$GN_G" link show tap0_urunc
-	[ "$status" -ne 0 ]
+	[ -z "$(gn_taps "$GN_G")" ]
 	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
