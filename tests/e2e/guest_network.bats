@@ -106,7 +106,8 @@ gn_tap() { jq -r .netTap "$ME_ROOT/$1/state.json"; }
 gn_taps() { ip -n "$1" -o link show type tun | awk -F': ' '{print $2}'; }
 
 # gn_bundle <bundle> <netns>: the Linux guest with the network initrd as its rootfs, QEMU
-# as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns>.
+# as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns> (`-`: no
+# network namespace of its own, so no network).
 gn_bundle() {
 	local b=$1 ns=$2
 	"$MAKE_BUNDLE" "$b" "$TESTKERNEL" unikernelType=linux hypervisor=qemu \
@@ -120,6 +121,7 @@ gn_bundle() {
 		| .process.user = {uid: 1000, gid: 1000}
 		| .linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"},
 			{type: "network", path: $ns}]'
+	[ "$ns" != - ] || me_jq "$b" '.linux.namespaces |= map(select(.type != "network"))'
 }
 
 # gn_urunc <seconds> <args...>: urunc with KVM hidden when the host has it (QEMU cannot use
@@ -135,7 +137,9 @@ gn_urunc() {
 # gn_create_start <id> <bundle>: create (the guest console goes to $ME_T/<id>.out, urunc's
 # log to $ME_T/<id>.err) and start, under reap.pl as a shim would: `create` orphans the
 # container's init (later QEMU) and a subreaper, not PID 1, must collect it. The reaper's
-# own child holds on (a sleep) until the teardown stops the reaper, by its pid.
+# own child holds on (a sleep) until the teardown stops the reaper, by its pid. $GN_PRE, if
+# set, is shell run in create's private mount namespace right before urunc (a mount that
+# only create should see, as a shim's are).
 gn_create_start() {
 	local id=$1 b=$2 deadline=$((SECONDS + 90))
 	echo "$id" >>"$ME_T/ids"
@@ -146,7 +150,12 @@ u() {
 		'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"' \
 		gn "$URUNC" --root "$ME_ROOT" "$@"
 }
-u create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
+c() {
+	timeout -k 5 30 unshare -m --propagation private sh -c "${GN_PRE:-:}"'
+		if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"' \
+		gn "$URUNC" --root "$ME_ROOT" "$@"
+}
+c create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
 	u start "$id" 2>>"$ME_T/$id.err"
 echo $? >"$ME_T/$id.started"
 exec sleep 900
@@ -285,4 +294,34 @@ gn_fetch() {
 	[ -z "$output" ]
 	gn_urunc 30 delete --force "$id"
 	[ ! -e "$ME_ROOT/$id" ]
+}
+
+@test "block volume: a bind mount of a loop-mounted ext4 inside the bundle is a guest disk; the guest reads its file; nothing left after delete" {
+	local id b img
+	id=$(me_id vol1)
+	b=$ME_T/$id
+	gn_bundle "$b" -
+	img=$ME_T/vol.img
+	mkdir "$ME_T/volsrc" "$b/vol"
+	echo "hello from volume $id" >"$ME_T/volsrc/urunc-volume.txt"
+	mkfs.ext4 -q -F -L "uv$$" -d "$ME_T/volsrc" "$img" 8M
+	# The volume is mounted (mount -o loop: an autoclear loop device, as containerd's loop
+	# mounts) in create's own mount namespace only, inside the bundle, and bound at /data.
+	me_jq "$b" --arg s "$b/vol" \
+		'.mounts += [{destination: "/data", type: "bind", source: $s, options: ["rbind", "rw"]}]'
+	GN_PRE="mount -o loop '$img' '$b/vol' || exit 124;" gn_create_start "$id" "$b"
+	gn_wait_line "$id" '^NETINIT: no ip= on the command line'
+	# The guest got the volume as its only disk (serial vol<index of the mount>) and read it.
+	sed 's/\r$//' "$ME_T/$id.out" | grep -qE "^NETINIT: disk vol[0-9]+: hello from volume $id\$"
+	[ "$(sed 's/\r$//' "$ME_T/$id.out" | grep -c '^NETINIT: disk ')" = 1 ]
+	# The choice is logged and recorded in state.
+	grep -qE 'volume `/data` \(ext4 on /dev/loop[0-9]+\) becomes guest disk vol[0-9]+' "$ME_T/$id.err"
+	jq -r .rootfsChoice "$ME_ROOT/$id/state.json" | grep -qE '; volume /data: ext4 on /dev/loop[0-9]+ as disk vol[0-9]+$'
+	gn_urunc 30 delete --force "$id"
+	[ ! -e "$ME_ROOT/$id" ]
+	# Nothing left: the loop device went with QEMU's last reference, no mount of the volume.
+	me_wait_no_loop() { [ -z "$(losetup -j "$img")" ]; }
+	for _ in $(seq 50); do me_wait_no_loop && break; sleep 0.1; done
+	[ -z "$(losetup -j "$img")" ] || { losetup -j "$img"; false; }
+	! grep -qF " $b/vol " /proc/self/mountinfo
 }
