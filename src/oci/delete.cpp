@@ -34,7 +34,11 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
         ::close(pfd[0]);
         std::string err;
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
+        // Its file gone (podman removes it before it calls delete): the namespace died with
+        // the VMM and took the tap along, or lives on only where nobody can name it.
+        if (fd < 0 && errno == ENOENT)
+            err = "";
+        else if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
             err = sys_error("join network namespace `" + path + "`").message_text();
         else
             err = net::teardown_guest_network(tap, iface);

@@ -119,3 +119,21 @@ tap_of() { jq -r .netTap "$ROOT/$1/state.json"; }
 	ur delete --force "$id"
 	no_state "$id"
 }
+
+@test "delete after the network namespace's file was removed (podman removes it first): success, nothing left" {
+	local id pid
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+	veth_iface eth0 peer0 10.233.0.2/24
+	ip -n "$NS" route add default via 10.233.0.1 dev eth0
+	id=$(new_id netgone)
+	start_in_ns "$id"
+	pid=$(pid_of "$id")
+	[ -n "$(tap_of "$id")" ]
+	ur kill "$id" KILL
+	wait_for "gone $pid" 5
+	# The namespace's file goes before the runtime's delete: its devices (the tap) go with it.
+	ip netns delete "$NS"
+	ur delete "$id"
+	no_state "$id"
+}
