@@ -15,9 +15,12 @@
 
 ng_rootfs() {
 	local dir=$1 kernel mods
-	kernel=$("$BATS_TEST_DIRNAME/matrix_linux_kernel.sh" 2>&1) || { NG_WHY=$kernel; return 1; }
-	mods=$("$BATS_TEST_DIRNAME/matrix_linux_modules.sh" 2>&1) || { NG_WHY=$mods; return 1; }
 	mkdir -p "$dir/boot"
+	kernel=$("$BATS_TEST_DIRNAME/matrix_linux_kernel.sh" 2>"$dir/boot/.err") ||
+		{ NG_WHY=$(tail -n 1 "$dir/boot/.err"); return 1; }
+	mods=$("$BATS_TEST_DIRNAME/matrix_linux_modules.sh" 2>"$dir/boot/.err") ||
+		{ NG_WHY=$(tail -n 1 "$dir/boot/.err"); return 1; }
+	rm -f "$dir/boot/.err"
 	cp "$kernel" "$dir/boot/vmlinuz"
 	"$BATS_TEST_DIRNAME/net_initrd.sh" "$dir/boot/initrd" "$mods"
 	jq -cn '{unikernelType: "linux", hypervisor: "qemu", binary: "/boot/vmlinuz",
