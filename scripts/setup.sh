@@ -12,6 +12,8 @@ pkgs=(
   qemu-system-x86 qemu-utils
   bats jq
   runc crun containerd docker.io
+  # the client e2e tests with a network: ctr run --cni and podman (CNI backend, conmon)
+  podman conmon containernetworking-plugins
   hyperfine gnuplot-nox
   # tests/fixtures/blocksnap (the e2e block snapshotter): gRPC in Python, stubs from these protos
   python3-grpcio python3-grpc-tools
@@ -30,3 +32,5 @@ fi
 
 # The Debian cloud kernel the Linux-guest e2e tests boot (cached; tests never download).
 "$(dirname "$0")/../tests/e2e/matrix_linux_kernel.sh" --fetch >/dev/null
+# and its virtio network modules, for the network guest's initrd (cached the same way)
+"$(dirname "$0")/../tests/e2e/matrix_linux_modules.sh" >/dev/null

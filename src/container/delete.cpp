@@ -24,7 +24,8 @@ namespace urunc::oci {
 namespace {
 
 // Run the teardown in a child that joins the namespace, so we never change our own.
-std::string teardown_in_netns(const std::string &path, const std::string &iface)
+std::string teardown_in_netns(const std::string &path, const std::string &iface,
+                              const std::string &tap)
 {
     int pfd[2];
     if (::pipe2(pfd, O_CLOEXEC) < 0)
@@ -34,10 +35,14 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface)
         ::close(pfd[0]);
         std::string err;
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
+        // Its file gone (podman removes it before it calls delete): the namespace died with
+        // the VMM and took the tap along, or lives on only where nobody can name it.
+        if (fd < 0 && errno == ENOENT)
+            err = "";
+        else if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
             err = sys_error("join network namespace `" + path + "`").message_text();
         else
-            err = net::teardown_guest_network(std::string(net::guest_tap_name), iface);
+            err = net::teardown_guest_network(tap, iface);
         ssize_t w = ::write(pfd[1], err.data(), err.size());
         (void)w;
         ::_exit(0);
@@ -84,7 +89,9 @@ std::string destroy(StateDir &dir, const State &st)
         // (a pod's) the tap and its tc mirror would stay: remove them there.
         const Namespace *ns = spec->find_namespace("network");
         if (ns && !ns->path.empty()) {
-            std::string e = teardown_in_netns(ns->path, st.net_iface);
+            std::string e = teardown_in_netns(
+                ns->path, st.net_iface,
+                st.net_tap.empty() ? std::string(net::legacy_tap_name) : st.net_tap);
             if (!e.empty())
                 errors.push_back(e);
         }

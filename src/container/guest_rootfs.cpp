@@ -165,9 +165,10 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     }
 
     // Volumes: a bind mount whose source is itself a block device mount becomes an extra
-    // disk (upstream getBlockVolumes), for a block rootfs; an explicit block image mounted
-    // elsewhere than "/" is an extra disk of any guest that takes disks.
-    if (l.params.rootfs == RootfsKind::block && !l.unmounts.empty()) {
+    // disk (upstream getBlockVolumes, there only beside a block rootfs; here for any guest
+    // that takes disks, e.g. a Linux guest booting an initrd); an explicit block image
+    // mounted elsewhere than "/" is an extra disk of any guest that takes disks.
+    if (l.guest->supports_block()) {
         for (size_t i = 0; i < s.mounts.size(); ++i) {
             const Mount &m = s.mounts[i];
             if (m.type != "bind" && std::find(m.options.begin(), m.options.end(), "bind") == m.options.end() &&
@@ -195,6 +196,8 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
             l.unmounts.push_back({m.source, vol->path});
             log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
                       vol->path, i, ro ? ", read-only" : "");
+            l.rootfs_choice += fmt::format("; volume {}: {} on {} as disk vol{}{}", m.destination,
+                                           vol->fstype, vol->path, i, ro ? " (read-only)" : "");
         }
     }
     if (!c.block.empty() && c.blk_mount_point != "/" && l.guest->supports_block()) {

@@ -139,14 +139,16 @@ void drop_privileges(const Spec &s)
         ts::mark(15);
         if (l.network) {
             // docker and CNI configure the namespace after create: look now.
-            if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid)) {
+            if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid, a.state.id)) {
                 unikernels::Net n{gn->tap, gn->ip, gn->mask, gn->gateway, gn->mac,
                                   gn->dns.empty() ? l.dns : gn->dns, gn->mtu};
                 l.params.net = n;
                 l.exec.net = n;
                 l.exec.guest_cmdline = l.guest->command_line(l.params);
-                // Tell start which interface carries the guest, for teardown at delete.
-                std::string msg = std::string(1, kFifoNet) + gn->container_iface + "\n";
+                // Tell start which interface and tap carry the guest, for teardown at delete
+                // (interface names hold no whitespace).
+                std::string msg =
+                    std::string(1, kFifoNet) + gn->container_iface + " " + gn->tap + "\n";
                 write_all(fifo, msg, "exec fifo");
             }
         }

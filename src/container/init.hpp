@@ -14,7 +14,8 @@ inline constexpr const char *kSyncGo = "go";         // create -> init: proceed
 inline constexpr const char *kSyncNsReady = "ns";    // init -> create: namespaces joined
 inline constexpr const char *kSyncReady = "ready";   // init -> create: parked, monitor root ready
 inline constexpr char kSyncError = 'E';              // init -> create: "E<message>"
-// On the exec fifo (init -> start): "N<iface>\n" when the guest got the network of <iface>,
+// On the exec fifo (init -> start): "N<iface> <tap>\n" when the guest got the network of
+// <iface> through <tap>,
 // then "0" right before execve, or "E<message>" on failure.
 inline constexpr char kFifoNet = 'N';
 

@@ -104,7 +104,12 @@ void start_container(const Globals &g, const std::string &id)
     ::unlink(fifo_path.c_str());
     if (!out.empty() && out[0] == kFifoNet) {
         auto nl = out.find('\n');
-        st.net_iface = out.substr(1, nl == std::string::npos ? std::string::npos : nl - 1);
+        std::string words = out.substr(1, nl == std::string::npos ? std::string::npos : nl - 1);
+        auto sp = words.find(' ');
+        st.net_iface = words.substr(0, sp);
+        st.net_tap = sp == std::string::npos ? std::string() : words.substr(sp + 1);
+        log::debug("container {}: guest network on `{}` through tap `{}`", id, st.net_iface,
+                   st.net_tap);
         out = nl == std::string::npos ? std::string() : out.substr(nl + 1);
         dir->save(st);
     }

@@ -24,10 +24,13 @@ struct ContainerIface {
     std::string gateway;
 };
 
-std::optional<ContainerIface> find_container_iface(const NlSocket &s, const std::vector<Link> &links)
+// Every link that could carry a guest, in ifindex order: not loopback, up, with an IPv4
+// address and an IPv4 default route through it.
+std::vector<ContainerIface> candidate_ifaces(const NlSocket &s, const std::vector<Link> &links)
 {
     auto addrs = list_ipv4_addresses(s);
     auto routes = list_ipv4_main_routes(s);
+    std::vector<ContainerIface> out;
     for (const auto &l : links) {
         if ((l.flags & IFF_LOOPBACK) || !(l.flags & IFF_UP))
             continue;
@@ -35,10 +38,36 @@ std::optional<ContainerIface> find_container_iface(const NlSocket &s, const std:
         auto r = std::find_if(routes.begin(), routes.end(),
                               [&](auto &x) { return x.is_default() && x.ifindex == l.index; });
         if (a != addrs.end() && r != routes.end())
-            return ContainerIface{l, *a, r->gateway};
+            out.push_back(ContainerIface{l, *a, r->gateway});
     }
-    return std::nullopt;
+    return out;
 }
+
+// The urunc tap the ingress filters of `link` redirect to, "" if none: the link already
+// carries another container's guest.
+std::string guest_of(const NlSocket &s, const std::vector<Link> &links, const Link &link)
+{
+    for (int t : ingress_redirect_targets(s, link.index))
+        for (const auto &l : links)
+            if (l.index == t && is_urunc_tap_name(l.name))
+                return l.name;
+    return "";
+}
+
+// FNV-1a, 64 bit: stable across runs and builds (std::hash is not), so the tap of a
+// container id is predictable in logs.
+uint64_t fnv1a(std::string_view text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+constexpr unsigned kTapNumbers = 1000000;  // 6 digits: "tap" + 6 + "_urunc" = IFNAMSIZ - 1
+constexpr unsigned kTapAttempts = 64;
 
 // Undo on scope exit unless disarmed: the tap (which takes its own qdisc and filters with
 // it) and the ingress qdisc on the container interface (which takes its filter with it).
@@ -85,6 +114,12 @@ std::string resolv_conf_dns()
 
 } // namespace
 
+std::string guest_tap_name(std::string_view container_id, unsigned attempt)
+{
+    unsigned n = static_cast<unsigned>((fnv1a(container_id) + attempt) % kTapNumbers);
+    return fmt::format("tap{:06}_urunc", n);
+}
+
 bool is_urunc_tap_name(std::string_view name)
 {
     constexpr std::string_view prefix = "tap", suffix = "_urunc";
@@ -108,26 +143,52 @@ std::string first_ipv4_nameserver(std::string_view resolv_conf)
     return "";
 }
 
-std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid)
+std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid,
+                                                std::string_view container_id)
 {
-    const std::string tap_name(guest_tap_name);
     try {
         NlSocket s;
         auto links = list_links(s);
-        // Only our own naming counts (upstream counted every name containing "tap", #938).
-        for (const auto &l : links)
-            if (is_urunc_tap_name(l.name))
-                throw Error(fmt::format("create tap `{}`: one guest per network namespace, "
-                                        "`{}` already exists",
-                                        tap_name, l.name),
-                            EEXIST);
-
-        auto iface = find_container_iface(s, links);
-        if (!iface)
+        auto candidates = candidate_ifaces(s, links);
+        if (candidates.empty())
             return std::nullopt;
+        // One guest per interface: it owns the interface's address and MAC. Another
+        // container's guest keeps its interface; this one takes the next free one.
+        std::optional<ContainerIface> iface;
+        std::vector<std::string> taken;
+        for (auto &c : candidates) {
+            if (auto g = guest_of(s, links, c.link); !g.empty()) {
+                taken.push_back(fmt::format("`{}` carries `{}`", c.link.name, g));
+                continue;
+            }
+            iface = std::move(c);
+            break;
+        }
+        if (!iface)
+            throw Error(fmt::format("no free container interface (one guest per interface): {}",
+                                    join(taken, ", ")),
+                        EEXIST);
 
+        // A tap name of our own: the id's number, or the next one not taken. EBUSY from the
+        // exclusive create is a tap of that name made since the dump (a concurrent start).
         Undo undo(s);
-        create_persistent_tap(tap_name, uid, gid);
+        std::string tap_name;
+        for (unsigned attempt = 0; attempt < kTapAttempts && tap_name.empty(); ++attempt) {
+            std::string name = guest_tap_name(container_id, attempt);
+            if (std::any_of(links.begin(), links.end(), [&](auto &l) { return l.name == name; }))
+                continue;
+            try {
+                create_persistent_tap(name, uid, gid);
+                tap_name = name;
+            } catch (const Error &e) {
+                if (e.code() != EBUSY)
+                    throw;
+            }
+        }
+        if (tap_name.empty())
+            throw Error(fmt::format("create tap: `{}` and the next {} names are all taken",
+                                    guest_tap_name(container_id), kTapAttempts - 1),
+                        EEXIST);
         undo.tap(tap_name);
         auto tap = find_link(s, tap_name);
         if (!tap)

@@ -1,7 +1,9 @@
 // The guest network of a unikernel container (urunc's "dynamic" mode): the container's init
 // process calls this inside the container's network namespace at `start` time, right before
-// it execs the VMM. A tap `tap0_urunc` is mirrored with tc to the container interface (the
-// CNI veth), so the guest itself owns the container's IPv4 address and MAC.
+// it execs the VMM. A tap of its own (`tap<6 digits>_urunc`, derived from the container id)
+// is mirrored with tc to a container interface (the CNI veth), so the guest itself owns that
+// interface's IPv4 address and MAC. One guest per container interface: a second guest in
+// the same namespace takes the next free interface, if there is one.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +13,14 @@
 
 namespace urunc::net {
 
-// The tap this module creates; one per network namespace.
-inline constexpr std::string_view guest_tap_name = "tap0_urunc";
+// The tap name of containers recorded before taps were named per container (state files
+// without a tap name): delete still finds their tap under it.
+inline constexpr std::string_view legacy_tap_name = "tap0_urunc";
+
+// Candidate tap name number `attempt` for a container: `tap<NNNNNN>_urunc` (15 bytes, the
+// most IFNAMSIZ allows), NNNNNN = a hash of the id mod 10^6, plus `attempt` (collisions with
+// an existing link take the next number).
+std::string guest_tap_name(std::string_view container_id, unsigned attempt = 0);
 
 // Plain data for the guest command line and the VMM's net device.
 struct GuestNetwork {
@@ -25,12 +33,14 @@ struct GuestNetwork {
     std::string container_iface;  // needed again by teardown
 };
 
-// In the current network namespace. nullopt when there is no container interface (the
-// first non-loopback link that is up, has an IPv4 address and carries the IPv4 default
-// route): the guest then gets no network, and the caller says so in its log.
-// Throws Error if a `tap<N>_urunc` already exists here (one guest per network namespace) or
-// if any step fails; everything created before the failure is removed again.
-std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid);
+// In the current network namespace. The container interface is the first non-loopback link
+// that is up, has an IPv4 address, carries an IPv4 default route and is not already
+// mirrored to a urunc tap (another guest's). nullopt when no link qualifies even ignoring
+// that last condition: the guest then gets no network, and the caller says so in its log.
+// Throws Error (EEXIST) when every qualifying link already carries a guest, or if any step
+// fails; everything created before the failure is removed again.
+std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid,
+                                                std::string_view container_id);
 
 // Best effort, in the current network namespace: delete our tap and the ingress qdisc on
 // the container interface if (and only if) its filters redirect to that tap. Other taps are

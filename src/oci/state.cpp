@@ -78,6 +78,7 @@ State parse_state(const std::string &text, const std::string &where)
     s.artifact_source = get_str(d, "artifactSource");
     s.copy_dir = get_str(d, "copyDir");
     s.net_iface = get_str(d, "netIface");
+    s.net_tap = get_str(d, "netTap");
     s.systemd_cgroup = d.HasMember("systemdCgroup") && d["systemdCgroup"].IsBool() &&
                        d["systemdCgroup"].GetBool();
     return s;
@@ -116,6 +117,7 @@ std::string state_to_json(const State &s)
     kv("artifactSource", s.artifact_source);
     kv("copyDir", s.copy_dir);
     kv("netIface", s.net_iface);
+    kv("netTap", s.net_tap);
     w.Key("systemdCgroup");
     w.Bool(s.systemd_cgroup);
     w.EndObject();

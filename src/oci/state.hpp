@@ -30,6 +30,7 @@ struct State {
     std::string copy_dir;       // fallback copy to remove at delete ("" when none)
     bool systemd_cgroup = false;
     std::string net_iface;      // container interface mirrored to the guest's tap ("" = none)
+    std::string net_tap;        // that tap ("" in older state files: tap0_urunc)
 
     bool operator==(const State &) const = default;
 };

@@ -10,6 +10,7 @@
 bats_require_minimum_version 1.5.0
 load e2e_helpers
 load containerd_private
+load net_guest
 
 setup_file() {
 	e2e_setup_file || return 0
@@ -59,7 +60,15 @@ teardown_file() {
 
 setup() { e2e_setup; }
 
-teardown() { [ -z "${E2E_T:-}" ] || rm -f "$E2E_T/urunc.toml"; }
+teardown() {
+	[ -n "${E2E_T:-}" ] || return 0
+	rm -f "$E2E_T/urunc.toml"
+	# The CNI test's namespace holder: its bridge and mounts go with it.
+	if [ -s "$E2E_T/cni-holder.pid" ]; then
+		kill -KILL "$(cat "$E2E_T/cni-holder.pid")" 2>/dev/null || true
+		rm -f "$E2E_T/cni-holder.pid"
+	fi
+}
 
 e2e_ctr() { cpriv_ctr "$@"; }
 
@@ -231,4 +240,53 @@ task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | gre
 	e2e_ctr tasks delete "$id" >/dev/null
 	e2e_ctr containers rm "$id"
 	assert_container_gone "$id"
+}
+
+# cni_holder <dir>: a process in a network and mount namespace of its own where
+# /etc/cni/net.d is <dir>/net.d and /opt/cni/bin is Debian's /usr/lib/cni: `ctr run --cni`
+# reads exactly those fixed paths (no flag changes them), and the bridge CNI makes lives in
+# this network namespace, never the host's. Sets CNI_HOLDER.
+cni_holder() {
+	unshare -m -n --propagation private sh -c '
+		mount --bind "$1/net.d" /etc/cni/net.d &&
+		mount -t tmpfs -o mode=0755 tmpfs /opt && mkdir -p /opt/cni/bin &&
+		mount --bind /usr/lib/cni /opt/cni/bin && ip link set lo up && exec sleep 900' \
+		cni-holder "$1" </dev/null >"$1/holder.log" 2>&1 3>&- &
+	CNI_HOLDER=$!
+	echo "$CNI_HOLDER" >"$E2E_T/cni-holder.pid"
+	e2e_wait 10 cni_holder_ready || { cat "$1/holder.log"; return 1; }
+}
+
+cni_holder_ready() { [ "$(readlink "/proc/$CNI_HOLDER/exe" 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" ]; }
+
+@test "ctr run --cni (bridge + host-local): the Linux guest answers HTTP on the address CNI gave the container" {
+	local id=ngcni-$E2E_SFX image=localhost/urunc-e2e-net:$E2E_SFX cni=$E2E_T/cni br=urbr${E2E_SFX:0:8} ip page
+	local subnet=10.$((0x${E2E_SFX:0:2} % 64 + 128)).$((0x${E2E_SFX:2:2})).0
+	ng_rootfs "$E2E_T/ngroot" || skip "$NG_WHY"
+	e2e_oci_image "$E2E_T/ngroot" "$E2E_T/ng.tar" "$image" '{"Cmd": ["/init"]}'
+	e2e_ctr images import "$E2E_T/ng.tar" >/dev/null
+	mkdir -p "$cni/net.d" "$cni/ipam"
+	e2e_doc_block ctr-cni-conflist | jq --arg br "$br" --arg sn "$subnet/24" --arg dd "$cni/ipam" \
+		'.plugins[0].bridge = $br | .plugins[0].ipam.subnet = $sn | .plugins[0].ipam.dataDir = $dd' \
+		>"$cni/net.d/10-urunc-e2e.conflist"
+	cni_holder "$cni"
+	cpriv_track_id "$id"
+	nsenter -t "$CNI_HOLDER" -m -n timeout -k 5 60 ctr -a "$CPRIV_SOCK" -n "$CPRIV_NS" run -d --cni \
+		--snapshotter overlayfs --runtime io.containerd.runc.v2 --runc-binary "$URUNC" \
+		--runc-root "$CPRIV_RUNC_ROOT" --fifo-dir "$CPRIV_DIR/fifo" --log-uri "file://$E2E_T/$id.log" \
+		"$image" "$id"
+	e2e_wait 300 ng_ready_in "$E2E_T/$id.log" || { cat "$E2E_T/$id.log"; false; }
+	# The address host-local gave eth0 is what the guest took (the first of the subnet
+	# after the gateway), and it answers from the bridge's side.
+	ip=$(sed 's/\r$//' "$E2E_T/$id.log" | sed -n 's/^NETINIT: ready ip=\([0-9.]*\) .*/\1/p')
+	[ "$ip" = "${subnet%.0}.2" ]
+	grep -q "gw=${subnet%.0}.1 " "$E2E_T/$id.log"
+	page=$(ng_fetch -t "$CNI_HOLDER" -n -- "$ip")
+	[[ $page == "urunc guest ip=$ip mac="* ]] || { echo "page: $page"; false; }
+	e2e_ctr tasks kill -s SIGKILL "$id"
+	e2e_wait 30 task_stopped "$id" || { e2e_ctr tasks ls; false; }
+	e2e_ctr tasks delete "$id" >/dev/null
+	e2e_ctr containers rm "$id"
+	assert_container_gone "$id"
+	e2e_ctr images rm "$image" >/dev/null
 }

@@ -13,6 +13,7 @@
 bats_require_minimum_version 1.5.0
 load e2e_helpers
 load dockerd_private
+load net_guest
 
 setup_file() {
 	e2e_setup_file || return 0
@@ -152,7 +153,7 @@ only_daemons_left() {
 
 fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
 
-@test "docker run on a bridge network: the guest takes over the container's address (tap0_urunc)" {
+@test "docker run on a bridge network: the guest takes over the container's address (its own tap)" {
 	local net=net-$E2E_SFX id mac ip gw
 	dk network create --driver bridge "$net" >/dev/null
 	printf '[monitors.qemu]\npath = "%s"\n' "$FAKEVMM" >"$E2E_T/urunc.toml"
@@ -164,7 +165,9 @@ fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
 	gw=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").Gateway}}" "$id")
 	run dk logs "$id"
 	# QEMU gets the tap and the container interface's MAC; the guest its address and gateway
-	e2e_assert_line_has "=tap,id=net0,script=no,downscript=no,ifname=tap0_urunc"
+	# (the tap is named after the container id: tap<6 digits>_urunc)
+	grep -qE -- "=tap,id=net0,script=no,downscript=no,ifname=tap[0-9]{6}_urunc$" <<<"$output" ||
+		{ printf 'no tap<6 digits>_urunc netdev in:\n%s\n' "$output"; false; }
 	e2e_assert_line_has ",mac=$mac"
 	e2e_assert_line_has " netdev.ip=$ip:$gw:"
 	dk rm -f "$id" >/dev/null
@@ -178,4 +181,31 @@ fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
 	e2e_assert_line_has " netdev.ip="
 	# no endpoint left behind: the network can go
 	dk network rm "$net" >/dev/null
+}
+
+ng_docker_ready() { dk logs "$1" 2>&1 | sed 's/\r$//' | grep -q '^NETINIT: ready'; }
+
+@test "docker run -p on a user-defined bridge: the Linux guest answers HTTP on the container's address and on the published port" {
+	local net=netg-$E2E_SFX image=urunc-e2e-net:$E2E_SFX id ip mac page
+	ng_rootfs "$E2E_T/ngroot" || skip "$NG_WHY"
+	tar -C "$E2E_T/ngroot" --numeric-owner --owner=0 --group=0 -cf "$E2E_T/ngroot.tar" .
+	dk import -c 'CMD ["/init"]' "$E2E_T/ngroot.tar" "$image" >/dev/null
+	dk network create --driver bridge "$net" >/dev/null
+	id=$(dk run -d --runtime=urunc --network "$net" -p 18080:80 "$image")
+	echo "$id" >>"$E2E_T/ids"
+	e2e_wait 300 ng_docker_ready "$id" || { dk logs "$id"; false; }
+	ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$id")
+	mac=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$net\").MacAddress}}" "$id")
+	[ -n "$ip" ]
+	# dockerd's network namespace is the "host" here (the bridge and docker-proxy live in it).
+	page=$(ng_fetch --net="/proc/$DOCKERD_PID/ns/net" -- "$ip")
+	[ "$page" = "urunc guest ip=$ip mac=$mac" ]
+	# The published port on the host: docker-proxy forwards it to the container's address.
+	page=$(ng_fetch --net="/proc/$DOCKERD_PID/ns/net" -- 127.0.0.1:18080)
+	[ "$page" = "urunc guest ip=$ip mac=$mac" ]
+	pgrep -f "docker-proxy .*-host-port 18080 .*-container-ip $ip" >/dev/null
+	dk rm -f "$id" >/dev/null
+	assert_container_gone "$id"
+	dk network rm "$net" >/dev/null
+	dk rmi "$image" >/dev/null
 }

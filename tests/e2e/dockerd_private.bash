@@ -2,7 +2,8 @@
 # A private dockerd 20.10 (Debian's docker.io: /usr/sbin/dockerd and the /usr/bin/docker
 # client; /usr/local/bin/docker may be a newer client) for e2e tests: data and exec roots,
 # pid file and socket under $E2E_T, no iptables, no default bridge, in a network namespace
-# of its own and the namespace that hides /dev/kvm, started in a cgroup of its own so that
+# of its own (loopback up, as on a host: docker-proxy serves published ports on the host's
+# addresses) and the namespace that hides /dev/kvm, started in a cgroup of its own so that
 # teardown finds its containerd, shims and urunc calls there (never by namespace).
 #
 # Use from a bats file (after e2e_helpers):
@@ -52,7 +53,8 @@ dockerd_start() {
 	DOCKERD_CGROUP=$(tl_daemon_cgroup "urunc-e2e-dockerd-$E2E_SFX") || return 1
 	echo "$DOCKERD_CGROUP" >"$E2E_T/dockerd.cgroup"
 	e2e_start_daemon "$E2E_T/dockerd.pid" "$DOCKERD_CGROUP" \
-		unshare -n "${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
+		unshare -n sh -c 'ip link set lo up && exec "$@"' dockerd-netns \
+		"${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
 		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
 		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
 		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \

@@ -26,8 +26,10 @@ setup() {
 		skip "no kernel modules: $(tail -n 1 "$ME_T/mods.err")"
 	: >"$ME_T/netns"
 	: >"$ME_T/reapers"
-	# A private /24 per run: 10.<pid / 256 % 256>.<pid % 256>.0/24.
+	# Private /24s per run: 10.<pid / 256 % 256>.<pid % 256>.0/24, and for a second
+	# interface the same with the second octet's top bit flipped.
 	GN_NET=10.$(($$ / 256 % 256)).$(($$ % 256))
+	GN_NET2=10.$((($$ / 256 % 256) ^ 128)).$(($$ % 256))
 }
 
 teardown() {
@@ -63,9 +65,10 @@ me_teardown_containers() {
 	done <"$ME_T/ids"
 }
 
-# gn_netns <tag> [noroute]: namespaces uio<pid>-<tag>-g / -h joined by a veth: eth0 in g
-# (<net>.2/24, default via <net>.1, unless `noroute`), veth0 in h (<net>.1/24). Sets GN_G,
-# GN_H and GN_MAC (eth0's MAC).
+# gn_netns <tag> [noroute|two]: namespaces uio<pid>-<tag>-g / -h joined by a veth: eth0 in g
+# (<net>.2/24, default via <net>.1, unless `noroute`), veth0 in h (<net>.1/24). With `two`,
+# a second veth too: eth1 in g (<net2>.2/24, a default route via <net2>.1 of metric 200),
+# veth1 in h (<net2>.1/24). Sets GN_G, GN_H, GN_MAC (eth0's MAC) and GN_MAC2 (eth1's).
 gn_netns() {
 	local tag=$1 mode=${2:-}
 	GN_G=uio$$-$tag-g
@@ -85,10 +88,26 @@ gn_netns() {
 	[ "$mode" = noroute ] || ip -n "$GN_G" route add default via "$GN_NET.1"
 	GN_MAC=$(ip -n "$GN_G" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	[ -n "$GN_MAC" ]
+	[ "$mode" = two ] || return 0
+	ip -n "$GN_H" link add veth1 type veth peer name eth1 netns "$GN_G"
+	ip -n "$GN_H" addr add "$GN_NET2.1/24" dev veth1
+	ip -n "$GN_H" link set veth1 up
+	ip -n "$GN_G" addr add "$GN_NET2.2/24" dev eth1
+	ip -n "$GN_G" link set eth1 up
+	ip -n "$GN_G" route add default via "$GN_NET2.1" metric 200
+	GN_MAC2=$(ip -n "$GN_G" -o link show eth1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ -n "$GN_MAC2" ]
 }
 
+# gn_tap <id>: the tap urunc recorded for <id> (state.json's netTap).
+gn_tap() { jq -r .netTap "$ME_ROOT/$1/state.json"; }
+
+# gn_taps <netns>: the tun/tap devices of <netns>, one name a line.
+gn_taps() { ip -n "$1" -o link show type tun | awk -F': ' '{print $2}'; }
+
 # gn_bundle <bundle> <netns>: the Linux guest with the network initrd as its rootfs, QEMU
-# as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns>.
+# as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns> (`-`: no
+# network namespace of its own, so no network).
 gn_bundle() {
 	local b=$1 ns=$2
 	"$MAKE_BUNDLE" "$b" "$TESTKERNEL" unikernelType=linux hypervisor=qemu \
@@ -102,6 +121,7 @@ gn_bundle() {
 		| .process.user = {uid: 1000, gid: 1000}
 		| .linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"},
 			{type: "network", path: $ns}]'
+	[ "$ns" != - ] || me_jq "$b" '.linux.namespaces |= map(select(.type != "network"))'
 }
 
 # gn_urunc <seconds> <args...>: urunc with KVM hidden when the host has it (QEMU cannot use
@@ -115,7 +135,9 @@ gn_urunc() {
 # gn_create_start <id> <bundle>: create (the guest console goes to $ME_T/<id>.out, urunc's
 # log to $ME_T/<id>.err) and start, under reap.pl as a shim would: `create` orphans the
 # container's init (later QEMU) and a subreaper, not PID 1, must collect it. The reaper's
-# own child holds on (a sleep) until the teardown stops the reaper, by its pid.
+# own child holds on (a sleep) until the teardown stops the reaper, by its pid. $GN_PRE, if
+# set, is shell run in create's private mount namespace right before urunc (a mount that
+# only create should see, as a shim's are).
 gn_create_start() {
 	local id=$1 b=$2 deadline=$((SECONDS + 90))
 	echo "$id" >>"$ME_T/ids"
@@ -123,7 +145,12 @@ gn_create_start() {
 id=$1 b=$2
 . "$TL_LIB/testlib.bash"
 u() { timeout -k 5 30 "${TL_HIDE_KVM[@]}" "$URUNC" --root "$ME_ROOT" "$@"; }
-u create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
+c() {
+	timeout -k 5 30 unshare -m --propagation private sh -c "${GN_PRE:-:}"'
+		if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi; exec "$@"' \
+		gn "$URUNC" --root "$ME_ROOT" "$@"
+}
+c create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
 	u start "$id" 2>>"$ME_T/$id.err"
 echo $? >"$ME_T/$id.started"
 exec sleep 900
@@ -176,7 +203,7 @@ gn_fetch() {
 }
 
 @test "guest network: the guest takes eth0's address, gateway and MAC; the peer pings it and fetches its page" {
-	local id b page
+	local id b page tap
 	id=$(me_id net1)
 	b=$ME_T/$id
 	gn_netns n1
@@ -186,15 +213,15 @@ gn_fetch() {
 	# What the guest configured: exactly what eth0 had (the tap carries eth0's traffic).
 	grep -qxF "NETINIT: ready ip=$GN_NET.2 mask=255.255.255.0 gw=$GN_NET.1 mac=$GN_MAC" \
 		<(sed 's/\r$//' "$ME_T/$id.out")
-	ip -n "$GN_G" link show tap0_urunc
+	tap=$(gn_tap "$id")
+	[ "$(gn_taps "$GN_G")" = "$tap" ]
 	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET.2"
 	page=$(gn_fetch "$GN_H" "$GN_NET.2")
 	[ "$page" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
 
 	# delete removes the tap and the ingress qdisc on eth0; eth0 stays.
 	gn_urunc 30 delete --force "$id"
-	run ip -n "$GN_G" link show tap0_urunc
-	[ "$status" -ne 0 ]
+	[ -z "$(gn_taps "$GN_G")" ]
 	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -202,35 +229,44 @@ gn_fetch() {
 	[ ! -e "$ME_ROOT/$id" ]
 }
 
-@test "guest network: a second guest in the same namespace is refused; deleting it leaves the first one's tap and mirror, the first still answers" {
-	local id1 id2 b1 b2 page before
+@test "guest network: two guests in one namespace (two interfaces) both answer on their own taps; deleting one leaves the other answering" {
+	local id1 id2 b1 b2 tap1 tap2 before
 	id1=$(me_id net2a)
 	id2=$(me_id net2b)
 	b1=$ME_T/$id1
 	b2=$ME_T/$id2
-	gn_netns n2
+	gn_netns n2 two
 	gn_bundle "$b1" "$GN_G"
 	gn_bundle "$b2" "$GN_G"
+	# Both boot at once: one TCG boot's wait for the two.
 	gn_create_start "$id1" "$b1"
+	gn_create_start "$id2" "$b2"
 	gn_wait_ready "$id1"
-	before=$(gn_tc_ingress "$GN_G" eth0)
+	gn_wait_ready "$id2"
+	tap1=$(gn_tap "$id1")
+	tap2=$(gn_tap "$id2")
+	[ "$tap1" != "$tap2" ]
+	[ "$(gn_taps "$GN_G" | sort)" = "$(printf '%s\n' "$tap1" "$tap2" | sort)" ]
+	# Each guest owns one interface: eth0 the first, eth1 (the next free one) the second.
+	grep -qxF "NETINIT: ready ip=$GN_NET.2 mask=255.255.255.0 gw=$GN_NET.1 mac=$GN_MAC" \
+		<(sed 's/\r$//' "$ME_T/$id1.out")
+	grep -qxF "NETINIT: ready ip=$GN_NET2.2 mask=255.255.255.0 gw=$GN_NET2.1 mac=$GN_MAC2" \
+		<(sed 's/\r$//' "$ME_T/$id2.out")
+	[ "$(gn_fetch "$GN_H" "$GN_NET.2")" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
+	[ "$(gn_fetch "$GN_H" "$GN_NET2.2")" = "urunc guest ip=$GN_NET2.2 mac=$GN_MAC2" ]
+
+	# Deleting the first removes its tap and eth0's mirror only.
+	before=$(gn_tc_ingress "$GN_G" eth1)
 	[ -n "$before" ]
-
-	# The guest owns eth0's address and MAC: a second one cannot share them (one guest
-	# per network namespace, docs/networking.md). start must say so and start nothing.
-	run gn_create_start "$id2" "$b2"
-	[ "$status" -ne 0 ]
-	grep -qF 'one guest per network namespace, `tap0_urunc` already exists' "$ME_T/$id2.err"
-	run gn_urunc 30 delete --force "$id2"
+	gn_urunc 30 delete --force "$id1"
+	[ "$(gn_taps "$GN_G")" = "$tap2" ]
+	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
-	[ ! -e "$ME_ROOT/$id2" ]
-
-	# The first guest's tap and mirror are untouched and it still answers.
-	ip -n "$GN_G" link show tap0_urunc
-	[ "$(gn_tc_ingress "$GN_G" eth0)" = "$before" ]
-	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET.2"
-	page=$(gn_fetch "$GN_H" "$GN_NET.2")
-	[ "$page" = "urunc guest ip=$GN_NET.2 mac=$GN_MAC" ]
+	[ -z "$output" ]
+	[ "$(gn_tc_ingress "$GN_G" eth1)" = "$before" ]
+	# The second guest still answers.
+	timeout -k 2 30 ip netns exec "$GN_H" busybox ping -c 1 -W 10 "$GN_NET2.2"
+	[ "$(gn_fetch "$GN_H" "$GN_NET2.2")" = "urunc guest ip=$GN_NET2.2 mac=$GN_MAC2" ]
 }
 
 @test "guest network: a namespace without a usable interface: the guest boots without network, urunc logs it once" {
@@ -247,11 +283,40 @@ gn_fetch() {
 	[ "$(grep -c 'no usable network interface in its network namespace' "$ME_T/$id.err")" = 1 ]
 	grep -F "container $id: no usable network interface in its network namespace" "$ME_T/$id.err"
 	# Nothing was created in the namespace.
-	run ip -n "$GN_G" link show tap0_urunc
-	[ "$status" -ne 0 ]
+	[ -z "$(gn_taps "$GN_G")" ]
 	run gn_tc_ingress "$GN_G" eth0
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	gn_urunc 30 delete --force "$id"
 	[ ! -e "$ME_ROOT/$id" ]
+}
+
+@test "block volume: a bind mount of a loop-mounted ext4 inside the bundle is a guest disk; the guest reads its file; nothing left after delete" {
+	local id b img
+	id=$(me_id vol1)
+	b=$ME_T/$id
+	gn_bundle "$b" -
+	img=$ME_T/vol.img
+	mkdir "$ME_T/volsrc" "$b/vol"
+	echo "hello from volume $id" >"$ME_T/volsrc/urunc-volume.txt"
+	mkfs.ext4 -q -F -L "uv$$" -d "$ME_T/volsrc" "$img" 8M
+	# The volume is mounted (mount -o loop: an autoclear loop device, as containerd's loop
+	# mounts) in create's own mount namespace only, inside the bundle, and bound at /data.
+	me_jq "$b" --arg s "$b/vol" \
+		'.mounts += [{destination: "/data", type: "bind", source: $s, options: ["rbind", "rw"]}]'
+	GN_PRE="mount -o loop '$img' '$b/vol' || exit 124;" gn_create_start "$id" "$b"
+	gn_wait_line "$id" '^NETINIT: no ip= on the command line'
+	# The guest got the volume as its only disk (serial vol<index of the mount>) and read it.
+	sed 's/\r$//' "$ME_T/$id.out" | grep -qE "^NETINIT: disk vol[0-9]+: hello from volume $id\$"
+	[ "$(sed 's/\r$//' "$ME_T/$id.out" | grep -c '^NETINIT: disk ')" = 1 ]
+	# The choice is logged and recorded in state.
+	grep -qE 'volume `/data` \(ext4 on /dev/loop[0-9]+\) becomes guest disk vol[0-9]+' "$ME_T/$id.err"
+	jq -r .rootfsChoice "$ME_ROOT/$id/state.json" | grep -qE '; volume /data: ext4 on /dev/loop[0-9]+ as disk vol[0-9]+$'
+	gn_urunc 30 delete --force "$id"
+	[ ! -e "$ME_ROOT/$id" ]
+	# Nothing left: the loop device went with QEMU's last reference, no mount of the volume.
+	me_wait_no_loop() { [ -z "$(losetup -j "$img")" ]; }
+	for _ in $(seq 50); do me_wait_no_loop && break; sleep 0.1; done
+	[ -z "$(losetup -j "$img")" ] || { losetup -j "$img"; false; }
+	! grep -qF " $b/vol " /proc/self/mountinfo
 }

@@ -7,6 +7,9 @@
 # The kernel cannot apply `ip=` itself (Debian's cloud kernel has no IP autoconfiguration,
 # and virtio_net is a module), so /init parses the word: ip=<IP>::<GW>:<MASK>:<host>:<dev>:off.
 #
+# Every virtio disk is mounted read-only at /mnt/<serial> (urunc names a volume's disk
+# vol<N> in its serial) and reported before anything else:
+#   NETINIT: disk <serial>: <first line of its /urunc-volume.txt, or "no urunc-volume.txt">
 # Console lines:
 #   NETINIT: ready ip=<ip> mask=<mask> gw=<gw> mac=<eth0's MAC>    httpd is serving
 #   NETINIT: no ip= on the command line, links=<names in /sys/class/net>   then power off
@@ -27,7 +30,7 @@ bb=${BUSYBOX:-/bin/busybox}
 
 d=$(mktemp -d /tmp/urunc-net-initrd.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc" "$d/www" "$d/modules"
+mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc" "$d/www" "$d/modules" "$d/mnt"
 cp "$bb" "$d/bin/busybox"
 for a in $("$bb" --list); do
 	[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
@@ -45,6 +48,23 @@ mount -t sysfs sysfs /sys
 while read -r m; do
 	insmod "/modules/$m.ko" || echo "NETINIT: insmod $m failed"
 done </modules/order
+mount -t devtmpfs devtmpfs /dev
+for b in /sys/block/vd*; do
+	[ -e "$b" ] || continue
+	dev=${b##*/}
+	serial=$(cat "$b/serial" 2>/dev/null)
+	[ -n "$serial" ] || serial=$dev
+	mkdir -p "/mnt/$serial"
+	if mount -t ext4 -o ro "/dev/$dev" "/mnt/$serial"; then
+		if [ -f "/mnt/$serial/urunc-volume.txt" ]; then
+			echo "NETINIT: disk $serial: $(head -n 1 "/mnt/$serial/urunc-volume.txt")"
+		else
+			echo "NETINIT: disk $serial: no urunc-volume.txt"
+		fi
+	else
+		echo "NETINIT: disk $serial: mount failed"
+	fi
+done
 ipw=
 for w in $(cat /proc/cmdline); do
 	case $w in ip=*) ipw=${w#ip=} ;; esac

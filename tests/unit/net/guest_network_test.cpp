@@ -75,9 +75,15 @@ void fake_resolv_conf(const std::string &text)
         throw urunc::sys_error("bind resolv.conf", err);
 }
 
-void record_tap(Facts &f, const std::string &prefix)
+// The tap name of test container "c1" (and of "c2").
+const std::string tap_c1 = guest_tap_name("c1");
+const std::string tap_c2 = guest_tap_name("c2");
+
+bool link_exists(const std::string &name) { return urunc::path_exists("/sys/class/net/" + name); }
+
+void record_tap(Facts &f, const std::string &prefix, const std::string &name = tap_c1)
 {
-    const std::string sys = "/sys/class/net/tap0_urunc/";
+    const std::string sys = "/sys/class/net/" + name + "/";
     f[prefix + "exists"] = urunc::path_exists(sys) ? "yes" : "no";
     if (f[prefix + "exists"] == "no")
         return;
@@ -85,9 +91,9 @@ void record_tap(Facts &f, const std::string &prefix)
     f[prefix + "group"] = slurp(sys + "group");
     f[prefix + "mtu"] = slurp(sys + "mtu");
     f[prefix + "up"] = (std::strtoul(slurp(sys + "flags").c_str(), nullptr, 16) & 1) ? "yes" : "no";
-    f[prefix + "details"] = sh("ip -d link show tap0_urunc");
-    f[prefix + "qdisc"] = sh("tc qdisc show dev tap0_urunc");
-    f[prefix + "filter"] = sh("tc filter show dev tap0_urunc ingress");
+    f[prefix + "details"] = sh("ip -d link show " + name);
+    f[prefix + "qdisc"] = sh("tc qdisc show dev " + name);
+    f[prefix + "filter"] = sh("tc filter show dev " + name + " ingress");
 }
 
 } // namespace
@@ -101,7 +107,7 @@ void record_tap(Facts &f, const std::string &prefix)
         REQUIRE((f).count("status") == 0);                                                     \
     } while (0)
 
-TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[net][privileged]")
+TEST_CASE("guest network mirrors the container interface through the container's own tap", "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -109,7 +115,7 @@ TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[
         make_container_iface(true);
         fake_resolv_conf("# test\nnameserver fd00::53\n"
                          "nameserver 10.200.0.53\nnameserver 10.200.0.54\n");
-        auto g = setup_guest_network(1000, 1000);
+        auto g = setup_guest_network(1000, 1000, "c1");
         f["has_value"] = g ? "yes" : "no";
         if (!g)
             return;
@@ -130,7 +136,8 @@ TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[
     });
     REQUIRE_NO_CHILD_ERROR(f);
     REQUIRE(f["has_value"] == "yes");
-    CHECK(f["tap"] == "tap0_urunc");
+    CHECK(f["tap"] == tap_c1);
+    CHECK(is_urunc_tap_name(f["tap"]));
     CHECK(f["iface"] == "v0");
     CHECK(f["ip"] == "10.200.0.2");
     CHECK(f["mask"] == "255.255.255.0");
@@ -154,36 +161,77 @@ TEST_CASE("guest network mirrors the container interface through tap0_urunc", "[
     INFO(f["tap.filter"] << "\n" << f["v0.filter"]);
     CHECK(f["v0.filter"].find("protocol all") != std::string::npos);
     CHECK(f["v0.filter"].find("match 00000000/00000000 at 0") != std::string::npos);
-    CHECK(f["v0.filter"].find("mirred (Egress Redirect to device tap0_urunc) stolen") !=
+    CHECK(f["v0.filter"].find("mirred (Egress Redirect to device " + tap_c1 + ") stolen") !=
           std::string::npos);
     CHECK(f["tap.filter"].find("match 00000000/00000000 at 0") != std::string::npos);
     CHECK(f["tap.filter"].find("mirred (Egress Redirect to device v0) stolen") != std::string::npos);
     CHECK(f["v0.targets"] == "1");
 }
 
-TEST_CASE("a second guest in the same network namespace is refused", "[net][privileged]")
+TEST_CASE("a second guest takes the next free container interface; a third is refused", "[net][privileged]")
 {
     if (!can_run())
         return;
     Facts f = in_scratch_netns([](Facts &f) {
         make_container_iface(true);
-        setup_guest_network(0, 0);
+        // A second CNI-like interface with its own subnet and a (less preferred) default route.
+        sh("ip link add w0 type veth peer name w1 && ip link set w1 up && ip link set w0 up"
+           " && ip addr add 10.202.0.2/24 dev w0 && ip route add default via 10.202.0.1 dev w0 metric 200");
+        auto g1 = setup_guest_network(0, 0, "c1");
+        auto g2 = setup_guest_network(0, 0, "c2");
+        f["g1"] = g1->container_iface + " " + g1->tap + " " + g1->ip;
+        f["g2"] = g2->container_iface + " " + g2->tap + " " + g2->ip + " " + g2->gateway;
         try {
-            setup_guest_network(0, 0);
-            f["second"] = "succeeded";
+            setup_guest_network(0, 0, "c3");
+            f["third"] = "succeeded";
         } catch (const urunc::Error &e) {
-            f["second"] = e.what();
+            f["third"] = e.what();
             f["errno"] = std::to_string(e.code());
         }
-        // The first guest's plumbing is untouched by the refused attempt.
+        f["c3.tap"] = link_exists(guest_tap_name("c3")) ? "yes" : "no";
         f["v0.filter"] = sh("tc filter show dev v0 ingress");
+        f["w0.filter"] = sh("tc filter show dev w0 ingress");
+        // Deleting the first guest's plumbing leaves the second's alone, and frees v0.
+        f["teardown"] = teardown_guest_network(g1->tap, g1->container_iface);
+        f["tap1"] = link_exists(g1->tap) ? "yes" : "no";
+        f["tap2"] = link_exists(g2->tap) ? "yes" : "no";
+        f["w0.after"] = sh("tc filter show dev w0 ingress");
+        auto g3 = setup_guest_network(0, 0, "c3");
+        f["g3"] = g3->container_iface;
     });
     REQUIRE_NO_CHILD_ERROR(f);
-    INFO(f["second"]);
-    CHECK(f["second"].find("one guest per network namespace") != std::string::npos);
-    CHECK(f["second"].find("`tap0_urunc` already exists") != std::string::npos);
+    CHECK(tap_c1 != tap_c2);
+    CHECK(f["g1"] == "v0 " + tap_c1 + " 10.200.0.2");
+    CHECK(f["g2"] == "w0 " + tap_c2 + " 10.202.0.2 10.202.0.1");
+    INFO(f["third"]);
+    CHECK(f["third"] == "set up guest network: no free container interface (one guest per "
+                       "interface): `v0` carries `" + tap_c1 + "`, `w0` carries `" + tap_c2 + "`");
     CHECK(f["errno"] == std::to_string(EEXIST));
-    CHECK(f["v0.filter"].find("to device tap0_urunc") != std::string::npos);
+    CHECK(f["c3.tap"] == "no");
+    CHECK(f["v0.filter"].find("to device " + tap_c1) != std::string::npos);
+    CHECK(f["w0.filter"].find("to device " + tap_c2) != std::string::npos);
+    CHECK(f["teardown"] == "");
+    CHECK(f["tap1"] == "no");
+    CHECK(f["tap2"] == "yes");
+    CHECK(f["w0.after"] == f["w0.filter"]);
+    CHECK(f["g3"] == "v0");
+}
+
+TEST_CASE("a tap name already taken in the namespace: the next number is used", "[net][privileged]")
+{
+    if (!can_run())
+        return;
+    Facts f = in_scratch_netns([](Facts &f) {
+        make_container_iface(true);
+        // Not a tap at all, just a link holding the name (a veth's peer moved in, say).
+        sh("ip link add " + tap_c1 + " type veth peer name zz1");
+        auto g = setup_guest_network(0, 0, "c1");
+        f["tap"] = g->tap;
+        f["details"] = sh("ip -d link show " + g->tap);
+    });
+    REQUIRE_NO_CHILD_ERROR(f);
+    CHECK(f["tap"] == guest_tap_name("c1", 1));
+    CHECK(f["details"].find("tun type tap") != std::string::npos);
 }
 
 TEST_CASE("no default route means no guest network, and nothing is created", "[net][privileged]")
@@ -192,8 +240,8 @@ TEST_CASE("no default route means no guest network, and nothing is created", "[n
         return;
     Facts f = in_scratch_netns([](Facts &f) {
         make_container_iface(false);
-        f["has_value"] = setup_guest_network(0, 0) ? "yes" : "no";
-        f["tap"] = urunc::path_exists("/sys/class/net/tap0_urunc") ? "yes" : "no";
+        f["has_value"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
+        f["tap"] = link_exists(tap_c1) ? "yes" : "no";
         f["v0.qdisc"] = sh("tc qdisc show dev v0");
     });
     REQUIRE_NO_CHILD_ERROR(f);
@@ -211,12 +259,12 @@ TEST_CASE("a failed setup removes the tap it created", "[net][privileged]")
         // Someone else's ingress qdisc on the container interface: ours cannot be added.
         sh("tc qdisc add dev v0 ingress");
         try {
-            setup_guest_network(0, 0);
+            setup_guest_network(0, 0, "c1");
             f["setup"] = "succeeded";
         } catch (const urunc::Error &e) {
             f["setup"] = e.what();
         }
-        f["tap"] = urunc::path_exists("/sys/class/net/tap0_urunc") ? "yes" : "no";
+        f["tap"] = link_exists(tap_c1) ? "yes" : "no";
         f["v0.qdisc"] = sh("tc qdisc show dev v0");
     });
     REQUIRE_NO_CHILD_ERROR(f);
@@ -232,18 +280,18 @@ TEST_CASE("teardown removes our tap and qdisc, and a new guest can follow", "[ne
         return;
     Facts f = in_scratch_netns([](Facts &f) {
         make_container_iface(true);
-        auto g = setup_guest_network(0, 0);
+        auto g = setup_guest_network(0, 0, "c1");
         // Another container's tap in a shared netns (upstream #962 deleted it too).
         sh("ip tuntap add dev tap1_urunc mode tap");
         f["teardown"] = teardown_guest_network(g->tap, g->container_iface);
-        f["tap0"] = urunc::path_exists("/sys/class/net/tap0_urunc") ? "yes" : "no";
+        f["tap0"] = link_exists(tap_c1) ? "yes" : "no";
         f["tap1"] = urunc::path_exists("/sys/class/net/tap1_urunc") ? "yes" : "no";
         f["mytap0"] = urunc::path_exists("/sys/class/net/mytap0") ? "yes" : "no";
         f["v0.qdisc"] = sh("tc qdisc show dev v0");
         f["again"] = teardown_guest_network(g->tap, g->container_iface);
         f["foreign"] = teardown_guest_network("mytap0", "v0");
         sh("ip link del tap1_urunc");
-        f["restart"] = setup_guest_network(0, 0) ? "yes" : "no";
+        f["restart"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
     });
     REQUIRE_NO_CHILD_ERROR(f);
     CHECK(f["teardown"] == "");
@@ -262,8 +310,8 @@ TEST_CASE("teardown clears a qdisc left pointing at a vanished tap, not a foreig
         return;
     Facts f = in_scratch_netns([](Facts &f) {
         make_container_iface(true);
-        auto g = setup_guest_network(0, 0);
-        sh("ip link del tap0_urunc");  // the tap vanished behind our back (#406)
+        auto g = setup_guest_network(0, 0, "c1");
+        sh("ip link del " + tap_c1);  // the tap vanished behind our back (#406)
         f["dangling"] = teardown_guest_network(g->tap, g->container_iface);
         f["v0.after_dangling"] = sh("tc qdisc show dev v0");
 
@@ -330,7 +378,7 @@ TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[
         return;
     Facts f = in_scratch_netns([](Facts &f) {
         make_container_iface(true);
-        auto g = setup_guest_network(1000, 1000);
+        auto g = setup_guest_network(1000, 1000, "c1");
         // The "outside world": a raw socket on the veth peer (opened while still root).
         urunc::UniqueFd pkt(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(test_ethertype)));
         if (!pkt)
@@ -355,7 +403,7 @@ TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[
         std::strncpy(req.ifr_name, g->tap.c_str(), IFNAMSIZ - 1);
         req.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
         if (::ioctl(tap.get(), TUNSETIFF, &req) < 0)
-            throw urunc::sys_error("attach to `tap0_urunc` as uid 1000");
+            throw urunc::sys_error("attach to `" + g->tap + "` as uid 1000");
         f["attached"] = "yes";
 
         // Outside -> container iface -> (mirred) -> tap -> guest.

@@ -20,6 +20,19 @@ TEST_CASE("only tap<N>_urunc counts as our tap (upstream #938)", "[net]")
     CHECK_FALSE(is_urunc_tap_name("xtap0_urunc"));
 }
 
+TEST_CASE("a container's tap name: 6 digits from its id, within IFNAMSIZ, ours", "[net]")
+{
+    const std::string a = guest_tap_name("c1"), b = guest_tap_name("c2");
+    CHECK(a.size() == 15);  // IFNAMSIZ - 1
+    CHECK(is_urunc_tap_name(a));
+    CHECK(a != b);
+    CHECK(guest_tap_name("c1") == a);  // stable: the same id gives the same name
+    // The next attempt is the next number, wrapping at 10^6.
+    CHECK(std::stoul(guest_tap_name("c1", 1).substr(3, 6)) == (std::stoul(a.substr(3, 6)) + 1) % 1000000);
+    const std::string long_id(1024, 'x');
+    CHECK(guest_tap_name(long_id).size() == 15);
+}
+
 TEST_CASE("first IPv4 nameserver of resolv.conf", "[net]")
 {
     CHECK(first_ipv4_nameserver("") == "");
