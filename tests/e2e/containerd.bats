@@ -214,6 +214,18 @@ dump_has() {
 	assert_container_gone "$id"
 }
 
+# freezer_state <cgroup path>: FROZEN or THAWED, from the freezer hierarchy (v1 freezer.state)
+# or cgroup2 (cgroup.events' "frozen" key).
+freezer_state() {
+	local r
+	r=$(cg_root freezer) || return 1
+	if [ -f "$r$1/freezer.state" ]; then
+		cat "$r$1/freezer.state"
+	else
+		awk '$1 == "frozen" { print ($2 == 1 ? "FROZEN" : "THAWED") }' "$r$1/cgroup.events"
+	fi
+}
+
 task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | grep -qx STOPPED; }
 
 @test "ctr task pause/resume of a unikernel (fake VMM): PAUSED with the VMM frozen, then RUNNING; ctr task exec refused" {
@@ -226,12 +238,12 @@ task_stopped() { e2e_ctr tasks ls | awk -v id="$1" '$1 == id { print $3 }' | gre
 	[ -n "$pid" ] || { e2e_ctr tasks ls; false; }
 	e2e_ctr tasks pause "$id"
 	[ "$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id { print $3 }')" = PAUSED ]
-	[ "$(cat "/sys/fs/cgroup/freezer/$NS/$id/freezer.state")" = FROZEN ]
+	[ "$(freezer_state "/$NS/$id")" = FROZEN ]
 	grep -q '^State:[[:space:]]*D' "/proc/$pid/status"
 	[ "$("$URUNC" --root "$RUNC_ROOT/$NS" state "$id" | jq -r .status)" = paused ]
 	e2e_ctr tasks resume "$id"
 	[ "$(e2e_ctr tasks ls | awk -v id="$id" '$1 == id { print $3 }')" = RUNNING ]
-	[ "$(cat "/sys/fs/cgroup/freezer/$NS/$id/freezer.state")" = THAWED ]
+	[ "$(freezer_state "/$NS/$id")" = THAWED ]
 	run e2e_ctr tasks exec --exec-id x1 "$id" sh
 	[ "$status" -ne 0 ]
 	[[ $output == *"exec is not supported for unikernel containers"* ]] || { echo "$output"; false; }

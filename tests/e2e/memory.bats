@@ -48,14 +48,12 @@ mem_bundle() {
 # mem_cgroup_dir <cgroup path>: the directory of the memory controller for that path
 # (cgroup v1 memory hierarchy, else cgroup2 with the memory controller).
 mem_cgroup_dir() {
-	if [ -f "/sys/fs/cgroup/memory$1/memory.limit_in_bytes" ]; then
-		echo "/sys/fs/cgroup/memory$1"
-	elif [ -f "/sys/fs/cgroup$1/memory.max" ]; then
-		echo "/sys/fs/cgroup$1"
-	elif [ -f "/sys/fs/cgroup/unified$1/memory.max" ]; then
-		echo "/sys/fs/cgroup/unified$1"
+	local r
+	r=$(cg_root memory) || { echo "no memory hierarchy" >&2; return 1; }
+	if [ -f "$r$1/memory.limit_in_bytes" ] || [ -f "$r$1/memory.max" ]; then
+		echo "$r$1"
 	else
-		echo "no memory cgroup for $1" >&2
+		echo "no memory cgroup for $1 under $r" >&2
 		return 1
 	fi
 }

@@ -44,8 +44,8 @@ teardown_file() {
 setup() { e2e_setup; }
 
 fake_vmm_ready() { dk logs "$1" 2>&1 | grep -qxF "fakevmm: ready"; }
-# cg <id> <controller>: the container's v1 cgroup dir for that controller
-cg() { echo "/sys/fs/cgroup/$2/$CGPARENT/$1"; }
+# cg <id> <controller>: the container's cgroup dir for that controller (its hierarchy)
+cg() { echo "$(cg_root "$2")/$CGPARENT/$1"; }
 
 @test "docker exec, pause/unpause and update --memory on a busybox container run with --runtime=urunc" {
 	local id
