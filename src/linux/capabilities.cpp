@@ -1,6 +1,7 @@
 #include "linux/capabilities.hpp"
 
 #include "base/error.hpp"
+#include "base/log.hpp"
 
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -42,9 +43,18 @@ void apply_capabilities(const std::optional<Capabilities> &caps)
     set(caps->inheritable, &__user_cap_data_struct::inheritable);
     if (::syscall(SYS_capset, &hdr, data) < 0)
         throw sys_error("capset");
+    // The kernel raises an ambient capability only when it is both permitted and
+    // inheritable. `runc spec`'s own default lists ambient capabilities with no inheritable
+    // set, and runc starts that bundle with a warning: so does urunc (the capability is
+    // then only not ambient; the effective and permitted sets above already hold).
     for (int c : caps->ambient)
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-            throw sys_error("raise ambient capability " + known_capabilities()[c]);
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+            if (errno != EPERM)
+                throw sys_error("raise ambient capability " + known_capabilities()[c]);
+            log::warn("ambient capability {} not raised: it is not both permitted and "
+                      "inheritable in the spec",
+                      known_capabilities()[c]);
+        }
 }
 
 } // namespace urunc::oci

@@ -108,3 +108,22 @@ teardown() { it_teardown; }
 	eq "$out" ""
 	no_state "$id"
 }
+
+@test "runc's default capabilities (ambient without inheritable) start, with one warning per capability" {
+	local id
+	id=$(new_id ambient)
+	mk_bundle "$T/b"
+	cfg "$T/b" '.process.capabilities = {
+		bounding: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		effective: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		permitted: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		ambient: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]}'
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	run ur start "$id"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	wait_ready "$id"
+	eq "$(status_of "$id")" running
+	# CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29)
+	eq "$(vmm "$id" capeff)" 0000000020000420
+	eq "$(grep -c 'ambient capability CAP_[A-Z_]* not raised' "$T/$id.err")" 3
+}
