@@ -13,6 +13,7 @@
 #include "linux/process_limits.hpp"
 #include "linux/hooks.hpp"
 #include "container/init.hpp"
+#include "container/init_protocol.hpp"
 #include "container/runc.hpp"
 #include "container/state_store.hpp"
 #include "container/timestamps.hpp"
@@ -76,33 +77,15 @@ void join_pid_namespace(const Spec &s)
         throw sys_error("join pid namespace `" + p->path + "`");
 }
 
-std::string recv_msg(int fd)
+// The init's side ends in a report or, when it died, a closed socket.
+void expect(int fd, proto::Stage stage)
 {
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw sys_error("sync with init");
-        return std::string(buf, static_cast<size_t>(n));
-    }
-}
-
-void expect(int fd, const char *what)
-{
-    std::string m = recv_msg(fd);
-    if (m == what)
-        return;
-    if (!m.empty() && m[0] == kSyncError)
-        throw Error(m.substr(1));
-    throw Error("container init exited before it was ready");
+    proto::expect_stage(fd, stage, "container init exited before it was ready");
 }
 
 void send_go(int fd)
 {
-    if (::send(fd, kSyncGo, std::strlen(kSyncGo), MSG_NOSIGNAL) < 0)
-        throw sys_error("sync with init");
+    proto::send_stage(fd, proto::Stage::go, "sync with init");
 }
 
 void write_pid_file(const std::string &path, int pid)
@@ -183,11 +166,11 @@ Created create_container(const Globals &g, const CreateOptions &o)
     check_lsm_labels(spec);
     HostConfig host = load_host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
-    ts::mark(0);
-    ts::mark(1);
+    ts::mark(ts::Step::cr_invoked);
+    ts::mark(ts::Step::cr_unikontainer_created);
 
     StateDir dir = StateDir::create(g.root, o.id);
-    ts::mark(2);
+    ts::mark(ts::Step::cr_initial_setup);
     Created out;
     out.state_dir = dir.path();
     pid_t child = -1;
@@ -255,7 +238,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
             l.fds.push_back(std::move(dev));
         }
         join_pid_namespace(spec);
-        ts::mark(3);
+        ts::mark(ts::Step::cr_start_reexec);
         child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (child < 0)
             throw sys_error("clone the container init");
@@ -294,16 +277,16 @@ Created create_container(const Globals &g, const CreateOptions &o)
                       u.device);
         }
         send_go(parent_sock.get());
-        expect(parent_sock.get(), kSyncNsReady);
-        ts::mark(6);
+        expect(parent_sock.get(), proto::Stage::ns_ready);
+        ts::mark(ts::Step::cr_received_pids);
 
         std::string creating = oci_state_json(st, Status::creating, false);
         run_hooks(spec.hooks.prestart, "prestart", creating, 0);
         run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
-        ts::mark(7);
+        ts::mark(ts::Step::cr_hooks_executed);
         send_go(parent_sock.get());
-        ts::mark(8);
-        expect(parent_sock.get(), kSyncReady);
+        ts::mark(ts::Step::cr_sent_ack);
+        expect(parent_sock.get(), proto::Stage::ready);
 
         if (spec.terminal && o.keep_console)
             out.console = std::move(pty.master);
@@ -315,7 +298,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
         st.creating = false;
         dir.save(st);
         write_pid_file(o.pid_file, child);
-        ts::mark(10);
+        ts::mark(ts::Step::cr_terminated);
         return out;
     } catch (...) {
         if (child > 0) {

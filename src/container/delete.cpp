@@ -83,7 +83,7 @@ std::string destroy(StateDir &dir, const State &st)
             errors.push_back(e.what());
         }
     }
-    ts::mark(21);
+    ts::mark(ts::Step::dl_cgroup_removed);
     if (!st.net_iface.empty() && spec) {
         // A namespace we created died with the VMM, and its tap with it; in a joined one
         // (a pod's) the tap and its tc mirror would stay: remove them there.
@@ -101,7 +101,7 @@ std::string destroy(StateDir &dir, const State &st)
     std::string e = dir.remove();
     if (!e.empty())
         errors.push_back(e);
-    ts::mark(22);
+    ts::mark(ts::Step::dl_state_removed);
     if (spec) {
         try {
             run_hooks(spec->hooks.poststop, "poststop", oci_state_json(st, Status::stopped, false), 0);
@@ -120,7 +120,7 @@ int remove(const Globals &g, const DeleteOptions &o)
         throw Error("invalid container id `" + id + "`");
     if (is_runc_container(g, id))
         not_ours(g);
-    ts::mark(19);
+    ts::mark(ts::Step::dl_invoked);
     auto dir = StateDir::open(g.root, id);
     if (!dir) {
         if (force)
@@ -152,7 +152,7 @@ int remove(const Globals &g, const DeleteOptions &o)
         if (!wait_gone(st.pid, st.pid_start, 10000))
             throw Error("container " + id + ": pid " + std::to_string(st.pid) + " did not die after SIGKILL");
     }
-    ts::mark(20);
+    ts::mark(ts::Step::dl_killed);
     std::string errors = destroy(*dir, st);
     if (!errors.empty())
         throw Error("delete " + id + ": " + errors);

@@ -1,5 +1,7 @@
 #include "container/init.hpp"
 
+#include "container/init_protocol.hpp"
+
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -26,24 +28,12 @@
 namespace urunc::oci {
 namespace {
 
-void send_msg(int fd, std::string_view msg)
-{
-    while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) {
-        if (errno != EINTR)
-            throw sys_error("init: sync send");
-    }
-}
-
+// create went away (or failed): nothing to do but leave.
 void wait_go(int fd)
 {
-    char buf[16];
-    for (;;) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == static_cast<ssize_t>(std::strlen(kSyncGo)) && std::memcmp(buf, kSyncGo, n) == 0)
-            return;
-        // create went away (or failed): nothing to do but leave.
+    try {
+        proto::expect_stage(fd, proto::Stage::go, "create exited");
+    } catch (const std::exception &) {
         ::_exit(1);
     }
 }
@@ -130,13 +120,13 @@ void drop_privileges(const Spec &s)
     apply_capabilities(s.capabilities);
 }
 
-// At start: the rest of the VMM's preparation, then exec. The fifo carries "0" right before
-// execve; anything after it is an error message start reports.
+// At start: the rest of the VMM's preparation, then exec. The exec report goes out right
+// before execve; an error report after it is what start shows.
 [[noreturn]] void become_vmm(InitArgs &a, int fifo)
 {
     Launch &l = *a.launch;
     try {
-        ts::mark(15);
+        ts::mark(ts::Step::rx_joined_netns);
         if (l.network) {
             // docker and CNI configure the namespace after create: look now.
             if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid, a.state.id)) {
@@ -145,14 +135,11 @@ void drop_privileges(const Spec &s)
                 l.params.net = n;
                 l.exec.net = n;
                 l.exec.guest_cmdline = l.guest->command_line(l.params);
-                // Tell start which interface and tap carry the guest, for teardown at delete
-                // (interface names hold no whitespace).
-                std::string msg =
-                    std::string(1, kFifoNet) + gn->container_iface + " " + gn->tap + "\n";
-                write_all(fifo, msg, "exec fifo");
+                // Tell start which interface and tap carry the guest, for teardown at delete.
+                proto::report_network(fifo, gn->container_iface, gn->tap);
             }
         }
-        ts::mark(16);
+        ts::mark(ts::Step::rx_network_setup_completed);
         vmm::Command cmd = build_command(l);
         // Files outside /tmp were written into the root at create (it is read-only now).
         for (const auto &[path, content] : cmd.files)
@@ -175,16 +162,14 @@ void drop_privileges(const Spec &s)
         for (int fd : l.device_fds)
             ::fcntl(fd, F_SETFD, 0);  // the VMM holds the device until it opens it itself
         reset_signals();
-        write_all(fifo, "0", "exec fifo");
+        proto::report_exec(fifo);
         // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
-        ts::mark(18);
+        ts::mark(ts::Step::rx_execve_hypervisor);
         l.vmm->pre_exec(l.exec);
         ::execve(argv[0], argv.data(), envp);
         throw sys_error("exec `" + cmd.argv[0] + "`");
     } catch (const std::exception &e) {
-        std::string msg = std::string(1, kSyncError) + e.what();
-        ssize_t r = ::write(fifo, msg.data(), msg.size());
-        (void)r;
+        proto::report_error(fifo, e.what());
         ::_exit(1);
     }
 }
@@ -211,7 +196,7 @@ void init_main(InitArgs &a)
     try {
         // Die with create until create is done with us.
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ts::mark(4);
+        ts::mark(ts::Step::rx_create_invoked);
         std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave, ts::fd()};
         keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
         for (const auto &fb : l.file_binds)
@@ -219,7 +204,7 @@ void init_main(InitArgs &a)
         for (const auto &db : l.shared_binds)
             keep.push_back(db.fd);
         close_fds_except(keep);  // includes create's lock on the state dir
-        ts::mark(5);
+        ts::mark(ts::Step::rx_close_pipes_and_setup_base);
 
         wait_go(a.sync_fd);  // cgroup placed
         // Held from the copy of the host's mounts until they are detached in the monitor
@@ -234,16 +219,16 @@ void init_main(InitArgs &a)
         // The path may name another namespace now than at create: decide on the one joined.
         if (l.network && net::is_host_netns(net::netns_id("/proc/self/ns/net"), l.host_netns))
             l.network = false;
-        send_msg(a.sync_fd, kSyncNsReady);
+        proto::send_stage(a.sync_fd, proto::Stage::ns_ready, "init: sync");
         wait_go(a.sync_fd);  // prestart / createRuntime hooks done
-        ts::mark(9);
+        ts::mark(ts::Step::rx_received_ack);
 
         if (a.new_uts && !l.spec.hostname.empty() &&
             ::sethostname(l.spec.hostname.data(), l.spec.hostname.size()) < 0)
             throw sys_error("sethostname `" + l.spec.hostname + "`");
 
         prepare_monitor_root(l);
-        ts::mark(17);
+        ts::mark(ts::Step::rx_disk_setup_completed);
         // As runc: the pid as seen in the container's pid namespace.
         a.state.pid = ::getpid();
         run_hooks(l.spec.hooks.create_container, "createContainer",
@@ -255,11 +240,10 @@ void init_main(InitArgs &a)
             become_console(a.console_slave);
         install_parked_handlers();
         ::prctl(PR_SET_PDEATHSIG, 0);
-        send_msg(a.sync_fd, kSyncReady);
+        proto::send_stage(a.sync_fd, proto::Stage::ready, "init: sync");
         ::close(a.sync_fd);
     } catch (const std::exception &e) {
-        std::string msg = std::string(1, kSyncError) + e.what();
-        ::send(a.sync_fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+        proto::send_error(a.sync_fd, e.what());
         ::_exit(1);
     }
 
@@ -271,7 +255,7 @@ void init_main(InitArgs &a)
     if (fifo < 0)
         ::_exit(1);
     ::close(a.fifo_fd);
-    ts::mark(14);
+    ts::mark(ts::Step::rx_received_start_msg);
     become_vmm(a, fifo);
 }
 

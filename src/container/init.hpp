@@ -9,16 +9,7 @@
 
 namespace urunc::oci {
 
-// Messages on the sync socket (SOCK_SEQPACKET) between create and the init.
-inline constexpr const char *kSyncGo = "go";         // create -> init: proceed
-inline constexpr const char *kSyncNsReady = "ns";    // init -> create: namespaces joined
-inline constexpr const char *kSyncReady = "ready";   // init -> create: parked, monitor root ready
-inline constexpr char kSyncError = 'E';              // init -> create: "E<message>"
-// On the exec fifo (init -> start): "N<iface> <tap>\n" when the guest got the network of
-// <iface> through <tap>,
-// then "0" right before execve, or "E<message>" on failure.
-inline constexpr char kFifoNet = 'N';
-
+// Talks to create over sync_fd and to start over the exec fifo: container/init_protocol.hpp.
 struct InitArgs {
     Launch *launch = nullptr;
     int sync_fd = -1;

@@ -1,13 +1,13 @@
-// start: release the parked init. The init prepares the VMM, writes "0" to the exec fifo
-// right before execve and the fifo closes on exec; anything else on the fifo is the init's
-// error, which start reports.
+// start: release the parked init. The init prepares the VMM, sends its exec report on the
+// exec fifo right before execve and the fifo closes on exec; anything else on the fifo is
+// the init's error, which start reports (container/init_protocol.hpp).
 #include "container/container_ops.hpp"
 
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "linux/hooks.hpp"
-#include "container/init.hpp"
+#include "container/init_protocol.hpp"
 #include "oci/host_config.hpp"
 #include "container/timestamps.hpp"
 #include "oci/spec.hpp"
@@ -54,7 +54,7 @@ std::string read_exec_fifo(int fifo, int pidfd)
             ssize_t r;
             while ((r = ::read(fifo, buf, sizeof buf)) > 0)
                 data.append(buf, static_cast<size_t>(r));
-            return data.empty() ? std::string("\x01") : data;
+            return data;
         }
     }
 }
@@ -73,8 +73,8 @@ void start_container(const Globals &g, const std::string &id)
     } else {
         ts::configure(false, "", id);
     }
-    ts::mark(11);
-    ts::mark(12);
+    ts::mark(ts::Step::st_invoked);
+    ts::mark(ts::Step::st_unikontainer_created);
     Status status = live_status(st, dir->path());
     if (status == Status::running)
         throw Error("cannot start an already running container");
@@ -99,27 +99,19 @@ void start_container(const Globals &g, const std::string &id)
     if (!fifo)
         throw sys_error("open `" + fifo_path + "`");
     UniqueFd pidfd(pidfd_open(st.pid));
-    ts::mark(13);
+    ts::mark(ts::Step::st_sent_start_msg);
     std::string out = read_exec_fifo(fifo.get(), pidfd.get());
     ::unlink(fifo_path.c_str());
-    if (!out.empty() && out[0] == kFifoNet) {
-        auto nl = out.find('\n');
-        std::string words = out.substr(1, nl == std::string::npos ? std::string::npos : nl - 1);
-        auto sp = words.find(' ');
-        st.net_iface = words.substr(0, sp);
-        st.net_tap = sp == std::string::npos ? std::string() : words.substr(sp + 1);
+    proto::ExecReport report = proto::parse_exec_report(out);
+    if (report.net_iface) {
+        st.net_iface = *report.net_iface;
+        st.net_tap = report.net_tap;
         log::debug("container {}: guest network on `{}` through tap `{}`", id, st.net_iface,
                    st.net_tap);
-        out = nl == std::string::npos ? std::string() : out.substr(nl + 1);
         dir->save(st);
     }
-    if (out != "0") {
-        if (out.size() > 1 && out[0] == '0')
-            out = out.substr(1);
-        if (!out.empty() && out[0] == 'E')
-            throw Error(out.substr(1));
-        throw Error("container init exited before the VMM started");
-    }
+    if (!report.execed)
+        throw Error(report.error);
     // The init reports the interface it gave the guest; silence means it found none. Only
     // for a namespace joined by path, i.e. one a network manager (CNI, docker) was meant
     // to configure: a fresh namespace of our own is empty by design, and a successful

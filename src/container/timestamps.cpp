@@ -28,6 +28,7 @@ const char *const kNames[] = {
 };
 constexpr int kWritten = 18;  // TS00..TS18 are written; the rest are hook-only steps
 constexpr int kLast = static_cast<int>(sizeof kNames / sizeof kNames[0]) - 1;
+static_assert(kLast == static_cast<int>(Step::dl_state_removed), "one name per step");
 
 long long now_ns()
 {
@@ -63,8 +64,9 @@ void configure(bool enabled, const std::string &destination, const std::string &
     g_id = container_id;
 }
 
-void mark(int id)
+void mark(Step step)
 {
+    const int id = static_cast<int>(step);
 #ifdef URUNC_TEST_SEAMS
     // Test builds only (meson -Dtest_seams=true): URUNC_TEST_KILL_AT=<step name or number>
     // makes this process (create, the container init, start or delete) SIGKILL itself at
@@ -80,7 +82,7 @@ void mark(int id)
 #endif
     if (g_fd < 0 || id < 0 || id > kWritten)
         return;
-    long long t = (id == 0 || id == 11) && g_invoked ? g_invoked : now_ns();
+    long long t = (step == Step::cr_invoked || step == Step::st_invoked) && g_invoked ? g_invoked : now_ns();
     char line[512];
     int n = std::snprintf(line, sizeof line,
                           "{\"containerID\":\"%s\",\"timestampID\":\"TS%02d\",\"timestampName\":\"%s\","

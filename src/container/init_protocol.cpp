@@ -1,0 +1,126 @@
+#include "container/init_protocol.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace urunc::oci::proto {
+namespace {
+
+std::string describe_byte(char c)
+{
+    char buf[16];
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x21 && u < 0x7f)
+        std::snprintf(buf, sizeof buf, "'%c'", c);
+    else
+        std::snprintf(buf, sizeof buf, "0x%02x", u);
+    return buf;
+}
+
+} // namespace
+
+const char *stage_name(Stage s)
+{
+    switch (s) {
+    case Stage::go: return "go";
+    case Stage::ns_ready: return "ns_ready";
+    case Stage::ready: return "ready";
+    case Stage::error: return "error";
+    }
+    return "unknown";
+}
+
+void send_stage(int fd, Stage s, const char *who)
+{
+    char b = static_cast<char>(s);
+    while (::send(fd, &b, 1, MSG_NOSIGNAL) < 0) {
+        if (errno != EINTR)
+            throw sys_error(std::string(who) + ": send " + stage_name(s));
+    }
+}
+
+void send_error(int fd, std::string_view message) noexcept
+{
+    std::string msg = static_cast<char>(Stage::error) + std::string(message);
+    ssize_t r;
+    do {
+        r = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+}
+
+void expect_stage(int fd, Stage want, const std::string &closed_message)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) < 0) {
+        if (errno != EINTR)
+            throw sys_error(std::string("sync: waiting for ") + stage_name(want));
+    }
+    if (n == 0)
+        throw Error(closed_message);
+    if (buf[0] == static_cast<char>(Stage::error))
+        throw Error(std::string(buf + 1, static_cast<size_t>(n - 1)));
+    if (n == 1 && buf[0] == static_cast<char>(want))
+        return;
+    throw Error(std::string("sync: expected stage ") + stage_name(want) + ", got " +
+                (n == 1 ? "byte " : "a " + std::to_string(n) + "-byte message starting with ") +
+                describe_byte(buf[0]));
+}
+
+void report_network(int fifo, std::string_view iface, std::string_view tap)
+{
+    // "N<iface> <tap>
+": interface names hold no whitespace.
+    write_all(fifo, kFifoNetwork + std::string(iface) + " " + std::string(tap) + "
+", "exec fifo");
+}
+
+void report_exec(int fifo)
+{
+    write_all(fifo, std::string(1, kFifoExec), "exec fifo");
+}
+
+void report_error(int fifo, std::string_view message) noexcept
+{
+    std::string msg = kFifoError + std::string(message);
+    ssize_t r = ::write(fifo, msg.data(), msg.size());
+    (void)r;
+}
+
+ExecReport parse_exec_report(std::string_view data)
+{
+    ExecReport r;
+    if (!data.empty() && data[0] == kFifoNetwork) {
+        auto nl = data.find('\n');
+        std::string_view words =
+            data.substr(1, nl == std::string_view::npos ? std::string_view::npos : nl - 1);
+        auto sp = words.find(' ');
+        r.net_iface = std::string(words.substr(0, sp));
+        if (sp != std::string_view::npos)
+            r.net_tap = std::string(words.substr(sp + 1));
+        data = nl == std::string_view::npos ? std::string_view() : data.substr(nl + 1);
+    }
+    if (data.size() == 1 && data[0] == kFifoExec) {
+        r.execed = true;
+        return r;
+    }
+    // "0E<message>": execve itself failed after the exec report.
+    if (data.size() > 1 && data[0] == kFifoExec)
+        data.remove_prefix(1);
+    if (data.empty())
+        r.error = "container init exited before the VMM started";
+    else if (data[0] == kFifoError)
+        r.error = std::string(data.substr(1));
+    else
+        r.error = "exec fifo: unexpected report " + describe_byte(data[0]) +
+                  " from the container init (it exited before the VMM started)";
+    return r;
+}
+
+} // namespace urunc::oci::proto

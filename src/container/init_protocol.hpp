@@ -1,0 +1,60 @@
+// The init <-> create <-> start protocol, both ends in one place.
+//
+// Sync socket (SOCK_SEQPACKET, create <-> init): one message per stage, a single byte;
+// an error report is the byte Stage::error followed by the message.
+//   create -> init: go          (cgroup placed; later: prestart / createRuntime hooks done)
+//   init -> create: ns_ready    (namespaces joined)
+//   init -> create: ready       (parked, monitor root ready)
+//   init -> create: error<msg>  (any failure; the init exits)
+//
+// Exec fifo (init -> start, a byte stream read until the writer closes it on exec or exit):
+//   "N<iface>\n"  the guest got the network of <iface> (optional, first)
+//   "0"           right before execve
+//   "E<message>"  failure (possibly after "0", when execve itself failed)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace urunc::oci::proto {
+
+enum class Stage : char {
+    go = 'g',
+    ns_ready = 'n',
+    ready = 'r',
+    error = 'E',
+};
+
+// The stage's name, for error messages.
+const char *stage_name(Stage s);
+
+// Send one stage; throws sys_error naming `who` (e.g. "sync with init").
+void send_stage(int fd, Stage s, const char *who);
+// Best-effort error report (the sender is about to exit): never throws.
+void send_error(int fd, std::string_view message) noexcept;
+// Wait for `want`. A reported error throws Error(<its message>); a peer that closed throws
+// Error(closed_message); any other byte throws an Error naming what came and what was due.
+void expect_stage(int fd, Stage want, const std::string &closed_message);
+
+// Exec fifo tags.
+inline constexpr char kFifoNetwork = 'N';
+inline constexpr char kFifoExec = '0';
+inline constexpr char kFifoError = 'E';
+
+// Writer side (the init). The network and exec reports throw sys_error; the error report is
+// best-effort and never throws.
+void report_network(int fifo, std::string_view iface, std::string_view tap);
+void report_exec(int fifo);
+void report_error(int fifo, std::string_view message) noexcept;
+
+// Reader side (start): what the init wrote before it closed the fifo.
+struct ExecReport {
+    std::optional<std::string> net_iface;  // set when the init reported a network
+    std::string net_tap;                   // the tap that carries it (empty: none named)
+    bool execed = false;                   // "0" and nothing after it
+    std::string error;                     // else: why the VMM did not start
+};
+ExecReport parse_exec_report(std::string_view data);
+
+} // namespace urunc::oci::proto

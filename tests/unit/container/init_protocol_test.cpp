@@ -1,0 +1,191 @@
+// The init <-> create <-> start protocol: both ends over a real socketpair (the sync stages)
+// and a pipe standing in for the exec fifo.
+#include "container/init_protocol.hpp"
+
+#include "base/error.hpp"
+#include "base/file.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace urunc;
+using namespace urunc::oci;
+
+namespace {
+
+struct SyncPair {
+    UniqueFd create_end, init_end;
+    SyncPair()
+    {
+        int sv[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+        create_end.reset(sv[0]);
+        init_end.reset(sv[1]);
+    }
+};
+
+std::string error_of(int fd, proto::Stage want)
+{
+    try {
+        proto::expect_stage(fd, want, "peer closed");
+    } catch (const Error &e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// What a reader of the fifo sees once the writer is done.
+std::string drain(int fd)
+{
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
+struct Fifo {
+    UniqueFd r, w;
+    Fifo()
+    {
+        int p[2];
+        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+        r.reset(p[0]);
+        w.reset(p[1]);
+    }
+    std::string close_and_read()
+    {
+        w.reset();
+        return drain(r.get());
+    }
+};
+
+} // namespace
+
+TEST_CASE("init protocol: each sync stage round-trips in its direction")
+{
+    SyncPair p;
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "test");
+    REQUIRE_NOTHROW(proto::expect_stage(p.init_end.get(), proto::Stage::go, "closed"));
+    proto::send_stage(p.init_end.get(), proto::Stage::ns_ready, "test");
+    REQUIRE_NOTHROW(proto::expect_stage(p.create_end.get(), proto::Stage::ns_ready, "closed"));
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "test");
+    REQUIRE_NOTHROW(proto::expect_stage(p.init_end.get(), proto::Stage::go, "closed"));
+    proto::send_stage(p.init_end.get(), proto::Stage::ready, "test");
+    REQUIRE_NOTHROW(proto::expect_stage(p.create_end.get(), proto::Stage::ready, "closed"));
+}
+
+TEST_CASE("init protocol: an error report carries its message")
+{
+    SyncPair p;
+    proto::send_error(p.init_end.get(), "mount `/x`: No such file or directory (errno 2)");
+    CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) ==
+          "mount `/x`: No such file or directory (errno 2)");
+}
+
+TEST_CASE("init protocol: a peer that closes early gives the caller's message")
+{
+    SyncPair p;
+    p.init_end.reset();
+    CHECK(error_of(p.create_end.get(), proto::Stage::ready) == "peer closed");
+}
+
+TEST_CASE("init protocol: an unexpected stage or unknown byte is named")
+{
+    SyncPair p;
+    proto::send_stage(p.init_end.get(), proto::Stage::ready, "test");
+    CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) ==
+          "sync: expected stage ns_ready, got byte 'r'");
+    char junk = '\x01';
+    REQUIRE(::send(p.init_end.get(), &junk, 1, 0) == 1);
+    CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) ==
+          "sync: expected stage ns_ready, got byte 0x01");
+    REQUIRE(::send(p.init_end.get(), "go", 2, 0) == 2);  // the right byte, but not alone
+    CHECK(error_of(p.create_end.get(), proto::Stage::go) ==
+          "sync: expected stage go, got a 2-byte message starting with 'g'");
+}
+
+TEST_CASE("init protocol: a failed send names its side and stage")
+{
+    SyncPair p;
+    p.create_end.reset();
+    try {
+        proto::send_stage(p.init_end.get(), proto::Stage::ready, "init: sync");
+        FAIL("send to a closed peer succeeded");
+    } catch (const Error &e) {
+        CHECK(std::string(e.what()).find("init: sync: send ready") == 0);
+        CHECK(e.code() == EPIPE);
+    }
+    proto::send_error(p.init_end.get(), "ignored");  // best effort: does not throw
+}
+
+TEST_CASE("exec fifo: the exec report alone means the VMM was exec'd")
+{
+    Fifo f;
+    proto::report_exec(f.w.get());
+    auto r = proto::parse_exec_report(f.close_and_read());
+    CHECK(r.execed);
+    CHECK_FALSE(r.net_iface);
+    CHECK(r.error.empty());
+}
+
+TEST_CASE("exec fifo: the network report comes before the exec report")
+{
+    Fifo f;
+    proto::report_network(f.w.get(), "eth0", "tap123456_urunc");
+    proto::report_exec(f.w.get());
+    auto r = proto::parse_exec_report(f.close_and_read());
+    CHECK(r.execed);
+    REQUIRE(r.net_iface);
+    CHECK(*r.net_iface == "eth0");
+    CHECK(r.net_tap == "tap123456_urunc");
+}
+
+TEST_CASE("exec fifo: an error report carries its message, also after the exec report")
+{
+    SECTION("before exec") {
+        Fifo f;
+        proto::report_network(f.w.get(), "eth1", "tap000001_urunc");
+        proto::report_error(f.w.get(), "setuid 1000: Operation not permitted");
+        auto r = proto::parse_exec_report(f.close_and_read());
+        CHECK_FALSE(r.execed);
+        CHECK(r.error == "setuid 1000: Operation not permitted");
+        REQUIRE(r.net_iface);  // start still records it, for teardown at delete
+        CHECK(*r.net_iface == "eth1");
+        CHECK(r.net_tap == "tap000001_urunc");
+    }
+    SECTION("execve failed") {
+        Fifo f;
+        proto::report_exec(f.w.get());
+        proto::report_error(f.w.get(), "exec `/usr/bin/qemu`: No such file or directory");
+        auto r = proto::parse_exec_report(f.close_and_read());
+        CHECK_FALSE(r.execed);
+        CHECK(r.error == "exec `/usr/bin/qemu`: No such file or directory");
+    }
+}
+
+TEST_CASE("exec fifo: a writer that closes early or sends an unknown byte")
+{
+    SECTION("nothing written") {
+        auto r = proto::parse_exec_report("");
+        CHECK_FALSE(r.execed);
+        CHECK(r.error == "container init exited before the VMM started");
+    }
+    SECTION("only the network report") {
+        auto r = proto::parse_exec_report("Neth0\n");
+        CHECK_FALSE(r.execed);
+        CHECK(r.error == "container init exited before the VMM started");
+    }
+    SECTION("unknown byte") {
+        auto r = proto::parse_exec_report("X");
+        CHECK_FALSE(r.execed);
+        CHECK(r.error == "exec fifo: unexpected report 'X' from the container init (it exited "
+                         "before the VMM started)");
+    }
+}
