@@ -109,7 +109,7 @@ gn_bundle() {
 gn_urunc() {
 	local secs=$1
 	shift
-	timeout -k 5 "$secs" "${TL_HIDE_KVM[@]}" "$URUNC" --root "$ME_ROOT" "$@"
+	timeout -k 5 "$secs" "$URUNC" --root "$ME_ROOT" "$@"
 }
 
 # gn_create_start <id> <bundle>: create (the guest console goes to $ME_T/<id>.out, urunc's
@@ -122,7 +122,7 @@ gn_create_start() {
 	cat >"$ME_T/$id.sh" <<'SH'
 id=$1 b=$2
 . "$TL_LIB/testlib.bash"
-u() { timeout -k 5 30 "${TL_HIDE_KVM[@]}" "$URUNC" --root "$ME_ROOT" "$@"; }
+u() { timeout -k 5 30 "$URUNC" --root "$ME_ROOT" "$@"; }
 u create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
 	u start "$id" 2>>"$ME_T/$id.err"
 echo $? >"$ME_T/$id.started"
