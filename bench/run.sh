@@ -13,8 +13,7 @@
 # ~2 min more; BENCH_MEM_SIZES "256 512", BENCH_MEM_RUNS 3).
 # Environment: BENCH_RUNS (100), BENCH_WARMUP (10), BENCH_ROUNDS (5),
 # BENCH_SIZES ("1 16 64 256" MiB), BENCH_CONC ("1 8 32 100"), BENCH_BLOCK_CONC
-# (16: parallel creates with a block rootfs each), BENCH_KVM=1 (do
-# not hide /dev/kvm for the real boots), BENCH_RESULTS (where results are kept;
+# (16: parallel creates with a block rootfs each), BENCH_RESULTS (where results are kept;
 # default /tmp/urunc-bench-results-<time>), URUNC (the binary; default
 # build/src/cli/urunc, built by scripts/build.sh).
 set -euo pipefail

@@ -17,10 +17,10 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD:-build-fuzz}
-all=(spec annotations urunc_json host_config state mountinfo guest_cmdline)
+all=(spec annotations urunc_json host_config state mountinfo guest_cmdline shim_args shim_config)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
-declare -A dict=([spec]=json [urunc_json]=json [state]=json [annotations]=annotations
+declare -A dict=([spec]=json [urunc_json]=json [shim_config]=json [state]=json [annotations]=annotations
                  [host_config]=toml [mountinfo]=mountinfo)
 
 echo "1..${#targets[@]}"

@@ -54,7 +54,7 @@ mem_one() {
 	printf '[monitors.qemu]\npath = "%s"\ndefault_memory_mib = %s\n' \
 		"$(command -v qemu-system-x86_64)" "$size" >"$o/$size.toml"
 
-	URUNC_CONFIG=$o/$size.toml in_tcg_ns timeout -k 5 300 "$URUNC" --root "$R_URUNC" run \
+	URUNC_CONFIG=$o/$size.toml timeout -k 5 300 "$URUNC" --root "$R_URUNC" run \
 		--bundle "$b" --pid-file "$o/$id.pid" "$id" >"$out" 2>"$o/$id.err" </dev/null &
 	bg=$!
 	deadline=$((SECONDS + 290))

@@ -2,6 +2,7 @@
 
 #include "base/error.hpp"
 #include "base/strings.hpp"
+#include "oci/json_strings.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -134,12 +135,20 @@ std::string pin_filter(const ViewNames &v)
 std::string rewrite_view_annotation(const std::string &config_json, const std::optional<std::string> &view)
 {
     rapidjson::Document doc;
-    doc.Parse(config_json.data(), config_json.size());
+    // Iterative: the default parser recurses once per nesting level, and a bundle's
+    // config.json of a few hundred KB of `[` overflowed the shim's stack. The same
+    // encoding check as urunc's parser, so both refuse the same files.
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(config_json.data(),
+                                                                                     config_json.size());
     if (doc.HasParseError())
         throw Error(std::string("config.json: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
                     " at offset " + std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("config.json: the document must be an object");
+    // Writing the document back (Accept) recurses once per level: refuse what urunc's own
+    // walk refuses (too deep, NUL in a string) before that, with urunc's words.
+    if (std::string why = oci::json_strings_problem(doc); !why.empty())
+        throw Error("config.json: " + why);
     auto &alloc = doc.GetAllocator();
     auto it = doc.FindMember("annotations");
     if (it != doc.MemberEnd() && !it->value.IsObject() && !it->value.IsNull())

@@ -163,13 +163,12 @@ cpriv_start_blocksnap() {
 
 cpriv_blocksnap_ready() { grep -qF "blocksnap: serving" "$CPRIV_DIR/blocksnap.log" && [ -S "$CPRIV_BLOCKSNAP_SOCK" ]; }
 
-# Internal: start containerd in its cgroup and a new private mount namespace with /dev/kvm
-# hidden.
+# Internal: start containerd in its cgroup and a new private mount namespace.
 cpriv_start_containerd() {
 	local env=()
 	read -ra env <<<"${CPRIV_ENV:-}"
 	e2e_start_daemon "$CPRIV_DIR/containerd.pid" "$CPRIV_CGROUP" \
-		env "${env[@]}" "${E2E_HIDEKVM[@]}" containerd --config "$CPRIV_DIR/config.toml" \
+		env "${env[@]}" "${E2E_MNTNS[@]}" containerd --config "$CPRIV_DIR/config.toml" \
 		>>"$CPRIV_DIR/containerd.log" 2>&1
 	read -r CPRIV_PID _ <"$CPRIV_DIR/containerd.pid"
 	if ! e2e_wait_daemon "$CPRIV_PID" 30 cpriv_ready; then

@@ -54,7 +54,7 @@ dockerd_start() {
 	echo "$DOCKERD_CGROUP" >"$E2E_T/dockerd.cgroup"
 	e2e_start_daemon "$E2E_T/dockerd.pid" "$DOCKERD_CGROUP" \
 		unshare -n sh -c 'ip link set lo up && exec "$@"' dockerd-netns \
-		"${E2E_HIDEKVM[@]}" /usr/sbin/dockerd \
+		"${E2E_MNTNS[@]}" /usr/sbin/dockerd \
 		--config-file "$D/daemon.json" --iptables=false --ip6tables=false --bridge=none \
 		--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
 		-H "unix://$DSOCK" --cgroup-parent "/$CGPARENT" \

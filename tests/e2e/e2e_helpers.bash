@@ -19,8 +19,9 @@
 # shellcheck source=../lib/testlib.bash
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/testlib.bash"
 
-# The command prefix that hides /dev/kvm (tests/lib: hide_kvm).
-E2E_HIDEKVM=("${TL_HIDE_KVM[@]}")
+# The command prefix for a daemon in its own mount namespace (its mounts die with it; the
+# tests enter it with nsenter). /dev/kvm stays as the host has it: urunc probes it.
+E2E_MNTNS=(unshare -m --propagation private)
 
 # Checks shared by every e2e file; sets URUNC, the fixture paths, E2E_T and E2E_SFX.
 # Use as `e2e_setup_file || return 0` in setup_file, and e2e_setup in setup: bats 1.8

@@ -62,15 +62,14 @@ me_jq() {
 }
 
 # me_run <id> <bundle> [seconds]: `urunc run` (foreground: it returns the VMM's exit status
-# and deletes the container) without KVM, bounded. Output in $ME_T/<id>.out (the guest's
+# and deletes the container), bounded. Output in $ME_T/<id>.out (the guest's
 # serial console) and $ME_T/<id>.err (urunc's log); sets ME_STATUS and ME_SECONDS.
 me_run() {
 	local id=$1 b=$2 secs=${3:-60} start
 	echo "$id" >>"$ME_T/ids"
 	start=$(date +%s%N)
 	ME_STATUS=0
-	timeout -k 5 "$secs" "${TL_HIDE_KVM[@]}" \
-		"$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
+	timeout -k 5 "$secs" "$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
 		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null || ME_STATUS=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	ME_SECONDS=$((ms / 1000)).$(printf '%03d' $((ms % 1000)))

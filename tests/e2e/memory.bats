@@ -78,8 +78,7 @@ mem_limit() {
 	cg=/urunc-e2e-$id
 	mem_bundle "$b" "$cg"
 	echo "$id" >>"$ME_T/ids"
-	timeout -k 5 300 "${TL_HIDE_KVM[@]}" \
-		"$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
+	timeout -k 5 300 "$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
 		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &
 	MEM_BG=$!
 	# Until the guest reports the end of its fill, or `urunc run` ends (QEMU died).

@@ -29,8 +29,7 @@ teardown() {
 }
 
 @test "run: the example bundle boots under QEMU; args and env from config.json reach the guest" {
-	run --separate-stderr timeout -k 5 60 "${E2E_HIDEKVM[@]}" \
-		"$URUNC" --root "$E2E_T/state" run --bundle "$EXAMPLE_BUNDLE" "$ID" </dev/null
+	run --separate-stderr timeout -k 5 60 "$URUNC" --root "$E2E_T/state" run --bundle "$EXAMPLE_BUNDLE" "$ID" </dev/null
 	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
 	# the guest's serial console is urunc's stdout; urunc's own log lines go to stderr
 	e2e_assert_guest_output "hello from urunc"
@@ -71,8 +70,7 @@ u delete "$ID" || fail "delete failed"
 if u state "$ID" >"$E2E_T/gone" 2>&1; then fail "state after delete: $(cat "$E2E_T/gone")"; fi
 grep -q "does not exist" "$E2E_T/gone" || fail "state after delete: $(cat "$E2E_T/gone")"
 EOF
-	run --separate-stderr timeout -k 5 90 "${E2E_HIDEKVM[@]}" \
-		perl "$BATS_TEST_DIRNAME/reap.pl" "$E2E_T/reaped" bash "$E2E_T/cycle.sh"
+	run --separate-stderr timeout -k 5 90 perl "$BATS_TEST_DIRNAME/reap.pl" "$E2E_T/reaped" bash "$E2E_T/cycle.sh"
 	[ "$status" -eq 0 ] || { printf '%s\n%s\nstatus %s\n' "$output" "$stderr" "$status"; false; }
 	e2e_assert_guest_output "hello from urunc"
 	e2e_assert_line_has "URUNC=urunc"

@@ -11,7 +11,7 @@ corpus=$top/tests/fuzz/corpus
 tmp=$(mktemp -d /tmp/urunc-seeds.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-for t in spec annotations urunc_json host_config state mountinfo guest_cmdline; do
+for t in spec annotations urunc_json host_config state mountinfo guest_cmdline shim_args shim_config; do
 	mkdir -p "$corpus/$t"
 	find "$corpus/$t" -maxdepth 1 -type f -name 'seed-*' -delete
 done
@@ -162,3 +162,24 @@ done
 # --- guest_cmdline: FuzzedDataProvider input; any bytes will do as a start
 printf 'hello from urunc\0PATH=/bin\0/\0' >"$corpus/guest_cmdline/seed-text"
 head -c 256 /dev/zero | tr '\0' '\377' >"$corpus/guest_cmdline/seed-ones"
+
+# --- shim_args: the runc command lines go-runc passes (NUL-separated, argv[0] left out)
+args() { local name=$1; shift; printf '%s\0' "$@" >"$corpus/shim_args/seed-$name"; }
+args create --root /run/containerd/runc/default --log /run/containerd/io.containerd.runtime.v2.task/default/c1/log.json \
+	--log-format json create --bundle /run/containerd/io.containerd.runtime.v2.task/default/c1 \
+	--pid-file /run/containerd/io.containerd.runtime.v2.task/default/c1/init.pid c1
+args create-short --root=/run/urunc/k8s.io create -b=/b --console-socket /tmp/pty.sock --no-pivot c2
+args delete --root /run/containerd/runc/moby --log /l --log-format json delete --force c1
+args delete-f --root /r delete -f=false c1
+args start --root /r start c1
+args ps --root /r ps -f json c1
+args version --version
+printf -- '/usr/bin/containerd-shim-runc-v2\0-namespace\0default\0-address\0/run/containerd/containerd.sock\0-id\0c1\0start\0' \
+	>"$corpus/shim_args/seed-parent"
+
+# --- shim_config: byte 0 bit 0 = set (then the view, NUL), else remove; then config.json
+for f in "$corpus"/spec/seed-*; do
+	n=$(basename "$f")
+	{ printf '\001/run/urunc/views/0123456789abcdef0123456789abcdef\0'; cat "$f"; } >"$corpus/shim_config/$n"
+	{ printf '\000'; cat "$f"; } >"$corpus/shim_config/${n/seed-/seed-remove-}"
+done

@@ -19,10 +19,11 @@ export TL_LIB # for scripts a test writes and runs (they source it again)
 TL_REPO=$(cd "$TL_LIB/../.." && pwd)
 
 # --- KVM -----------------------------------------------------------------------------------
-# On the project's machines /dev/kvm exists but QEMU cannot use it (nested: `-cpu host`
-# fails), so whatever starts QEMU or probes KVM runs in a private mount namespace where
-# /dev/kvm is a bind of /dev/null (or absent, on a host without it); urunc then plans TCG.
-# Mounts made in that namespace die with its last process.
+# urunc probes /dev/kvm itself (a VM, a vCPU, MSR 0x10a) and falls back to TCG when KVM
+# cannot run a guest (PVM on nested cloud hosts answers the API, then QEMU aborts), so
+# tests and the demo run it with /dev/kvm as the host has it. Only the tests of "no usable
+# KVM" on a host where KVM works hide it: a private mount namespace where /dev/kvm is a
+# bind of /dev/null. Mounts made in that namespace die with its last process.
 #
 # TL_HIDE_KVM is the same as a command prefix, for `timeout`, `env`, `unshare -n` and the
 # like: `timeout 60 "${TL_HIDE_KVM[@]}" urunc ...`. The bind failing exits 125.

@@ -108,3 +108,22 @@ TEST_CASE("shim: the snapshotView annotation is the shim's alone", "[shim]")
     CHECK_THROWS(rewrite_view_annotation("{", "/v"));
     CHECK_THROWS(rewrite_view_annotation(R"({"annotations":[]})", "/v"));
 }
+
+// Found by review with the shim_config fuzz target: the rewrite parsed with RapidJSON's
+// recursive parser and wrote back with the recursive Accept, so a bundle's config.json of
+// deep nesting overflowed the shim's stack (SIGSEGV) before urunc could refuse it.
+TEST_CASE("rewrite_view_annotation: deep nesting is an error, not a stack overflow", "[shim][fuzz]")
+{
+    constexpr size_t kDepth = 1'000'000;
+    std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+    CHECK_THROWS_WITH(rewrite_view_annotation(R"({"annotations":{},"x":)" + deep + "}", "/v"),
+                      "config.json: x[0][0][0]...: nested deeper than 64 levels");
+    CHECK_THROWS_WITH(rewrite_view_annotation(deep, "/v"), "config.json: the document must be an object");
+    CHECK_THROWS_WITH(rewrite_view_annotation(std::string(kDepth, '{'), "/v"),
+                      Catch::StartsWith("config.json: "));
+    // What urunc accepts (64 levels below the object) is still rewritten.
+    std::string ok = R"({"x":)" + std::string(63, '[') + std::string(63, ']') + "}";
+    CHECK(rewrite_view_annotation(ok, "/v").find("snapshotView") != std::string::npos);
+    // Invalid UTF-8, which urunc refuses too.
+    CHECK_THROWS(rewrite_view_annotation("{\"a\":\"\xff\"}", "/v"));
+}
