@@ -75,10 +75,9 @@ void expect_stage(int fd, Stage want, const std::string &closed_message)
 
 void report_network(int fifo, std::string_view iface, std::string_view tap)
 {
-    // "N<iface> <tap>
-": interface names hold no whitespace.
-    write_all(fifo, kFifoNetwork + std::string(iface) + " " + std::string(tap) + "
-", "exec fifo");
+    // "N<iface> <tap>\n": interface names hold no whitespace.
+    write_all(fifo, kFifoNetwork + std::string(iface) + " " + std::string(tap) + "\n",
+              "exec fifo");
 }
 
 void report_exec(int fifo)
