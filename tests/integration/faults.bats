@@ -17,19 +17,9 @@ setup() {
 }
 teardown() { it_teardown; }
 
-# steps: every step name compiled into urunc (the kNames table of src/oci/timestamps.cpp).
+# steps: every step name compiled into urunc (the kNames table of src/container/timestamps.cpp).
 steps() { strings "$URUNC" | grep -E '^(CR|RX|ST|DL)\.[a-z_]+$'; }
 
-# procs_of <id>: urunc or fake VMM processes whose command line holds <id>.
-procs_of() {
-	local p exe
-	for p in $(pgrep -f -- "$1"); do
-		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
-		[ "$exe" = "$URUNC" ] || [ "$exe" = "$FAKEVMM" ] || continue
-		echo "$p"
-	done
-	return 0
-}
 
 loops_on_t() { losetup -nO NAME,BACK-FILE 2>/dev/null | grep -F " $T/" || true; }
 

@@ -245,3 +245,14 @@ refute() {
 
 # cg_root <controller> (cgroup_paths.bash)
 . "$(dirname "${BASH_SOURCE[0]}")/cgroup_paths.bash"
+
+# procs_of <id>: pids of urunc or fake VMM processes whose command line holds <id>.
+procs_of() {
+	local p exe
+	for p in $(pgrep -f -- "$1"); do
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+		[ "$exe" = "$URUNC" ] || [ "$exe" = "$FAKEVMM" ] || continue
+		echo "$p"
+	done
+	return 0
+}

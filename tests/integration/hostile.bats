@@ -52,16 +52,6 @@ refused() {
 	eq "$(procs_of "$ID")" "" || return 1
 }
 
-# procs_of <id>: pids of urunc or fake VMM processes whose command line holds <id>.
-procs_of() {
-	local p exe
-	for p in $(pgrep -f -- "$1"); do
-		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
-		[ "$exe" = "$URUNC" ] || [ "$exe" = "$FAKEVMM" ] || continue
-		echo "$p"
-	done
-	return 0
-}
 
 # refused_quick <bundle> <expected substring...>: as refused, checking only the exit status,
 # the one line and the state dir (for loops over many fields; each ends with one `refused`).
