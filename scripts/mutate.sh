@@ -21,22 +21,22 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 mutations() {
 	cat <<'EOF'
 kvm-msr-write|unit|kvm probe: PVM-like*|src/vmm/kvm.cpp|s/        if (set != 1)$/        if (set < 0)/
-cgroup2-swap|unit|cgroup2 (fake tree): memory.max*|src/oci/cgroup.cpp|s/r.memory_swap < 0 ? "max" : num(r.memory_swap - r.memory_limit)/r.memory_swap < 0 ? "max" : num(r.memory_swap)/
+cgroup2-swap|unit|cgroup2 (fake tree): memory.max*|src/linux/cgroup.cpp|s/r.memory_swap < 0 ? "max" : num(r.memory_swap - r.memory_limit)/r.memory_swap < 0 ? "max" : num(r.memory_swap)/
 block-lock|unit|block unmount: a urunc init between*|src/rootfs/block_unmount.cpp|s/^    MountCopyLock no_init_copying(MountCopyLock::exclusive);/    (void)0;/
-cli-version|tests/integration/cli.bats|--version: first line|src/oci/features.cpp|s/"urunc version "/"urunc "/
-create-pidfile|tests/integration/create.bats|create: state created, pid file holds digits only|src/oci/create.cpp|s/write_file_atomic(path, std::to_string(pid), 0644);/write_file_atomic(path, std::to_string(pid) + "\\n", 0644);/
-delete-cgroup|tests/integration/delete.bats|delete of a created container succeeds|src/oci/delete.cpp|s/std::string e = remove_cgroup(cgroup_from_json(st.cgroup));/std::string e;/
+cli-version|tests/integration/cli.bats|--version: first line|src/container/features.cpp|s/"urunc version "/"urunc "/
+create-pidfile|tests/integration/create.bats|create: state created, pid file holds digits only|src/container/create.cpp|s/write_file_atomic(path, std::to_string(pid), 0644);/write_file_atomic(path, std::to_string(pid) + "\\n", 0644);/
+delete-cgroup|tests/integration/delete.bats|delete of a created container succeeds|src/container/delete.cpp|s/std::string e = remove_cgroup(cgroup_from_json(st.cgroup));/std::string e;/
 kill-default|tests/integration/kill.bats|kill ID: SIGTERM by default|src/oci/signals.cpp|s/^        return SIGTERM;/        return SIGKILL;/
 state-pid0|tests/integration/state.bats|state: created -> running -> stopped|src/oci/state.cpp|s/w.Int(st == Status::stopped ? 0 : s.pid);/w.Int(s.pid);/
 proc-sys-ro|tests/integration/confinement.bats|proc: masked paths read nothing|src/rootfs/monitor_root.cpp|s/^        readonly.push_back("\/proc\/sys");/        (void)0;/
 memory-reserve|tests/integration/resources.bats|512 MiB limit on qemu|src/oci/guest_resources.cpp|s/d.guest_mib = limit_mib - p.overhead_mib;/d.guest_mib = limit_mib;/
-update-pids|tests/integration/verbs.bats|unikernel: update changes the cgroup|src/oci/cgroup_update.cpp|s/\*u.pids_limit > 0 ? std::to_string(\*u.pids_limit) : "max"/std::string("max")/
-hook-failure|tests/integration/hooks.bats|hooks: one stage runs its hooks in array order|src/oci/hooks.cpp|s/^        if (!failure.empty())$/        if (false)/
-ctr-freeze|tests/e2e/containerd.bats|ctr task pause/resume of a unikernel|src/oci/cgroup_freezer.cpp|s/const char \*want = frozen ? "FROZEN" : "THAWED";/const char *want = "THAWED";/
-docker-stop|tests/e2e/docker.bats|docker run -d and docker stop|src/oci/kill.cpp|s/if (::kill(st.pid, sig) < 0) {/if (::kill(st.pid, SIGKILL) < 0) {/
-net-none-logged|tests/e2e/guest_network.bats|a namespace without a usable interface|src/oci/start.cpp|s/log::info("container {}: no usable network interface/log::debug("container {}: no usable network interface/
+update-pids|tests/integration/verbs.bats|unikernel: update changes the cgroup|src/linux/cgroup_update.cpp|s/\*u.pids_limit > 0 ? std::to_string(\*u.pids_limit) : "max"/std::string("max")/
+hook-failure|tests/integration/hooks.bats|hooks: one stage runs its hooks in array order|src/linux/hooks.cpp|s/^        if (!failure.empty())$/        if (false)/
+ctr-freeze|tests/e2e/containerd.bats|ctr task pause/resume of a unikernel|src/linux/cgroup_freezer.cpp|s/const char \*want = frozen ? "FROZEN" : "THAWED";/const char *want = "THAWED";/
+docker-stop|tests/e2e/docker.bats|docker run -d and docker stop|src/container/kill.cpp|s/if (::kill(st.pid, sig) < 0) {/if (::kill(st.pid, SIGKILL) < 0) {/
+net-none-logged|tests/e2e/guest_network.bats|a namespace without a usable interface|src/container/start.cpp|s/log::info("container {}: no usable network interface/log::debug("container {}: no usable network interface/
 shim-unreachable|tests/e2e/view_shim.bats|containerd unreachable|src/shim/main.cpp|s/log::warn("snapshot view for container {}: {}; urunc copies/log::debug("snapshot view for container {}: {}; urunc copies/
-init-copy-lock|tests/e2e/block_view.bats|parallel creates with block rootfs|src/oci/init.cpp|s/^        rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);/        struct { void release() {} } copying;/
+init-copy-lock|tests/e2e/block_view.bats|parallel creates with block rootfs|src/container/init.cpp|s/^        rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);/        struct { void release() {} } copying;/
 EOF
 }
 
