@@ -147,7 +147,8 @@ id=$1 b=$2
 u() { timeout -k 5 30 "$URUNC" --root "$ME_ROOT" "$@"; }
 # create in a mount namespace of its own when $GN_PRE mounts something for the bundle
 c() {
-	timeout -k 5 30 unshare -m --propagation private sh -c "${GN_PRE:-:}"' exec "$@"' \
+	timeout -k 5 30 unshare -m --propagation private sh -c "${GN_PRE:-:}"'
+		exec "$@"' \
 		gn "$URUNC" --root "$ME_ROOT" "$@"
 }
 c create --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" >"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &&
