@@ -80,7 +80,9 @@ struct FakeKvm final : KvmSys {
             l->nmsrs = static_cast<uint32_t>(msr_list.size());
             if (room < msr_list.size())
                 return fail(E2BIG);
-            std::copy(msr_list.begin(), msr_list.end(), l->indices);
+            // The indices follow nmsrs; address them from the buffer itself rather than
+            // through the zero-length array member.
+            std::copy(msr_list.begin(), msr_list.end(), static_cast<uint32_t *>(arg) + 1);
             return 0;
         }
         case KVM_GET_SUPPORTED_CPUID: {
