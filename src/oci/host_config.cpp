@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <utility>
 
 namespace urunc::oci {
 
@@ -235,10 +236,85 @@ std::vector<std::string> HostConfig::SnapshotView::effective_prefixes() const
     return {views_dir};
 }
 
+namespace {
+
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable() when it asks whether some non-ASCII
+// code points (e.g. U+00E9, U+3047, U+FC06) are Unicode whitespace, which it does for each
+// character of a bare value and after a line-ending backslash in a multi-line string: undefined
+// behaviour on a typo. TOML 1.0 allows non-ASCII only in strings and comments, and the host
+// config holds paths, names and numbers, so it is ASCII outside comments: any other byte >= 0x80
+// is refused before toml++ sees the text. Returns the 1-based line and column of the first one.
+std::optional<std::pair<size_t, size_t>> non_ascii_outside_comment(std::string_view t)
+{
+    enum class In { code, comment, basic, literal, ml_basic, ml_literal } in = In::code;
+    size_t line = 1, col = 0;
+    auto at = [&t](size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+    for (size_t i = 0; i < t.size(); ++i) {
+        const auto ch = static_cast<unsigned char>(t[i]);
+        ++col;
+        if (ch == '\n') {
+            ++line;
+            col = 0;
+            if (in == In::comment || in == In::basic || in == In::literal)
+                in = In::code;  // an unterminated one-line string is toml++'s error to report
+            continue;
+        }
+        if (ch >= 0x80) {
+            if (in != In::comment)
+                return std::pair{line, col};
+            continue;
+        }
+        // Where a string or comment ends, so that a '#' or quote inside one is not code.
+        size_t skip = 0;
+        switch (in) {
+        case In::code:
+            if (ch == '#')
+                in = In::comment;
+            else if (at(i, R"(""")"))
+                in = In::ml_basic, skip = 2;
+            else if (at(i, "'''"))
+                in = In::ml_literal, skip = 2;
+            else if (ch == '"')
+                in = In::basic;
+            else if (ch == '\'')
+                in = In::literal;
+            break;
+        case In::basic:
+        case In::ml_basic:
+            if (ch == '\\' && i + 1 < t.size() && t[i + 1] != '\n')
+                skip = static_cast<unsigned char>(t[i + 1]) < 0x80;  // else refused next round
+            else if (in == In::basic && ch == '"')
+                in = In::code;
+            else if (in == In::ml_basic && at(i, R"(""")"))
+                in = In::code, skip = 2;
+            break;
+        case In::literal:
+            if (ch == '\'')
+                in = In::code;
+            break;
+        case In::ml_literal:
+            if (at(i, "'''"))
+                in = In::code, skip = 2;
+            break;
+        case In::comment:
+            break;
+        }
+        i += skip;
+        col += skip;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 HostConfig parse_host_config(std::string_view text, const std::string &name)
 {
     HostConfig c;
     c.source = name;
+    if (auto at = non_ascii_outside_comment(text))
+        throw Error("config `" + name + "`: line " + std::to_string(at->first) + ", column " +
+                    std::to_string(at->second) +
+                    ": non-ASCII character (the host config is ASCII outside comments)");
     toml::table doc;
     try {
         doc = toml::parse(text, name);

@@ -29,15 +29,18 @@ setup_file() {
 		  dataDir: $dd}}]}' >"$P/net.d/$PM_NET.conflist"
 	export P PM_NET PM_CG PM_SUBNET
 
-	# The holder: new mount and network namespaces, /dev/kvm hidden, loopback up.
-	unshare -m -n --propagation private sh -c \
+	# The holder: new mount and network namespaces, /dev/kvm hidden, loopback up; in a
+	# cgroup of its own, which every podman call (and the conmons it forks) joins too, so
+	# the teardown kills all of them by cgroup.
+	PM_DCG=$(tl_daemon_cgroup "urunc-e2e-podman-$E2E_SFX") || return 1
+	echo "$PM_DCG" >"$E2E_T/podman.cgroup"
+	e2e_start_daemon "$E2E_T/holder.pid" "$PM_DCG" unshare -m -n --propagation private sh -c \
 		'if [ -e /dev/kvm ]; then mount --bind /dev/null /dev/kvm || exit 125; fi
-		 ip link set lo up && exec sleep 3600' </dev/null >"$P/holder.log" 2>&1 3>&- &
-	PM_HOLDER=$!
-	echo "$PM_HOLDER" >"$E2E_T/holder.pid"
+		 ip link set lo up && exec sleep 3600' >"$P/holder.log" 2>&1
+	PM_HOLDER=$(cut -d' ' -f1 "$E2E_T/holder.pid")
 	e2e_wait 10 holder_ready || { cat "$P/holder.log"; return 1; }
 	PM_MNTNS=$(e2e_mntns "$PM_HOLDER")
-	export PM_HOLDER PM_MNTNS
+	export PM_HOLDER PM_MNTNS PM_DCG
 	[ "$PM_MNTNS" != "$(e2e_mntns $$)" ]
 }
 
@@ -46,8 +49,9 @@ teardown_file() {
 	if [ -n "${PM_HOLDER:-}" ] && holder_ready; then
 		pm rm -f -a -t 0 >/dev/null 2>&1 || true
 	fi
-	e2e_kill_mntns "${PM_MNTNS:-}"   # the holder, conmon, podman, urunc calls
-	e2e_kill_cgroups "${PM_CG:-}"     # VMMs
+	# the holder, podman calls, conmons, urunc calls; then the containers' cgroups (VMMs)
+	e2e_stop_daemon "$E2E_T/holder.pid" 5 "$(cat "$E2E_T/podman.cgroup" 2>/dev/null)"
+	e2e_kill_cgroups "${PM_CG:-}"
 	e2e_rm_tmp
 }
 
@@ -57,7 +61,7 @@ holder_ready() { [ "$(readlink "/proc/$PM_HOLDER/exe" 2>/dev/null)" = "$(readlin
 
 # pm <args...>: podman in the holder's namespaces with the private configuration, bounded.
 pm() {
-	nsenter -t "$PM_HOLDER" -m -n env CONTAINERS_CONF="$P/containers.conf" \
+	"${TL_IN_CGROUP[@]}" "$PM_DCG" nsenter -t "$PM_HOLDER" -m -n env CONTAINERS_CONF="$P/containers.conf" \
 		timeout -k 5 "${PODMAN_TIMEOUT:-90}" podman --root "$P/root" --runroot "$P/runroot" \
 		--tmpdir "$P/tmp" --cni-config-dir "$P/net.d" --storage-driver overlay "$@"
 }
