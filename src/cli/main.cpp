@@ -6,6 +6,24 @@
 #include "container/timestamps.hpp"
 #include "container/verbs.hpp"
 
+// CLI11 includes <iostream>, and with it a static std::ios_base::Init object that builds the
+// eight standard streams and the C locale's facets before main: about 1 MiB of resident
+// memory and its page faults in every command, since libstdc++ is linked statically. urunc
+// never uses the standard streams (help and errors go through std::string and stdio; CLI11
+// writes to std::cout only for deprecated or retired options and in App::exit's defaults,
+// none of which urunc uses), so <iostream> is kept out and its four objects declared as
+// libstdc++ declares them. tests/meson.build checks that the binary has no ios_base::Init.
+#if defined(__GLIBCXX__) && !defined(_GLIBCXX_IOSTREAM)
+#define _GLIBCXX_IOSTREAM 1
+#include <istream>
+#include <ostream>
+namespace std {
+extern istream cin;
+extern ostream cout;
+extern ostream cerr;
+extern ostream clog;
+}  // namespace std
+#endif
 #include <CLI/CLI.hpp>
 
 #include <cstdio>

@@ -8,7 +8,6 @@
 #include "linux/cgroup_stats.hpp"
 #include "container/state_store.hpp"
 
-#include <cmath>
 #include <chrono>
 #include <thread>
 
@@ -60,7 +59,11 @@ long long parse_go_duration_ms(const std::string &s)
         else throw Error("invalid duration `" + s + "`: unknown unit `" + unit + "`");
         total_ms += v * mult;
     }
-    return static_cast<long long>(std::llround(total_ms));
+    // Go's time.Duration is int64 nanoseconds: 9223372036854 ms at most. Rounded by hand, not
+    // with std::llround: that one call was the only reason urunc loaded libm.
+    if (!(total_ms <= 9223372036854.0))
+        throw Error("invalid duration `" + s + "`: out of range");
+    return static_cast<long long>(total_ms + 0.5);
 }
 
 int events(const Globals &g, const std::string &id, const RawCommand &c)

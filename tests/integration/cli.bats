@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Command line: global flags, flag syntaxes, logging, --version, features, refused verbs.
 
+bats_require_minimum_version 1.5.0
 load helpers
 
 setup() { it_setup; }
@@ -11,6 +12,30 @@ teardown() { it_teardown; }
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^urunc\ version\ [0-9A-Za-z.+~-]+$ ]]
 	has "$output" "spec: "
+}
+
+@test "--help and a usage error: help on stdout exit 0; one usage line on stderr exit 1 (no standard streams needed)" {
+	run --separate-stderr "$URUNC" --help
+	[ "$status" -eq 0 ]
+	has "$output" "create"
+	[ -z "$stderr" ]
+	run --separate-stderr "$URUNC" state --no-such-flag x
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(wc -l <<<"$stderr")" = 1 ]
+	has "$stderr" "no-such-flag"
+}
+
+@test "the binary loads libc only and builds no iostreams at start-up (every verb pays both)" {
+	command -v readelf >/dev/null && command -v nm >/dev/null || skip "binutils not installed"
+	run readelf -d "$URUNC"
+	[ "$status" -eq 0 ]
+	needed=$(sed -n "s/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p" <<<"$output" | grep -v "^ld-linux" | sort | tr "\\n" " ")
+	[ "$needed" = "libc.so.6 " ] || { echo "NEEDED: $needed"; false; }
+	# std::ios_base::Init is linked in only when something constructs the standard streams.
+	run nm "$URUNC"
+	[ "$status" -eq 0 ]
+	! grep -q '_ZNSt8ios_base4InitC[12]Ev' <<<"$output"
 }
 
 @test "features: valid JSON with ociVersionMin/Max, the six hooks and linux.namespaces; nothing on stderr" {

@@ -121,6 +121,11 @@ TEST_CASE("parse_size and parse_go_duration_ms: runc's syntaxes", "[verbs]")
     CHECK(parse_go_duration_ms("100ms") == 100);
     CHECK(parse_go_duration_ms("1m30s") == 90000);
     CHECK(parse_go_duration_ms("1.5s") == 1500);
+    CHECK(parse_go_duration_ms("0.4ms") == 0);
+    CHECK(parse_go_duration_ms("0.5ms") == 1);
+    CHECK(parse_go_duration_ms("2562047h") == 9223369200000LL);
+    CHECK_THROWS_WITH(parse_go_duration_ms("2562048h"), "invalid duration `2562048h`: out of range");
+    CHECK_THROWS_WITH(parse_go_duration_ms("99999999999999999999h"), Catch::EndsWith("out of range"));
     CHECK_THROWS(parse_go_duration_ms("5"));
     CHECK_THROWS(parse_go_duration_ms("s"));
     CHECK_THROWS(parse_go_duration_ms("3 days"));
