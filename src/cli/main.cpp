@@ -27,6 +27,7 @@ extern ostream clog;
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,30 +81,13 @@ int raw_verb(int argc, char **argv)
     }
 }
 
-} // namespace
-
-int main(int argc, char **argv)
-{
-    oci::ts::invoked();
-    if (oci::is_raw_verb(oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb))
-        return raw_verb(argc, argv);
-    std::vector<std::string> args = normalise_args(argc, argv);
+// The command line as CLI11 reads it: the global flags, each verb's options, and the
+// verbs' subcommands (set by parse: the one given is true).
+struct Cli {
+    CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
     oci::Globals g;
-    g.argv = args;
     oci::GlobalFlags gf;
     std::string rootless, criu;
-
-    CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
-    app.set_version_flag("-v,--version", oci::version_text());
-    app.add_option("--root", g.root, "root directory for container state");
-    app.add_option("--log", gf.log_file, "log file (default: stderr)");
-    app.add_option("--log-format", gf.log_format, "log format: text or json");
-    app.add_flag("--debug", gf.debug, "debug logging");
-    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "cgroupsPath is slice:prefix:name");
-    app.add_option("--rootless", rootless, "accepted and ignored");
-    app.add_option("--criu", criu, "accepted and ignored");
-    app.require_subcommand(1);
-
     oci::RunOptions ro;
     oci::CreateOptions &co = ro.create;
     oci::StartOptions so;
@@ -114,90 +98,139 @@ int main(int argc, char **argv)
     std::string ps_format = "table";
     bool detach = false, no_subreaper = false;
     int preserve_fds = 0;
+    CLI::App *create = nullptr, *run = nullptr, *start = nullptr, *state = nullptr, *kill = nullptr,
+             *del = nullptr, *list = nullptr, *ps = nullptr, *features = nullptr;
+};
 
-    auto add_create_flags = [&](CLI::App *c) {
-        c->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
-        c->add_option("--pid-file", co.pid_file, "write the init pid here");
-        c->add_option("--console-socket", co.console_socket, "AF_UNIX socket receiving the pty master");
-        c->add_flag("--no-pivot", co.no_pivot, "accepted (the VMM always gets a private root)");
-        c->add_flag("--no-new-keyring", co.no_new_keyring, "accepted and ignored");
-        c->add_option("--preserve-fds", preserve_fds, "accepted and ignored");
-        c->add_option("id", co.id, "container id")->required();
-    };
-    auto *create = app.add_subcommand("create", "create a container");
-    add_create_flags(create);
-    create->add_flag("-d,--detach", detach, "accepted (create always detaches)");
-    auto *run = app.add_subcommand("run", "create and start a container");
-    add_create_flags(run);
-    run->add_flag("-d,--detach", ro.detach, "do not wait for the container");
-    run->add_flag("--keep", ro.keep, "do not delete the container when it exits");
-    run->add_flag("--no-subreaper", no_subreaper, "accepted and ignored");
-    auto *start = app.add_subcommand("start", "start a created container");
-    start->add_option("id", so.id)->required();
-    auto *state = app.add_subcommand("state", "print the state of a container");
-    state->add_option("id", sto.id)->required();
-    auto *kill = app.add_subcommand("kill", "send a signal to the container");
-    kill->add_flag("-a,--all", ko.all, "all processes of the container");
-    kill->add_option("id", ko.id)->required();
-    kill->add_option("signal", ko.signal, "signal name or number (default SIGTERM)");
-    auto *del = app.add_subcommand("delete", "delete a container");
-    del->add_flag("-f,--force", dopt.force, "kill it first if running");
-    del->add_option("id", dopt.id)->required();
-    auto *list = app.add_subcommand("list", "list containers");
-    list->add_option("-f,--format", lo.format, "table or json");
-    list->add_flag("-q,--quiet", lo.quiet, "ids only");
-    auto *ps = app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
-    ps->add_option("-f,--format", ps_format, "table or json");
-    ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
-    auto *features = app.add_subcommand("features", "print the runtime's features (JSON)");
+void add_global_flags(Cli &c)
+{
+    CLI::App &app = c.app;
+    app.set_version_flag("-v,--version", oci::version_text());
+    app.add_option("--root", c.g.root, "root directory for container state");
+    app.add_option("--log", c.gf.log_file, "log file (default: stderr)");
+    app.add_option("--log-format", c.gf.log_format, "log format: text or json");
+    app.add_flag("--debug", c.gf.debug, "debug logging");
+    app.add_flag("--systemd-cgroup", c.g.systemd_cgroup, "cgroupsPath is slice:prefix:name");
+    app.add_option("--rootless", c.rootless, "accepted and ignored");
+    app.add_option("--criu", c.criu, "accepted and ignored");
+    app.require_subcommand(1);
+}
+
+void add_create_flags(Cli &c, CLI::App *sub)
+{
+    oci::CreateOptions &co = c.co;
+    sub->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
+    sub->add_option("--pid-file", co.pid_file, "write the init pid here");
+    sub->add_option("--console-socket", co.console_socket, "AF_UNIX socket receiving the pty master");
+    sub->add_flag("--no-pivot", co.no_pivot, "accepted (the VMM always gets a private root)");
+    sub->add_flag("--no-new-keyring", co.no_new_keyring, "accepted and ignored");
+    sub->add_option("--preserve-fds", c.preserve_fds, "accepted and ignored");
+    sub->add_option("id", co.id, "container id")->required();
+}
+
+void add_verbs(Cli &c)
+{
+    CLI::App &app = c.app;
+    c.create = app.add_subcommand("create", "create a container");
+    add_create_flags(c, c.create);
+    c.create->add_flag("-d,--detach", c.detach, "accepted (create always detaches)");
+    c.run = app.add_subcommand("run", "create and start a container");
+    add_create_flags(c, c.run);
+    c.run->add_flag("-d,--detach", c.ro.detach, "do not wait for the container");
+    c.run->add_flag("--keep", c.ro.keep, "do not delete the container when it exits");
+    c.run->add_flag("--no-subreaper", c.no_subreaper, "accepted and ignored");
+    c.start = app.add_subcommand("start", "start a created container");
+    c.start->add_option("id", c.so.id)->required();
+    c.state = app.add_subcommand("state", "print the state of a container");
+    c.state->add_option("id", c.sto.id)->required();
+    c.kill = app.add_subcommand("kill", "send a signal to the container");
+    c.kill->add_flag("-a,--all", c.ko.all, "all processes of the container");
+    c.kill->add_option("id", c.ko.id)->required();
+    c.kill->add_option("signal", c.ko.signal, "signal name or number (default SIGTERM)");
+    c.del = app.add_subcommand("delete", "delete a container");
+    c.del->add_flag("-f,--force", c.dopt.force, "kill it first if running");
+    c.del->add_option("id", c.dopt.id)->required();
+    c.list = app.add_subcommand("list", "list containers");
+    c.list->add_option("-f,--format", c.lo.format, "table or json");
+    c.list->add_flag("-q,--quiet", c.lo.quiet, "ids only");
+    c.ps = app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
+    c.ps->add_option("-f,--format", c.ps_format, "table or json");
+    c.ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
+    c.features = app.add_subcommand("features", "print the runtime's features (JSON)");
     // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
     for (const char *verb : {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
         auto *u = app.add_subcommand(verb, std::string(verb) + ": runc's for Linux containers, urunc's for unikernels");
         u->allow_extras();
         u->prefix_command();
     }
+}
 
+// Parses the arguments. An exit status when that is all there is to do (version, help,
+// a usage error).
+std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
+{
     std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {
-        app.parse(rev);
+        c.app.parse(rev);
     } catch (const CLI::CallForVersion &) {
         std::fputs(oci::version_text().c_str(), stdout);
         return 0;
     } catch (const CLI::Success &) {
-        std::fputs(app.help().c_str(), stdout);
+        std::fputs(c.app.help().c_str(), stdout);
         return 0;
     } catch (const CLI::ParseError &e) {
         try {
-            log::setup({gf.log_file, gf.log_format == "json", log::Level::info});
+            log::setup({c.gf.log_file, c.gf.log_format == "json", log::Level::info});
         } catch (const Error &) {
         }
         log::fatal(std::string("usage: ") + e.what());
         return 1;
     }
+    return std::nullopt;
+}
 
+// The verb given, called with its options.
+int dispatch(Cli &c)
+{
     try {
-        oci::apply_global_flags(g, gf);
-        if (*create)
-            return oci::create(g, co);
-        if (*run)
-            return oci::run(g, ro);
-        if (*start)
-            return oci::start(g, so);
-        if (*state)
-            return oci::state(g, sto);
-        if (*kill)
-            return oci::kill(g, ko);
-        if (*del)
-            return oci::remove(g, dopt);
-        if (*list)
-            return oci::list(g, lo);
-        if (*ps)
-            return oci::ps(g, oci::ps_options(ps_format, ps->remaining()));
-        if (*features)
+        oci::apply_global_flags(c.g, c.gf);
+        if (*c.create)
+            return oci::create(c.g, c.co);
+        if (*c.run)
+            return oci::run(c.g, c.ro);
+        if (*c.start)
+            return oci::start(c.g, c.so);
+        if (*c.state)
+            return oci::state(c.g, c.sto);
+        if (*c.kill)
+            return oci::kill(c.g, c.ko);
+        if (*c.del)
+            return oci::remove(c.g, c.dopt);
+        if (*c.list)
+            return oci::list(c.g, c.lo);
+        if (*c.ps)
+            return oci::ps(c.g, oci::ps_options(c.ps_format, c.ps->remaining()));
+        if (*c.features)
             return oci::features();
     } catch (const std::exception &e) {
         log::fatal(e.what());
         return 1;
     }
     return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    oci::ts::invoked();
+    if (oci::is_raw_verb(oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb))
+        return raw_verb(argc, argv);
+    Cli c;
+    c.g.argv = normalise_args(argc, argv);
+    add_global_flags(c);
+    add_verbs(c);
+    if (std::optional<int> done = parse(c, c.g.argv))
+        return *done;
+    return dispatch(c);
 }

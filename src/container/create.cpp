@@ -14,6 +14,7 @@
 #include "linux/hooks.hpp"
 #include "container/init.hpp"
 #include "container/init_protocol.hpp"
+#include "container/rollback.hpp"
 #include "container/runc.hpp"
 #include "container/state_store.hpp"
 #include "container/timestamps.hpp"
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <optional>
 #include <set>
 #include <cstdlib>
 
@@ -139,18 +141,34 @@ void check_rootfs_not_symlink(const std::string &root_path)
         throw Error("config.json: root.path: `" + root_path + "` is a symlink; the rootfs must be a directory");
 }
 
-} // namespace
+// What create reads from the bundle: config.json as text (the state dir keeps this
+// snapshot), parsed, and the unikernel config it names.
+struct BundleInput {
+    std::string dir;  // absolute
+    std::string spec_text;
+    Spec spec;
+    UnikernelConfig config;
+};
 
-Created create_container(const Globals &g, const CreateOptions &o)
+// The id, the bundle and its config.json; a bundle that is not a unikernel goes to runc.
+BundleInput read_bundle(const Globals &g, const CreateOptions &o)
 {
     if (!valid_id(o.id))
         throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-], at most 255 of them");
-    std::string bundle = absolute_bundle(o.bundle);
-    const std::string spec_text = read_regular_file(join_path(bundle, "config.json"), kMaxConfigJson);
-    Spec spec = parse_spec(spec_text, bundle);
-    auto config = detect_unikernel(spec);
+    BundleInput in;
+    in.dir = absolute_bundle(o.bundle);
+    in.spec_text = read_regular_file(join_path(in.dir, "config.json"), kMaxConfigJson);
+    in.spec = parse_spec(in.spec_text, in.dir);
+    auto config = detect_unikernel(in.spec);
     if (!config)
         exec_runc(g.argv);
+    in.config = std::move(*config);
+    return in;
+}
+
+// What urunc refuses in a spec, checked before anything is made. Returns the clone flags.
+int check_spec(const Spec &spec, const CreateOptions &o, bool &new_uts)
+{
     if (!spec.has_linux)
         throw Error("config.json: linux: missing");
     check_rootfs_not_symlink(spec.root_path);
@@ -158,160 +176,263 @@ Created create_container(const Globals &g, const CreateOptions &o)
         throw Error("cannot allocate tty if urunc will detach without setting console socket");
     if (!spec.terminal && !o.console_socket.empty())
         throw Error("cannot use console socket if urunc will not detach or allocate tty");
-    bool new_uts = false;
     int flags = clone_flags(spec, new_uts);
     if (!spec.hostname.empty() && !spec.find_namespace("uts"))
         throw Error("config.json: hostname: setting it needs a uts namespace (linux.namespaces), as in runc");
     validate_sysctls(spec.sysctl, own_namespaces(spec));
     check_lsm_labels(spec);
+    return flags;
+}
+
+// The host config, and the timestamps it asks for.
+HostConfig load_host_and_start_timestamps(const CreateOptions &o)
+{
     HostConfig host = load_host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(ts::Step::cr_invoked);
     ts::mark(ts::Step::cr_unikontainer_created);
+    return host;
+}
+
+// state.json as first written (no pid yet), and the snapshot of config.json.
+State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o, const BundleInput &in,
+                   const Launch &l)
+{
+    State st;
+    st.id = o.id;
+    st.bundle = in.dir;
+    st.rootfs = in.spec.root_path;
+    st.oci_version = in.spec.oci_version;
+    st.created = rfc3339_now();
+    st.annotations = in.spec.annotations;
+    for (const auto &[k, v] : to_annotations(l.config))
+        st.annotations[k] = v;
+    st.host_config = host_config_to_json(l.host);
+    st.rootfs_choice = l.rootfs_choice;
+    st.artifact_source = l.artifact_source;
+    st.copy_dir = l.copy_dir;
+    st.systemd_cgroup = g.systemd_cgroup;
+    dir.save(st);
+    // Later commands read this snapshot: edits to the bundle's config.json don't matter.
+    write_file_atomic(dir.file("config.json"), in.spec_text, 0600);
+    return st;
+}
+
+// The monitor root is assembled on a tmpfs over this (empty) directory, inside the init's
+// private mount namespace: the host only ever sees the empty directory.
+void make_monitor_root_dir(const Launch &l)
+{
+    if (::mkdir(l.root_dir.c_str(), 0700) < 0)
+        throw sys_error("mkdir `" + l.root_dir + "`");
+}
+
+// What create and the init talk through: the exec fifo the init parks on, the sync socket
+// pair, the pty when the spec asks for a terminal.
+struct InitChannels {
+    UniqueFd fifo;
+    UniqueFd parent_sock, child_sock;
+    Pty pty;
+};
+
+InitChannels open_init_channels(const StateDir &dir, const Spec &spec)
+{
+    InitChannels ch;
+    std::string fifo = dir.file("exec.fifo");
+    if (::mkfifo(fifo.c_str(), 0600) < 0)
+        throw sys_error("mkfifo `" + fifo + "`");
+    ch.fifo.reset(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+    if (!ch.fifo)
+        throw sys_error("open `" + fifo + "`");
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        throw sys_error("socketpair");
+    ch.parent_sock.reset(sv[0]);
+    ch.child_sock.reset(sv[1]);
+    if (spec.terminal)
+        ch.pty = open_pty();
+    if (spec.terminal && spec.console_rows)
+        set_winsize(ch.pty.master.get(), spec.console_rows, spec.console_cols);
+    return ch;
+}
+
+InitArgs init_args(Launch &l, const InitChannels &ch, const Spec &spec, bool new_uts, const State &st)
+{
+    InitArgs args;
+    args.launch = &l;
+    args.sync_fd = ch.child_sock.get();
+    args.fifo_fd = ch.fifo.get();
+    args.console_slave = spec.terminal ? ch.pty.slave.get() : -1;
+    args.new_uts = new_uts;
+    args.state = st;
+    return args;
+}
+
+// Fds on the block devices that leave the host, opened while they are still mounted: the
+// VMM gets them across exec.
+void open_block_devices(Launch &l)
+{
+    for (const auto &u : l.unmounts) {
+        UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!dev)
+            throw sys_error("open `" + u.device + "`");
+        l.device_fds.push_back(dev.get());
+        l.fds.push_back(std::move(dev));
+    }
+}
+
+// The init, cloned into its new namespaces (after joining a pid namespace named by path).
+pid_t clone_init(const Spec &spec, int flags, InitArgs &args)
+{
+    join_pid_namespace(spec);
+    ts::mark(ts::Step::cr_start_reexec);
+    pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+    if (child < 0)
+        throw sys_error("clone the container init");
+    if (child == 0)
+        init_main(args);
+    return child;
+}
+
+// The init of a create that failed.
+void kill_init(pid_t child)
+{
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+}
+
+// The init's cgroup: the spec's, with the device rules the VMM needs.
+Cgroup place_init_in_cgroup(pid_t child, const Spec &spec, const Globals &g, const CreateOptions &o,
+                            const Launch &l)
+{
+    CgroupRequest cr;
+    cr.path = spec.cgroups_path;
+    cr.systemd = g.systemd_cgroup;
+    cr.id = o.id;
+    cr.resources = l.cgroup_resources;
+    // The spec's rules first, then what the VMM needs, whatever they said.
+    if (!cr.resources.devices.empty()) {
+        for (const auto &d : l.devices)
+            cr.resources.devices.push_back(allow_node(d));
+        for (const auto &d : spec.devices)
+            if (d.type != 'p')
+                cr.resources.devices.push_back(allow_node(d.type, d.major, d.minor));
+    }
+    return place_in_cgroup(child, cr);
+}
+
+// Recorded now: if create is killed from here on (a shim's Pdeathsig), delete still finds
+// the init and the cgroup; state and ps show the real pid meanwhile.
+void record_init(const StateDir &dir, State &st, pid_t child, const Cgroup &cgroup)
+{
+    st.cgroup = cgroup_to_json(cgroup);
+    st.pid = child;
+    st.pid_start = process_start_time(child);
+    dir.save(st);
+}
+
+// A block rootfs leaves the host now, after every check that can fail early, in the
+// namespace that owns the mount, before the init makes its own mount namespace.
+void unmount_block_rootfs(const std::string &id, const Launch &l, std::vector<rootfs::UnmountedFs> &unmounted)
+{
+    for (const auto &u : l.unmounts) {
+        unmounted.push_back(rootfs::unmount_for_guest(u.path, u.device));
+        log::info("container {}: unmounted `{}` from the host; {} goes to the guest", id, u.path, u.device);
+    }
+}
+
+// The init has its namespaces: the prestart and createRuntime hooks run, then it goes on
+// until it is parked on the exec fifo.
+void run_create_hooks(int sock, const Spec &spec, const State &st)
+{
+    send_go(sock);
+    expect(sock, proto::Stage::ns_ready);
+    ts::mark(ts::Step::cr_received_pids);
+
+    std::string creating = oci_state_json(st, Status::creating, false);
+    run_hooks(spec.hooks.prestart, "prestart", creating, 0);
+    run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
+    ts::mark(ts::Step::cr_hooks_executed);
+    send_go(sock);
+    ts::mark(ts::Step::cr_sent_ack);
+    expect(sock, proto::Stage::ready);
+}
+
+// The pty master goes to our caller (run) or to the console socket.
+void hand_over_console(const Spec &spec, const CreateOptions &o, Pty &pty, Created &out)
+{
+    if (spec.terminal && o.keep_console)
+        out.console = std::move(pty.master);
+    else if (spec.terminal)
+        send_console_master(o.console_socket, pty.master.get(), pty.slave_name);
+}
+
+// The init is parked on the exec fifo: state says created, the pid file names it.
+void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_t child)
+{
+    st.pid_start = process_start_time(child);
+    if (st.pid_start == 0)
+        throw Error("container init exited before it was ready");
+    st.creating = false;
+    dir.save(st);
+    write_pid_file(o.pid_file, child);
+}
+
+} // namespace
+
+Created create_container(const Globals &g, const CreateOptions &o)
+{
+    const BundleInput in = read_bundle(g, o);
+    const Spec &spec = in.spec;
+    bool new_uts = false;
+    int flags = check_spec(spec, o, new_uts);
+    HostConfig host = load_host_and_start_timestamps(o);
 
     StateDir dir = StateDir::create(g.root, o.id);
     ts::mark(ts::Step::cr_initial_setup);
+    // From here on a failure undoes what create made: the init is killed first (it holds
+    // the cgroup and the block devices), then the host gets its filesystems back, then the
+    // cgroup and the state dir go. Each step is a no-op until its thing exists.
     Created out;
     out.state_dir = dir.path();
     pid_t child = -1;
     std::vector<rootfs::UnmountedFs> unmounted;
-    Cgroup cgroup;
-    bool have_cgroup = false;
-    try {
-        auto launch = std::make_unique<Launch>(prepare_launch(spec, *config, host, dir.path()));
-        Launch &l = *launch;
-        log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice,
-                  l.artifact_source);
-
-        State st;
-        st.id = o.id;
-        st.bundle = bundle;
-        st.rootfs = spec.root_path;
-        st.oci_version = spec.oci_version;
-        st.created = rfc3339_now();
-        st.annotations = spec.annotations;
-        for (const auto &[k, v] : to_annotations(l.config))
-            st.annotations[k] = v;
-        st.host_config = host_config_to_json(l.host);
-        st.rootfs_choice = l.rootfs_choice;
-        st.artifact_source = l.artifact_source;
-        st.copy_dir = l.copy_dir;
-        st.systemd_cgroup = g.systemd_cgroup;
-        dir.save(st);
-        // Later commands read this snapshot: edits to the bundle's config.json don't matter.
-        write_file_atomic(dir.file("config.json"), spec_text, 0600);
-
-        // The monitor root is assembled on a tmpfs over this (empty) directory, inside the
-        // init's private mount namespace: the host only ever sees the empty directory.
-        if (::mkdir(l.root_dir.c_str(), 0700) < 0)
-            throw sys_error("mkdir `" + l.root_dir + "`");
-
-        std::string fifo = dir.file("exec.fifo");
-        if (::mkfifo(fifo.c_str(), 0600) < 0)
-            throw sys_error("mkfifo `" + fifo + "`");
-        UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
-        if (!fifo_fd)
-            throw sys_error("open `" + fifo + "`");
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-            throw sys_error("socketpair");
-        UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
-        Pty pty;
-        if (spec.terminal)
-            pty = open_pty();
-        if (spec.terminal && spec.console_rows)
-            set_winsize(pty.master.get(), spec.console_rows, spec.console_cols);
-
-        InitArgs args;
-        args.launch = &l;
-        args.sync_fd = child_sock.get();
-        args.fifo_fd = fifo_fd.get();
-        args.console_slave = spec.terminal ? pty.slave.get() : -1;
-        args.new_uts = new_uts;
-        args.state = st;
-
-        for (const auto &u : l.unmounts) {
-            UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));
-            if (!dev)
-                throw sys_error("open `" + u.device + "`");
-            l.device_fds.push_back(dev.get());
-            l.fds.push_back(std::move(dev));
-        }
-        join_pid_namespace(spec);
-        ts::mark(ts::Step::cr_start_reexec);
-        child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
-        if (child < 0)
-            throw sys_error("clone the container init");
-        if (child == 0)
-            init_main(args);
-        child_sock.reset();
-        pty.slave.reset();
-        out.pid = child;
-
-        CgroupRequest cr;
-        cr.path = spec.cgroups_path;
-        cr.systemd = g.systemd_cgroup;
-        cr.id = o.id;
-        cr.resources = l.cgroup_resources;
-        // The spec's rules first, then what the VMM needs, whatever they said.
-        if (!cr.resources.devices.empty()) {
-            for (const auto &d : l.devices)
-                cr.resources.devices.push_back(allow_node(d));
-            for (const auto &d : spec.devices)
-                if (d.type != 'p')
-                    cr.resources.devices.push_back(allow_node(d.type, d.major, d.minor));
-        }
-        cgroup = place_in_cgroup(child, cr);
-        have_cgroup = true;
-        st.cgroup = cgroup_to_json(cgroup);
-        st.pid = child;
-        st.pid_start = process_start_time(child);
-        // Recorded now: if create is killed from here on (a shim's Pdeathsig), delete still
-        // finds the init and the cgroup; state and ps show the real pid meanwhile.
-        dir.save(st);
-        // A block rootfs leaves the host now, after every check that can fail early, in the
-        // namespace that owns the mount, before the init makes its own mount namespace.
-        for (const auto &u : l.unmounts) {
-            unmounted.push_back(rootfs::unmount_for_guest(u.path, u.device));
-            log::info("container {}: unmounted `{}` from the host; {} goes to the guest", o.id, u.path,
-                      u.device);
-        }
-        send_go(parent_sock.get());
-        expect(parent_sock.get(), proto::Stage::ns_ready);
-        ts::mark(ts::Step::cr_received_pids);
-
-        std::string creating = oci_state_json(st, Status::creating, false);
-        run_hooks(spec.hooks.prestart, "prestart", creating, 0);
-        run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
-        ts::mark(ts::Step::cr_hooks_executed);
-        send_go(parent_sock.get());
-        ts::mark(ts::Step::cr_sent_ack);
-        expect(parent_sock.get(), proto::Stage::ready);
-
-        if (spec.terminal && o.keep_console)
-            out.console = std::move(pty.master);
-        else if (spec.terminal)
-            send_console_master(o.console_socket, pty.master.get(), pty.slave_name);
-        st.pid_start = process_start_time(child);
-        if (st.pid_start == 0)
-            throw Error("container init exited before it was ready");
-        st.creating = false;
-        dir.save(st);
-        write_pid_file(o.pid_file, child);
-        ts::mark(ts::Step::cr_terminated);
-        return out;
-    } catch (...) {
-        if (child > 0) {
-            ::kill(child, SIGKILL);
-            ::waitpid(child, nullptr, 0);
-        }
-        // No VMM ever had the devices (start has not run): the host gets its mounts back.
+    std::optional<Cgroup> cgroup;
+    Rollback undo("container " + o.id);
+    undo.add([&] { return dir.remove(); });
+    undo.add([&] { return cgroup ? remove_cgroup(*cgroup) : std::string(); });
+    // No VMM ever had the devices (start has not run): the host gets its mounts back.
+    undo.add([&] {
         restore_unmounted(o.id, unmounted);
-        if (have_cgroup)
-            remove_cgroup(cgroup);
-        dir.remove();
-        throw;
-    }
+        return std::string();
+    });
+    undo.add([&] {
+        if (child > 0)
+            kill_init(child);
+        return std::string();
+    });
+
+    auto launch = std::make_unique<Launch>(prepare_launch(spec, in.config, host, dir.path()));
+    Launch &l = *launch;
+    log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice, l.artifact_source);
+    State st = record_state(dir, g, o, in, l);
+    make_monitor_root_dir(l);
+    InitChannels ch = open_init_channels(dir, spec);
+    InitArgs args = init_args(l, ch, spec, new_uts, st);
+    open_block_devices(l);
+    child = clone_init(spec, flags, args);
+    ch.child_sock.reset();
+    ch.pty.slave.reset();
+    out.pid = child;
+
+    cgroup = place_init_in_cgroup(child, spec, g, o, l);
+    record_init(dir, st, child, *cgroup);
+    unmount_block_rootfs(o.id, l, unmounted);
+    run_create_hooks(ch.parent_sock.get(), spec, st);
+    hand_over_console(spec, o, ch.pty, out);
+    record_created(dir, st, o, child);
+    ts::mark(ts::Step::cr_terminated);
+    undo.commit();
+    return out;
 }
 
 int create(const Globals &g, const CreateOptions &o)

@@ -132,6 +132,172 @@ void add_libraries(Launch &l)
         l.host_binds.push_back("/etc/ld.so.cache");
 }
 
+// The guest and the VMM the config names.
+void find_guest_and_vmm(Launch &l)
+{
+    const UnikernelConfig &c = l.config;
+    l.guest = unikernels::find_guest(c.type);
+    if (!l.guest)
+        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type + "`");
+    l.vmm = vmm::find_vmm(c.hypervisor);
+    if (!l.vmm)
+        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor + "`");
+}
+
+// The host config's [monitors.<vmm>] table, or the defaults.
+MonitorConfig monitor_config(const Launch &l)
+{
+    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
+    return mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
+}
+
+// Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
+// True when the guest runs under KVM.
+bool choose_kvm(const Launch &l)
+{
+    vmm::KvmProbe probe;
+    if (l.vmm->uses_kvm() || l.vmm->needs_kvm())
+        probe = vmm::probe_host_kvm();
+    bool kvm = l.vmm->uses_kvm() && probe.usable;
+    if (l.vmm->needs_kvm() && !probe.usable)
+        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm, which cannot run a guest here: " + probe.why);
+    if (l.vmm->uses_kvm() && !kvm) {
+        if (l.host.runtime.require_kvm)
+            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
+        log::warn("KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
+                  probe.why, l.vmm->name());
+    }
+    return kvm;
+}
+
+// What the guest is told: its argv, env, ids, cwd and the config's device names.
+void set_guest_params(Launch &l)
+{
+    const Spec &s = l.spec;
+    const UnikernelConfig &c = l.config;
+    l.params.args = s.args;
+    if (l.params.args.empty() && !c.cmdline.empty())
+        l.params.args = split_ws(c.cmdline);
+    l.params.env = s.env;
+    l.params.monitor = std::string(l.vmm->name());
+    l.params.version = c.version;
+    l.params.solo5_net_dev = c.solo5_net_dev;
+    l.params.solo5_blk_dev = c.solo5_blk_dev;
+    l.params.uid = s.uid;
+    l.params.gid = s.gid;
+    l.params.cwd = s.cwd;
+}
+
+// The VMM plan: its binary, the guest's RAM and vCPUs, the cgroup's limits, KVM, seccomp,
+// vhost, the data dir and the guest's command line.
+void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
+{
+    l.exec.binary = vmm_binary(*l.vmm, mc);
+    // Guest RAM, vCPUs and the cgroup's memory limit: one policy (guest_resources.hpp).
+    CpuPolicy cpu{mc.default_vcpus, host_cpus()};
+    GuestResources res = guest_resources(
+        l.spec.resources, memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+    l.exec.memory_mib = res.memory_mib;
+    l.exec.vcpus = res.vcpus;
+    l.cgroup_resources = res.cgroup;
+    log::info("guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
+              "[monitors.{}] memory_overhead_mib = {})",
+              res.memory_mib, res.vcpus,
+              res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB" : "none",
+              l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
+    l.exec.kvm = kvm;
+    l.exec.seccomp = l.spec.has_seccomp;
+    l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
+    if (mc.vhost && !l.exec.vhost)
+        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost", l.vmm->name());
+    l.exec.data_dir = mc.data_path.empty() ? "/usr/share/qemu" : mc.data_path;
+    for (const auto &w : l.guest->warnings(l.params))
+        log::warn("{}", w);
+    l.exec.guest_cmdline = l.guest->command_line(l.params);
+}
+
+// Files the guest needs inside its initrd rootfs (urunit's config): a new initrd in the
+// state dir, the image's one followed by a cpio of the files. Only then is it copied.
+void append_initrd_files(Launch &l, const std::string &state_dir)
+{
+    auto extra = l.guest->monitor_args(l.params).initrd_files;
+    if (extra.empty() || l.exec.initrd.empty())
+        return;
+    for (auto &fb : l.file_binds) {
+        if (fb.destination != l.exec.initrd)
+            continue;
+        std::string dest = state_dir + "/initrd";
+        rootfs::write_initrd_with_files(fb.fd, dest, extra);
+        UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
+        if (!fd)
+            throw sys_error("open `" + dest + "`");
+        fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
+        l.fds.push_back(std::move(fd));
+        log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
+    }
+}
+
+// Monitor root: the VMM binary, its libraries and data, the devices it needs.
+void plan_monitor_root(Launch &l, const std::string &state_dir, bool kvm)
+{
+    l.root_dir = state_dir + "/root";
+    l.host_binds.push_back(l.exec.binary);
+    if (l.vmm->wants_libs())
+        add_libraries(l);
+    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
+    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
+    if (l.vmm->name() == "qemu")
+        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
+                                     std::string("/usr/lib/ipxe/qemu")})
+            if (path_exists(d))
+                l.data_dirs.push_back(d);
+    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
+    if (kvm)
+        l.devices.push_back("/dev/kvm");
+    if (l.exec.vhost)
+        l.devices.push_back("/dev/vhost-net");
+}
+
+// The DNS server of the container's /etc/resolv.conf mount, if it names one.
+void read_dns(Launch &l)
+{
+    for (const auto &m : l.spec.mounts) {
+        if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
+            continue;
+        try {
+            l.dns = net::first_ipv4_nameserver(read_regular_file(m.source, kMaxSmallFile));
+        } catch (const Error &e) {
+            // A FIFO, a device or a huge file is somebody's trap: refuse it. A missing
+            // or unreadable one only costs the guest its DNS server.
+            if (e.code() == EINVAL || e.code() == EISDIR || e.code() == EFBIG)
+                throw wrap("mount `/etc/resolv.conf`", e);
+            log::debug("resolv.conf `{}`: {}", m.source, e.what());
+        }
+    }
+}
+
+// Without a network namespace of its own the guest gets no network: we never create
+// taps in the host's namespace.
+void plan_network(Launch &l)
+{
+    const Spec &s = l.spec;
+    l.network = s.find_namespace("network") != nullptr;
+    l.host_netns = net::host_netns_ids();
+    if (const Namespace *n = s.find_namespace("network"); n && !n->path.empty()) {
+        // Joining the host's namespace by path is `--net=host`: the guest gets no network,
+        // and the host's interfaces keep their traffic (no tap, no tc redirect).
+        if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
+            l.network = false;
+            log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
+                      "tc redirect of the host's traffic), as with --net=host", n->path);
+        }
+    }
+    if (l.network) {
+        l.devices.push_back("/dev/net/tun");
+        read_dns(l);
+    }
+}
+
 } // namespace
 
 std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
@@ -188,136 +354,15 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     l.spec = std::move(spec);
     l.config = std::move(config);
     l.host = std::move(host);
-    const Spec &s = l.spec;
-    const UnikernelConfig &c = l.config;
-
-    l.guest = unikernels::find_guest(c.type);
-    if (!l.guest)
-        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type + "`");
-    l.vmm = vmm::find_vmm(c.hypervisor);
-    if (!l.vmm)
-        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor + "`");
-    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
-    MonitorConfig mc = mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
-
-    // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
-    vmm::KvmProbe probe;
-    if (l.vmm->uses_kvm() || l.vmm->needs_kvm())
-        probe = vmm::probe_host_kvm();
-    bool kvm = l.vmm->uses_kvm() && probe.usable;
-    if (l.vmm->needs_kvm() && !probe.usable)
-        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm, which cannot run a guest here: " + probe.why);
-    if (l.vmm->uses_kvm() && !kvm) {
-        if (l.host.runtime.require_kvm)
-            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
-        log::warn("KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
-                  probe.why, l.vmm->name());
-    }
-
+    find_guest_and_vmm(l);
+    MonitorConfig mc = monitor_config(l);
+    bool kvm = choose_kvm(l);
     choose_guest_rootfs(l, state_dir);
-
-    // Guest parameters
-    l.params.args = s.args;
-    if (l.params.args.empty() && !c.cmdline.empty())
-        l.params.args = split_ws(c.cmdline);
-    l.params.env = s.env;
-    l.params.monitor = std::string(l.vmm->name());
-    l.params.version = c.version;
-    l.params.solo5_net_dev = c.solo5_net_dev;
-    l.params.solo5_blk_dev = c.solo5_blk_dev;
-    l.params.uid = s.uid;
-    l.params.gid = s.gid;
-    l.params.cwd = s.cwd;
-
-    // VMM plan
-    l.exec.binary = vmm_binary(*l.vmm, mc);
-    // Guest RAM, vCPUs and the cgroup's memory limit: one policy (guest_resources.hpp).
-    CpuPolicy cpu{mc.default_vcpus, host_cpus()};
-    GuestResources res = guest_resources(
-        s.resources, memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
-    l.exec.memory_mib = res.memory_mib;
-    l.exec.vcpus = res.vcpus;
-    l.cgroup_resources = res.cgroup;
-    log::info("guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
-              "[monitors.{}] memory_overhead_mib = {})",
-              res.memory_mib, res.vcpus,
-              res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB" : "none",
-              l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
-    l.exec.kvm = kvm;
-    l.exec.seccomp = s.has_seccomp;
-    l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
-    if (mc.vhost && !l.exec.vhost)
-        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost", l.vmm->name());
-    l.exec.data_dir = mc.data_path.empty() ? "/usr/share/qemu" : mc.data_path;
-    for (const auto &w : l.guest->warnings(l.params))
-        log::warn("{}", w);
-    l.exec.guest_cmdline = l.guest->command_line(l.params);
-
-    // Files the guest needs inside its initrd rootfs (urunit's config): a new initrd in the
-    // state dir, the image's one followed by a cpio of the files. Only then is it copied.
-    auto extra = l.guest->monitor_args(l.params).initrd_files;
-    if (!extra.empty() && !l.exec.initrd.empty()) {
-        for (auto &fb : l.file_binds) {
-            if (fb.destination != l.exec.initrd)
-                continue;
-            std::string dest = state_dir + "/initrd";
-            rootfs::write_initrd_with_files(fb.fd, dest, extra);
-            UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
-            if (!fd)
-                throw sys_error("open `" + dest + "`");
-            fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
-            l.fds.push_back(std::move(fd));
-            log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
-        }
-    }
-
-    // Monitor root: the VMM binary, its libraries and data, the devices it needs.
-    l.root_dir = state_dir + "/root";
-    l.host_binds.push_back(l.exec.binary);
-    if (l.vmm->wants_libs())
-        add_libraries(l);
-    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
-    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
-    if (l.vmm->name() == "qemu")
-        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
-                                     std::string("/usr/lib/ipxe/qemu")})
-            if (path_exists(d))
-                l.data_dirs.push_back(d);
-    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
-    if (kvm)
-        l.devices.push_back("/dev/kvm");
-    if (l.exec.vhost)
-        l.devices.push_back("/dev/vhost-net");
-    // Without a network namespace of its own the guest gets no network: we never create
-    // taps in the host's namespace.
-    l.network = s.find_namespace("network") != nullptr;
-    l.host_netns = net::host_netns_ids();
-    if (const Namespace *n = s.find_namespace("network"); n && !n->path.empty()) {
-        // Joining the host's namespace by path is `--net=host`: the guest gets no network,
-        // and the host's interfaces keep their traffic (no tap, no tc redirect).
-        if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
-            l.network = false;
-            log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
-                      "tc redirect of the host's traffic), as with --net=host", n->path);
-        }
-    }
-    if (l.network) {
-        l.devices.push_back("/dev/net/tun");
-        for (const auto &m : s.mounts) {
-            if (m.destination != "/etc/resolv.conf" || m.source.empty() || m.source[0] != '/')
-                continue;
-            try {
-                l.dns = net::first_ipv4_nameserver(read_regular_file(m.source, kMaxSmallFile));
-            } catch (const Error &e) {
-                // A FIFO, a device or a huge file is somebody's trap: refuse it. A missing
-                // or unreadable one only costs the guest its DNS server.
-                if (e.code() == EINVAL || e.code() == EISDIR || e.code() == EFBIG)
-                    throw wrap("mount `/etc/resolv.conf`", e);
-                log::debug("resolv.conf `{}`: {}", m.source, e.what());
-            }
-        }
-    }
-
+    set_guest_params(l);
+    plan_vmm_exec(l, mc, kvm);
+    append_initrd_files(l, state_dir);
+    plan_monitor_root(l, state_dir, kvm);
+    plan_network(l);
     build_command(l);  // fail at create, not at start
     return l;
 }

@@ -178,50 +178,43 @@ pid_t reap(pid_t pid, int &status)
     return r;
 }
 
-// Runs one hook; returns "" on success, else the reason followed by its output.
-std::string run_one(const Hook &hook, const std::string &state_json, pid_t ns_pid)
-{
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+// The hook's argv and envp: pointers into `args` and the hook, which outlive the exec.
+struct HookExecArgs {
+    std::vector<std::string> args;
     std::vector<char *> argv, envp;
-    for (auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto &e : hook.env)
-        envp.push_back(const_cast<char *>(e.c_str()));
-    envp.push_back(nullptr);
 
-    std::vector<NsFd> ns = ns_pid > 0 ? namespaces_of(ns_pid) : std::vector<NsFd>{};
-    bool via_sibling = !ns.empty() && std::strcmp(ns.back().type, "pid") == 0;
-    UniqueFd in = stdin_with(state_json);
-    Pipe out = make_pipe(), err = make_pipe(), pids = make_pipe();
-
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw sys_error("fork");
-    if (pid == 0)
-        child_main(in.get(), out.w.get(), err.w.get(), ns, pids.w.get(), hook.path.c_str(),
-                   argv.data(), hook.has_env ? envp.data() : environ);
-    in.reset();
-    out.w.reset();
-    err.w.reset();
-    pids.w.reset();
-    Capture cap[2] = {{std::move(out.r), {}, false}, {std::move(err.r), {}, false}};
-    for (auto &c : cap)
-        ::fcntl(c.fd.get(), F_SETFL, O_NONBLOCK);
-
-    int status = 0;
-    if (via_sibling) {
-        reap(pid, status);
-        pid_t sibling = 0;
-        if (::read(pids.r.get(), &sibling, sizeof sibling) == sizeof sibling) {
-            pid = sibling;
-        } else {
-            pid = -1;  // the helper failed before the hook existed; its status says why
-            if (status == 0)
-                status = 127 << 8;
-        }
+    explicit HookExecArgs(const Hook &hook)
+        : args(hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args)
+    {
+        for (auto &a : args)
+            argv.push_back(const_cast<char *>(a.c_str()));
+        argv.push_back(nullptr);
+        for (auto &e : hook.env)
+            envp.push_back(const_cast<char *>(e.c_str()));
+        envp.push_back(nullptr);
     }
+    HookExecArgs(const HookExecArgs &) = delete;
+    HookExecArgs &operator=(const HookExecArgs &) = delete;
+};
 
+// A hook that joins a pid namespace runs as the sibling of the helper we forked: the helper
+// is reaped and the sibling's pid read from the pipe. -1 when the helper failed before the
+// hook existed; its status says why.
+pid_t sibling_pid(pid_t helper, int pids_r, int &status)
+{
+    reap(helper, status);
+    pid_t sibling = 0;
+    if (::read(pids_r, &sibling, sizeof sibling) == sizeof sibling)
+        return sibling;
+    if (status == 0)
+        status = 127 << 8;
+    return -1;
+}
+
+// Waits for the hook (pid, or -1 when there is none) to exit, reading its stdout and stderr
+// meanwhile, killing it at the hook's timeout. Fills `status`; true when it timed out.
+bool wait_capturing(const Hook &hook, pid_t pid, Capture (&cap)[2], int &status)
+{
     UniqueFd pidfd(pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1);
     if (pid > 0 && !pidfd) {
         int e = errno;
@@ -266,6 +259,36 @@ std::string run_one(const Hook &hook, const std::string &state_json, pid_t ns_pi
     for (int i = 1; i < 3; ++i)
         if (fds[i].fd >= 0)
             drain(cap[i - 1]);
+    return timed_out;
+}
+
+// Runs one hook; returns "" on success, else the reason followed by its output.
+std::string run_one(const Hook &hook, const std::string &state_json, pid_t ns_pid)
+{
+    HookExecArgs x(hook);
+    std::vector<NsFd> ns = ns_pid > 0 ? namespaces_of(ns_pid) : std::vector<NsFd>{};
+    bool via_sibling = !ns.empty() && std::strcmp(ns.back().type, "pid") == 0;
+    UniqueFd in = stdin_with(state_json);
+    Pipe out = make_pipe(), err = make_pipe(), pids = make_pipe();
+
+    pid_t pid = ::fork();
+    if (pid < 0)
+        throw sys_error("fork");
+    if (pid == 0)
+        child_main(in.get(), out.w.get(), err.w.get(), ns, pids.w.get(), hook.path.c_str(),
+                   x.argv.data(), hook.has_env ? x.envp.data() : environ);
+    in.reset();
+    out.w.reset();
+    err.w.reset();
+    pids.w.reset();
+    Capture cap[2] = {{std::move(out.r), {}, false}, {std::move(err.r), {}, false}};
+    for (auto &c : cap)
+        ::fcntl(c.fd.get(), F_SETFL, O_NONBLOCK);
+
+    int status = 0;
+    if (via_sibling)
+        pid = sibling_pid(pid, pids.r.get(), status);
+    bool timed_out = wait_capturing(hook, pid, cap, status);
     if (!timed_out && status == 0)
         return "";
     std::string why = timed_out ? fmt::format("hook ran past specified timeout of {:.1f}s",

@@ -122,6 +122,78 @@ DeviceRule parse_device_rule(const Value &d, const std::string &path)
     return r;
 }
 
+// process.user: uid, gid and the additional gids; -1 for any is refused.
+void parse_user(const Value &u, Spec &s, const std::string &path)
+{
+    s.uid = opt_int<uint32_t>(u, "uid", path + ".user");
+    s.gid = opt_int<uint32_t>(u, "gid", path + ".user");
+    // (uid_t)-1 tells setresuid "leave unchanged": the VMM would stay root.
+    if (s.uid == static_cast<uint32_t>(-1))
+        fail(path + ".user.uid", "4294967295 (-1) is not a valid uid");
+    if (s.gid == static_cast<uint32_t>(-1))
+        fail(path + ".user.gid", "4294967295 (-1) is not a valid gid");
+    const Value *g = member(u, "additionalGids");
+    if (!g)
+        return;
+    if (!g->IsArray())
+        fail(path + ".user.additionalGids", "expected an array of integers");
+    for (rapidjson::SizeType i = 0; i < g->Size(); ++i) {
+        if (!(*g)[i].IsUint())
+            fail(fmt::format("{}.user.additionalGids[{}]", path, i), "expected a gid");
+        if ((*g)[i].GetUint() == static_cast<uint32_t>(-1))
+            fail(fmt::format("{}.user.additionalGids[{}]", path, i), "4294967295 (-1) is not a valid gid");
+        s.additional_gids.push_back((*g)[i].GetUint());
+    }
+}
+
+// process.rlimits: known names, soft <= hard, each resource once.
+void parse_rlimits(const Value &rl, Spec &s, const std::string &path)
+{
+    if (!rl.IsArray())
+        fail(path + ".rlimits", "expected an array");
+    for (rapidjson::SizeType i = 0; i < rl.Size(); ++i) {
+        std::string rp = fmt::format("{}.rlimits[{}]", path, i);
+        const Value &r = object(rl[i], rp);
+        Rlimit out;
+        out.name = opt_str(r, "type", rp);
+        int res = rlimit_number(out.name);
+        if (res < 0)
+            fail(rp + ".type", fmt::format("unknown rlimit `{}`", out.name));
+        out.resource = res;
+        out.soft = opt_int<uint64_t>(r, "soft", rp);
+        out.hard = opt_int<uint64_t>(r, "hard", rp);
+        if (out.soft > out.hard)
+            fail(rp, fmt::format("soft limit {} is above the hard limit {}", out.soft, out.hard));
+        for (const auto &prev : s.rlimits)
+            if (prev.resource == res)
+                fail(rp + ".type", fmt::format("duplicate rlimit `{}`", out.name));
+        s.rlimits.push_back(std::move(out));
+    }
+}
+
+// process.capabilities: five lists of capability names.
+Capabilities parse_capabilities(const Value &c, const std::string &path)
+{
+    Capabilities caps;
+    std::string cp = path + ".capabilities";
+    auto list = [&](const char *name, std::vector<int> &out) {
+        auto names = str_array(c, name, cp);
+        for (size_t i = 0; i < names.size(); ++i) {
+            try {
+                out.push_back(capability_number(names[i]));
+            } catch (const Error &e) {
+                fail(fmt::format("{}.{}[{}]", cp, name, i), e.what());
+            }
+        }
+    };
+    list("bounding", caps.bounding);
+    list("effective", caps.effective);
+    list("inheritable", caps.inheritable);
+    list("permitted", caps.permitted);
+    list("ambient", caps.ambient);
+    return caps;
+}
+
 void parse_process(const Value &p, Spec &s)
 {
     const std::string path = "process";
@@ -130,27 +202,8 @@ void parse_process(const Value &p, Spec &s)
         s.console_rows = opt_int<unsigned>(*cs, "height", path + ".consoleSize");
         s.console_cols = opt_int<unsigned>(*cs, "width", path + ".consoleSize");
     }
-    if (const Value *u = opt_object(p, "user", path)) {
-        s.uid = opt_int<uint32_t>(*u, "uid", path + ".user");
-        s.gid = opt_int<uint32_t>(*u, "gid", path + ".user");
-        // (uid_t)-1 tells setresuid "leave unchanged": the VMM would stay root.
-        if (s.uid == static_cast<uint32_t>(-1))
-            fail(path + ".user.uid", "4294967295 (-1) is not a valid uid");
-        if (s.gid == static_cast<uint32_t>(-1))
-            fail(path + ".user.gid", "4294967295 (-1) is not a valid gid");
-        if (const Value *g = member(*u, "additionalGids")) {
-            if (!g->IsArray())
-                fail(path + ".user.additionalGids", "expected an array of integers");
-            for (rapidjson::SizeType i = 0; i < g->Size(); ++i) {
-                if (!(*g)[i].IsUint())
-                    fail(fmt::format("{}.user.additionalGids[{}]", path, i), "expected a gid");
-                if ((*g)[i].GetUint() == static_cast<uint32_t>(-1))
-                    fail(fmt::format("{}.user.additionalGids[{}]", path, i),
-                         "4294967295 (-1) is not a valid gid");
-                s.additional_gids.push_back((*g)[i].GetUint());
-            }
-        }
-    }
+    if (const Value *u = opt_object(p, "user", path))
+        parse_user(*u, s, path);
     s.args = str_array(p, "args", path);
     s.env = str_array(p, "env", path);
     s.cwd = opt_str(p, "cwd", path);
@@ -167,48 +220,10 @@ void parse_process(const Value &p, Spec &s)
             fail(path + ".oomScoreAdj", fmt::format("{} is outside [-1000, 1000]", v));
         s.oom_score_adj = v;
     }
-    if (const Value *rl = member(p, "rlimits")) {
-        if (!rl->IsArray())
-            fail(path + ".rlimits", "expected an array");
-        for (rapidjson::SizeType i = 0; i < rl->Size(); ++i) {
-            std::string rp = fmt::format("{}.rlimits[{}]", path, i);
-            const Value &r = object((*rl)[i], rp);
-            Rlimit out;
-            out.name = opt_str(r, "type", rp);
-            int res = rlimit_number(out.name);
-            if (res < 0)
-                fail(rp + ".type", fmt::format("unknown rlimit `{}`", out.name));
-            out.resource = res;
-            out.soft = opt_int<uint64_t>(r, "soft", rp);
-            out.hard = opt_int<uint64_t>(r, "hard", rp);
-            if (out.soft > out.hard)
-                fail(rp, fmt::format("soft limit {} is above the hard limit {}", out.soft, out.hard));
-            for (const auto &prev : s.rlimits)
-                if (prev.resource == res)
-                    fail(rp + ".type", fmt::format("duplicate rlimit `{}`", out.name));
-            s.rlimits.push_back(std::move(out));
-        }
-    }
-    if (const Value *c = opt_object(p, "capabilities", path)) {
-        Capabilities caps;
-        std::string cp = path + ".capabilities";
-        auto list = [&](const char *name, std::vector<int> &out) {
-            auto names = str_array(*c, name, cp);
-            for (size_t i = 0; i < names.size(); ++i) {
-                try {
-                    out.push_back(capability_number(names[i]));
-                } catch (const Error &e) {
-                    fail(fmt::format("{}.{}[{}]", cp, name, i), e.what());
-                }
-            }
-        };
-        list("bounding", caps.bounding);
-        list("effective", caps.effective);
-        list("inheritable", caps.inheritable);
-        list("permitted", caps.permitted);
-        list("ambient", caps.ambient);
-        s.capabilities = std::move(caps);
-    }
+    if (const Value *rl = member(p, "rlimits"))
+        parse_rlimits(*rl, s, path);
+    if (const Value *c = opt_object(p, "capabilities", path))
+        s.capabilities = parse_capabilities(*c, path);
 }
 
 std::vector<SpecHook> parse_hook_list(const Value &hooks, const char *name)
@@ -258,58 +273,88 @@ void check_resource_ranges(const Resources &r, const std::string &rp)
                                             r.cpu_quota, period));
 }
 
+// linux.namespaces: known types, absolute paths, each type once.
+void parse_namespaces(const Value &ns, Spec &s, const std::string &path)
+{
+    if (!ns.IsArray())
+        fail(path + ".namespaces", "expected an array");
+    for (rapidjson::SizeType i = 0; i < ns.Size(); ++i) {
+        std::string np = fmt::format("{}.namespaces[{}]", path, i);
+        const Value &n = object(ns[i], np);
+        Namespace out{opt_str(n, "type", np), opt_str(n, "path", np)};
+        static const char *known[] = {"mount", "network", "pid", "ipc", "uts", "cgroup", "user", "time"};
+        bool ok = false;
+        for (auto *k : known)
+            ok = ok || out.type == k;
+        if (!ok)
+            fail(np + ".type", fmt::format("unknown namespace type `{}`", out.type));
+        if (!out.path.empty() && out.path[0] != '/')
+            fail(np + ".path", "must be an absolute path");
+        if (s.find_namespace(out.type))
+            fail(np + ".type", fmt::format("duplicate namespace `{}`", out.type));
+        s.namespaces.push_back(std::move(out));
+    }
+}
+
+// linux.resources: memory, cpu (range-checked), pids and the device rules.
+void parse_resources(const Value &r, Spec &s, const std::string &path)
+{
+    std::string rp = path + ".resources";
+    if (const Value *m = opt_object(r, "memory", rp)) {
+        s.resources.memory_limit = opt_int<int64_t>(*m, "limit", rp + ".memory");
+        s.resources.memory_swap = opt_int<int64_t>(*m, "swap", rp + ".memory");
+    }
+    if (const Value *c = opt_object(r, "cpu", rp)) {
+        s.resources.cpu_shares = opt_int<uint64_t>(*c, "shares", rp + ".cpu");
+        s.resources.cpu_quota = opt_int<int64_t>(*c, "quota", rp + ".cpu");
+        s.resources.cpu_period = opt_int<uint64_t>(*c, "period", rp + ".cpu");
+        s.resources.cpuset_cpus = opt_str(*c, "cpus", rp + ".cpu");
+        s.resources.cpuset_mems = opt_str(*c, "mems", rp + ".cpu");
+    }
+    check_resource_ranges(s.resources, rp);
+    if (const Value *p = opt_object(r, "pids", rp))
+        s.resources.pids_limit = opt_int<int64_t>(*p, "limit", rp + ".pids");
+    if (const Value *d = member(r, "devices")) {
+        if (!d->IsArray())
+            fail(rp + ".devices", "expected an array");
+        for (rapidjson::SizeType i = 0; i < d->Size(); ++i)
+            s.resources.devices.push_back(parse_device_rule(object((*d)[i], fmt::format("{}.devices[{}]", rp, i)),
+                                                            fmt::format("{}.devices[{}]", rp, i)));
+    }
+}
+
+// One of linux.devices: a node under /dev of type c, u, b or p.
+LinuxDevice parse_linux_device(const Value &v, const std::string &dp)
+{
+    LinuxDevice dev;
+    dev.path = opt_str(v, "path", dp);
+    if (dev.path.rfind("/dev/", 0) != 0 || dev.path.find("/../") != std::string::npos || dev.path.size() < 6 ||
+        dev.path.substr(dev.path.size() - 3) == "/..")
+        fail(dp + ".path", fmt::format("`{}` must be a path under /dev", dev.path));
+    std::string type = opt_str(v, "type", dp);
+    if (type != "c" && type != "u" && type != "b" && type != "p")
+        fail(dp + ".type", fmt::format("`{}` is not one of c, u, b, p", type));
+    dev.type = type[0] == 'u' ? 'c' : type[0];
+    dev.major = opt_int<int64_t>(v, "major", dp);
+    dev.minor = opt_int<int64_t>(v, "minor", dp);
+    if (member(v, "fileMode"))
+        dev.file_mode = opt_int<uint32_t>(v, "fileMode", dp) & 07777;
+    dev.uid = opt_int<uint32_t>(v, "uid", dp);
+    dev.gid = opt_int<uint32_t>(v, "gid", dp);
+    return dev;
+}
+
 void parse_linux(const Value &l, Spec &s)
 {
     const std::string path = "linux";
     s.has_linux = true;
-    if (const Value *ns = member(l, "namespaces")) {
-        if (!ns->IsArray())
-            fail(path + ".namespaces", "expected an array");
-        for (rapidjson::SizeType i = 0; i < ns->Size(); ++i) {
-            std::string np = fmt::format("{}.namespaces[{}]", path, i);
-            const Value &n = object((*ns)[i], np);
-            Namespace out{opt_str(n, "type", np), opt_str(n, "path", np)};
-            static const char *known[] = {"mount", "network", "pid", "ipc", "uts", "cgroup", "user", "time"};
-            bool ok = false;
-            for (auto *k : known)
-                ok = ok || out.type == k;
-            if (!ok)
-                fail(np + ".type", fmt::format("unknown namespace type `{}`", out.type));
-            if (!out.path.empty() && out.path[0] != '/')
-                fail(np + ".path", "must be an absolute path");
-            if (s.find_namespace(out.type))
-                fail(np + ".type", fmt::format("duplicate namespace `{}`", out.type));
-            s.namespaces.push_back(std::move(out));
-        }
-    }
+    if (const Value *ns = member(l, "namespaces"))
+        parse_namespaces(*ns, s, path);
     s.cgroups_path = opt_str(l, "cgroupsPath", path);
     s.rootfs_propagation = opt_str(l, "rootfsPropagation", path);
     s.has_seccomp = member(l, "seccomp") != nullptr;
-    if (const Value *r = opt_object(l, "resources", path)) {
-        std::string rp = path + ".resources";
-        if (const Value *m = opt_object(*r, "memory", rp)) {
-            s.resources.memory_limit = opt_int<int64_t>(*m, "limit", rp + ".memory");
-            s.resources.memory_swap = opt_int<int64_t>(*m, "swap", rp + ".memory");
-        }
-        if (const Value *c = opt_object(*r, "cpu", rp)) {
-            s.resources.cpu_shares = opt_int<uint64_t>(*c, "shares", rp + ".cpu");
-            s.resources.cpu_quota = opt_int<int64_t>(*c, "quota", rp + ".cpu");
-            s.resources.cpu_period = opt_int<uint64_t>(*c, "period", rp + ".cpu");
-            s.resources.cpuset_cpus = opt_str(*c, "cpus", rp + ".cpu");
-            s.resources.cpuset_mems = opt_str(*c, "mems", rp + ".cpu");
-        }
-        check_resource_ranges(s.resources, rp);
-        if (const Value *p = opt_object(*r, "pids", rp))
-            s.resources.pids_limit = opt_int<int64_t>(*p, "limit", rp + ".pids");
-        if (const Value *d = member(*r, "devices")) {
-            if (!d->IsArray())
-                fail(rp + ".devices", "expected an array");
-            for (rapidjson::SizeType i = 0; i < d->Size(); ++i)
-                s.resources.devices.push_back(
-                    parse_device_rule(object((*d)[i], fmt::format("{}.devices[{}]", rp, i)),
-                                      fmt::format("{}.devices[{}]", rp, i)));
-        }
-    }
+    if (const Value *r = opt_object(l, "resources", path))
+        parse_resources(*r, s, path);
     s.masked_paths = str_array(l, "maskedPaths", path);
     s.readonly_paths = str_array(l, "readonlyPaths", path);
     for (const auto *list : {&s.masked_paths, &s.readonly_paths})
@@ -328,23 +373,7 @@ void parse_linux(const Value &l, Spec &s)
             fail(path + ".devices", "expected an array");
         for (rapidjson::SizeType i = 0; i < d->Size(); ++i) {
             std::string dp = fmt::format("{}.devices[{}]", path, i);
-            const Value &v = object((*d)[i], dp);
-            LinuxDevice dev;
-            dev.path = opt_str(v, "path", dp);
-            if (dev.path.rfind("/dev/", 0) != 0 || dev.path.find("/../") != std::string::npos ||
-                dev.path.size() < 6 || dev.path.substr(dev.path.size() - 3) == "/..")
-                fail(dp + ".path", fmt::format("`{}` must be a path under /dev", dev.path));
-            std::string type = opt_str(v, "type", dp);
-            if (type != "c" && type != "u" && type != "b" && type != "p")
-                fail(dp + ".type", fmt::format("`{}` is not one of c, u, b, p", type));
-            dev.type = type[0] == 'u' ? 'c' : type[0];
-            dev.major = opt_int<int64_t>(v, "major", dp);
-            dev.minor = opt_int<int64_t>(v, "minor", dp);
-            if (member(v, "fileMode"))
-                dev.file_mode = opt_int<uint32_t>(v, "fileMode", dp) & 07777;
-            dev.uid = opt_int<uint32_t>(v, "uid", dp);
-            dev.gid = opt_int<uint32_t>(v, "gid", dp);
-            s.devices.push_back(std::move(dev));
+            s.devices.push_back(parse_linux_device(object((*d)[i], dp), dp));
         }
     }
 }

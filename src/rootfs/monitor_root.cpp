@@ -170,7 +170,9 @@ void confine_paths(const RootDir &root, const MonitorRootRequest &req)
     }
 }
 
-void build(const MonitorRootRequest &req)
+// Plan first: what is bound (parents first) and linked, every path checked before any
+// mount is made.
+Plan make_plan(const MonitorRootRequest &req)
 {
     if (req.root_dir.empty() || req.root_dir.front() != '/')
         throw Error("root directory `" + req.root_dir + "` must be an absolute path", EINVAL);
@@ -191,7 +193,13 @@ void build(const MonitorRootRequest &req)
         if (!starts_with(normalize_path(dev), "/dev/"))
             throw Error("device `" + dev + "` must be under /dev", EINVAL);
     }
+    return plan;
+}
 
+// The root's tmpfs over root_dir, under a private parent, and the fd everything else is
+// made through.
+RootDir mount_root_tmpfs(const MonitorRootRequest &req)
+{
     if (req.root_propagation &&
         ::mount(nullptr, "/", nullptr, req.root_propagation, nullptr) < 0)
         throw sys_error("set the propagation of `/`");
@@ -202,8 +210,12 @@ void build(const MonitorRootRequest &req)
     UniqueFd rootfd(::open(req.root_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!rootfd)
         throw sys_error("open `" + req.root_dir + "`");
-    RootDir root(std::move(rootfd), req.root_dir);
+    return RootDir(std::move(rootfd), req.root_dir);
+}
 
+// /proc (when asked for), /dev and /tmp.
+void mount_pseudo_filesystems(RootDir &root, const MonitorRootRequest &req)
+{
     if (req.proc) {
         root.mkdirs("/proc");
         root.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
@@ -213,7 +225,11 @@ void build(const MonitorRootRequest &req)
                "mode=755,size=" + req.dev_size);
     root.mkdirs("/tmp");
     root.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" + req.tmp_size);
+}
 
+// The host paths (read-only, at the same path) and the files bound by fd.
+void bind_files(RootDir &root, const Plan &plan, const MonitorRootRequest &req)
+{
     for (const auto &b : plan.binds) {
         if (b.dir)
             root.mkdirs(b.path);
@@ -228,6 +244,11 @@ void build(const MonitorRootRequest &req)
             root.make_file(fb.destination);
         root.bind(fb.source, fb.destination, !fb.writable);
     }
+}
+
+// The device nodes: copies of the host's and the requested ones; /dev read-only after.
+void make_devices(RootDir &root, const MonitorRootRequest &req)
+{
     for (const auto &dev : req.devices)
         root.copy_device(dev, dev);
     for (const auto &n : req.nodes) {
@@ -243,6 +264,15 @@ void build(const MonitorRootRequest &req)
                     nullptr) < 0)
             throw sys_error("remount `" + root.shown("/dev") + "` read-only");
     }
+}
+
+void build(const MonitorRootRequest &req)
+{
+    Plan plan = make_plan(req);
+    RootDir root = mount_root_tmpfs(req);
+    mount_pseudo_filesystems(root, req);
+    bind_files(root, plan, req);
+    make_devices(root, req);
     confine_paths(root, req);
     for (const auto &f : req.files)
         root.write_file(f.path, f.content, f.mode);

@@ -251,14 +251,12 @@ std::optional<Marker> read_marker(const std::string &path)
     return marker_from_json(text, path);
 }
 
-std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Marker> &marker_out)
-{
-    Containerd cd(in.address, in.ns);
-    ContainerInfo c = cd.get_container(in.id);
-    if (c.snapshotter.empty() || c.snapshot_key.empty())
-        return std::nullopt;
-    std::string parent = committed_ancestor(cd, c.snapshotter, c.snapshot_key);
+namespace {
 
+// The marker of this container's view, written before anything changes in containerd:
+// from then on, a crash is put right by the release of this container.
+Marker write_new_marker(const PrepareInput &in, const ContainerInfo &c, const std::string &parent)
+{
     Marker m;
     m.path = marker_path(in.views_dir, in.root, in.id);
     m.address = in.address;
@@ -267,33 +265,36 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
     m.snapshotter = c.snapshotter;
     m.parent = parent;
     m.view = view_names(in.views_dir, in.address, in.ns, c.snapshotter, parent);
-    const ViewNames &v = m.view;
     mkdir_p(in.views_dir, 0755);
-    // Written before anything changes in containerd: from here on, a crash is put right by
-    // the release of this container.
     write_marker(m);
-    marker_out = m;
-    step("create:marker");
+    return m;
+}
 
-    ViewLock lock(v.lock);
-    // The common case, every container of an image after its first: the view is mounted
-    // (so a container pins it, or a crash left it). Pin it first, then check that the
-    // snapshot is still there: once pinned, containerd's GC cannot take it. Two calls, no
-    // lease, no mount.
-    if (mounted_at(v.mountpoint)) {
-        cd.set_container_label(in.id, v.label, v.key);
-        step("create:pin");
-        try {
-            if (is_our_view(cd.stat_snapshot(c.snapshotter, v.key), parent))
-                return v.mountpoint;
-        } catch (const ContainerdError &e) {
-            if (!e.not_found())
-                throw;
-        }
-        // A mount whose snapshot is gone (GC took it after a crash), or a name taken by
-        // someone else: the full path below puts it right, or refuses.
+// The common case, every container of an image after its first: the view is mounted (so
+// a container pins it, or a crash left it). Pin it first, then check that the snapshot is
+// still there: once pinned, containerd's GC cannot take it. Two calls, no lease, no mount.
+// False when the full path must run.
+bool pin_mounted_view(Containerd &cd, const PrepareInput &in, const ContainerInfo &c, const std::string &parent,
+                      const ViewNames &v)
+{
+    if (!mounted_at(v.mountpoint))
+        return false;
+    cd.set_container_label(in.id, v.label, v.key);
+    step("create:pin");
+    try {
+        if (is_our_view(cd.stat_snapshot(c.snapshotter, v.key), parent))
+            return true;
+    } catch (const ContainerdError &e) {
+        if (!e.not_found())
+            throw;
     }
+    // A mount whose snapshot is gone (GC took it after a crash), or a name taken by
+    // someone else: the full path puts it right, or refuses.
+    return false;
+}
 
+void take_lease(Containerd &cd, const ViewNames &v)
+{
     try {
         cd.create_lease(v.lease, kLeaseTtl);
     } catch (const ContainerdError &e) {
@@ -301,9 +302,15 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
             throw;
     }
     step("create:lease");
+}
 
+// The view snapshot's one mount: the existing view's (when it is ours), or a new view's
+// (`fresh`).
+MountSpec view_mount(Containerd &cd, const ContainerInfo &c, const std::string &parent, const ViewNames &v,
+                     bool &fresh)
+{
     std::vector<MountSpec> mounts;
-    bool fresh = false;
+    fresh = false;
     try {
         SnapshotInfo st = cd.stat_snapshot(c.snapshotter, v.key);
         if (!is_our_view(st, parent))
@@ -321,20 +328,29 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
     if (mounts.size() != 1)
         throw Error("view `" + v.key + "` (" + c.snapshotter + "): " + std::to_string(mounts.size()) +
                     " mounts, one expected");
+    return mounts[0];
+}
 
-    // A mount without its snapshot is a leftover (GC took the view after a crash): redo it.
+// The view mounted read-only at its mountpoint. A mount without its snapshot is a
+// leftover (GC took the view after a crash): redone.
+void mount_view(const MountSpec &mount, bool fresh, const ViewNames &v)
+{
     if (fresh)
         unmount_all(v.mountpoint);
     if (!mounted_at(v.mountpoint)) {
         mkdir_p(v.mountpoint, 0755);
-        mount_readonly(mounts[0], v.mountpoint);
+        mount_readonly(mount, v.mountpoint);
         if (!rootfs::MountInfo::load().find_mount(v.mountpoint)->read_only()) {
             unmount_all(v.mountpoint);
             throw Error("mount view at `" + v.mountpoint + "`: it did not come up read-only");
         }
     }
     step("create:mount");
+}
 
+// The container's label pins the view; the lease is no longer needed.
+void pin_and_unlease(Containerd &cd, const PrepareInput &in, const ViewNames &v)
+{
     cd.set_container_label(in.id, v.label, v.key);
     step("create:pin");
     try {
@@ -344,6 +360,30 @@ std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Ma
             throw;
     }
     step("create:unlease");
+}
+
+} // namespace
+
+std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Marker> &marker_out)
+{
+    Containerd cd(in.address, in.ns);
+    ContainerInfo c = cd.get_container(in.id);
+    if (c.snapshotter.empty() || c.snapshot_key.empty())
+        return std::nullopt;
+    std::string parent = committed_ancestor(cd, c.snapshotter, c.snapshot_key);
+    Marker m = write_new_marker(in, c, parent);
+    marker_out = m;
+    step("create:marker");
+    const ViewNames &v = m.view;
+
+    ViewLock lock(v.lock);
+    if (pin_mounted_view(cd, in, c, parent, v))
+        return v.mountpoint;
+    take_lease(cd, v);
+    bool fresh = false;
+    MountSpec mount = view_mount(cd, c, parent, v, fresh);
+    mount_view(mount, fresh, v);
+    pin_and_unlease(cd, in, v);
     return v.mountpoint;
 }
 
