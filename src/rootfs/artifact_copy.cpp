@@ -29,16 +29,6 @@ CopiedArtifacts::~CopiedArtifacts()
         remove_tree(dir_); // best effort on an error path; delete reports its own failures
 }
 
-void remove_copied_artifacts(const std::string &dest_dir)
-{
-    // Guard against a bad state file pointing at something that is not ours (upstream #423).
-    if (dest_dir.empty() || dest_dir.front() != '/' || dest_dir == "/")
-        throw Error("refusing to remove artifact copy directory `" + dest_dir + "`", EINVAL);
-    std::string errors = remove_tree(dest_dir);
-    if (!errors.empty())
-        throw Error("remove artifact copies in `" + dest_dir + "`: " + errors, EIO);
-}
-
 namespace {
 
 // A directory chain below `dirfd`, created as needed, never through a symlink.
