@@ -1,6 +1,6 @@
 // The fallback copy: a block rootfs without a snapshot view is handed to the guest, so the
 // boot artifacts must be taken out of it first (upstream urunc moves them into the bundle,
-// which fills /run; see urunc-behaviour.md 5.5). The copy lives in a per-container
+// which fills /run). The copy lives in a per-container
 // directory that the caller chooses and `delete` always removes.
 #include "rootfs/artifacts.hpp"
 

@@ -1,6 +1,6 @@
 // QEMU (qemu-system-x86_64).
 //
-// argv, in this order (reference §4.1):
+// argv, in this order:
 //   <binary> -m <MiB>M -L <data_dir|/usr/share/qemu> <accel> -display none -vga none
 //   -serial stdio -monitor null -no-reboot [-smp <n>] [--sandbox ...] -kernel <kernel>
 //   <net> <blocks> [-initrd <initrd>] <shared fs> [-initrd <guest extra>] <guest words>
