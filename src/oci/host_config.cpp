@@ -167,11 +167,12 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
             read_monitor(r, *node.as_table(), prefix + ".", c.monitors[std::string(name.str())]);
         }
     }
-    // Refused rather than ignored: a file that asks for them expects something urunc does not do.
+    // Refused rather than ignored: a file that asks for these expects what urunc does not do.
     if (const auto *extra = r.table(doc, "extra_binaries", "extra_binaries")) {
         if (const toml::node *v = extra->get("virtiofsd"))
             throw r.error(*v, "extra_binaries.virtiofsd",
-                          "not supported: urunc shares no filesystem over virtiofs (remove the section)");
+                          "not supported: urunc shares no filesystem over virtiofs "
+                          "(remove the section)");
     }
     if (const auto *log = r.table(doc, "log", "log")) {
         r.get(*log, "level", "log.", c.log.level);
@@ -184,7 +185,8 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
         r.get(*log, "syslog", "log.", syslog);
         if (syslog)
             throw r.error(*log->get("syslog"), "log.syslog",
-                          "not supported: urunc logs to --log or stderr (set it to false or remove it)");
+                          "not supported: urunc logs to --log or stderr "
+                          "(set it to false or remove it)");
     }
     if (const auto *ts = r.table(doc, "timestamps", "timestamps")) {
         r.get(*ts, "enabled", "timestamps.", c.timestamps.enabled);
