@@ -26,7 +26,6 @@ public:
         return reinterpret_cast<Fn>(raw_symbol(name));
     }
 
-    const char *soname() const { return soname_; }
 
 private:
     void *raw_symbol(const char *name);

@@ -13,7 +13,6 @@ class Error : public std::runtime_error {
 public:
     explicit Error(const std::string &msg, int err = 0) : std::runtime_error(msg), errno_(err) {}
     int code() const noexcept { return errno_; }
-    std::string message_text() const { return what(); }
 
 private:
     int errno_;

@@ -158,7 +158,7 @@ static void remove_at(int dirfd, const char *name, dev_t dev, const std::string 
     struct stat st;
     if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + sys_error("stat `" + path + "`").message_text();
+            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("stat `" + path + "`").what());
         return;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -168,7 +168,7 @@ static void remove_at(int dirfd, const char *name, dev_t dev, const std::string 
         }
         int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
-            errors += (errors.empty() ? "" : "; ") + sys_error("open `" + path + "`").message_text();
+            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("open `" + path + "`").what());
             return;
         }
         DIR *d = ::fdopendir(fd);
@@ -185,9 +185,9 @@ static void remove_at(int dirfd, const char *name, dev_t dev, const std::string 
             remove_at(::dirfd(d), n.c_str(), dev, path + "/" + n, errors);
         ::closedir(d);
         if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + path + "`").message_text();
+            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + path + "`").what());
     } else if (::unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
-        errors += (errors.empty() ? "" : "; ") + sys_error("unlink `" + path + "`").message_text();
+        errors += (errors.empty() ? "" : "; ") + std::string(sys_error("unlink `" + path + "`").what());
     }
 }
 
@@ -196,7 +196,7 @@ std::string remove_tree(const std::string &path)
     std::string errors;
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0)
-        return errno == ENOENT ? "" : sys_error("stat `" + path + "`").message_text();
+        return errno == ENOENT ? "" : sys_error("stat `" + path + "`").what();
     remove_at(AT_FDCWD, path.c_str(), st.st_dev, path, errors);
     return errors;
 }

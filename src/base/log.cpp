@@ -54,6 +54,14 @@ void emit(int fd, Level l, std::string_view msg, bool json)
 
 } // namespace
 
+std::optional<Level> level_named(std::string_view n)
+{
+    for (Level l : {Level::debug, Level::info, Level::warn, Level::error})
+        if (n == name(l) || (l == Level::warn && n == "warn"))
+            return l;
+    return std::nullopt;
+}
+
 void setup(const Options &opts)
 {
     g.json = opts.json;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,9 @@ struct Options {
     bool json = false;
     Level level = Level::info;
 };
+
+// "debug", "info", "warn" or "error"; nullopt for anything else.
+std::optional<Level> level_named(std::string_view name);
 
 // Configure once from the CLI. Throws Error if the file cannot be opened.
 void setup(const Options &opts);

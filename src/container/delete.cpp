@@ -29,7 +29,7 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
 {
     int pfd[2];
     if (::pipe2(pfd, O_CLOEXEC) < 0)
-        return sys_error("pipe").message_text();
+        return sys_error("pipe").what();
     pid_t child = ::fork();
     if (child == 0) {
         ::close(pfd[0]);
@@ -40,7 +40,7 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
         if (fd < 0 && errno == ENOENT)
             err = "";
         else if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0)
-            err = sys_error("join network namespace `" + path + "`").message_text();
+            err = sys_error("join network namespace `" + path + "`").what();
         else
             err = net::teardown_guest_network(tap, iface);
         ssize_t w = ::write(pfd[1], err.data(), err.size());
@@ -50,7 +50,7 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
     ::close(pfd[1]);
     if (child < 0) {
         ::close(pfd[0]);
-        return sys_error("fork").message_text();
+        return sys_error("fork").what();
     }
     UniqueFd rd(pfd[0]);
     std::string err;

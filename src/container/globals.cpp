@@ -3,16 +3,35 @@
 
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "oci/host_config.hpp"
 
 #include <unistd.h>
 
 namespace urunc::oci {
+namespace {
+
+// --debug, else the host config's [log] level (read at each invocation, not the copy recorded
+// at create: the level only decides what is logged). A file that cannot be read or is refused
+// leaves info: create reports its error, and state, kill, delete keep working meanwhile.
+log::Level log_level(const GlobalFlags &f)
+{
+    if (f.debug)
+        return log::Level::debug;
+    try {
+        if (auto l = log::level_named(load_host_config().log.level))
+            return *l;
+    } catch (const Error &) {
+    }
+    return log::Level::info;
+}
+
+} // namespace
 
 void apply_global_flags(Globals &g, const GlobalFlags &f)
 {
     if (f.log_format != "text" && f.log_format != "json")
         throw Error("invalid log-format: " + f.log_format);
-    log::setup({f.log_file, f.log_format == "json", f.debug ? log::Level::debug : log::Level::info});
+    log::setup({f.log_file, f.log_format == "json", log_level(f)});
     if (g.root.empty() || g.root == "/")
         throw Error("option --root argument should not be set to /");
     if (g.root[0] != '/') {

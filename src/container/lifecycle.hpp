@@ -28,7 +28,7 @@ struct GlobalFlags {
     std::string log_format = "text";
     bool debug = false;
 };
-// --log/--log-format/--debug set up the log; --root must not be "/" and becomes absolute.
+// --log/--log-format/--debug (else the host config's [log] level) set up the log; --root must not be "/" and becomes absolute.
 void apply_global_flags(Globals &g, const GlobalFlags &f);
 
 struct RunOptions {

@@ -410,7 +410,7 @@ void rmdir_children(const std::string &dir, std::string &errors)
     for (auto &sub : subdirs) {
         rmdir_children(sub, errors);
         if (rmdir_cgroup(sub) < 0 && errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + sub + "`").message_text();
+            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + sub + "`").what());
     }
 }
 
@@ -506,11 +506,11 @@ std::string remove_cgroup(const Cgroup &cg)
             // ours to clean up and rmdir of the parent fails while they exist.
             rmdir_children(dir, errors);
             if (rmdir_cgroup(dir) < 0 && errno != ENOENT)
-                errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + dir + "`").message_text();
+                errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
         } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY) {
             // A parent we created on the way may now hold other containers' cgroups: it is
             // theirs too, and it stays until the last one goes.
-            errors += (errors.empty() ? "" : "; ") + sys_error("rmdir `" + dir + "`").message_text();
+            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
         }
     }
     return errors;

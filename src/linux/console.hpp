@@ -1,5 +1,6 @@
-// The terminal of a container: a pty pair, the console-socket hand-off to the shim
-// (runc's protocol, see runtime-contract §6.4) and the child side that adopts the slave.
+// The terminal of a container: a pty pair, the console-socket hand-off to the shim (runc's
+// protocol: connect to the --console-socket unix socket and send the pty master as one
+// SCM_RIGHTS fd, with the pty's name as the data) and the child side that adopts the slave.
 #pragma once
 
 #include "base/fd.hpp"

@@ -51,11 +51,6 @@ bool parse_overhead_mode(const std::string &s, OverheadMode &out)
     return true;
 }
 
-const char *overhead_mode_name(OverheadMode m)
-{
-    return m == OverheadMode::add ? "add" : "reserve";
-}
-
 MemoryDecision decide_memory(int64_t limit, int64_t swap, const MemoryPolicy &p)
 {
     MemoryDecision d;

@@ -34,7 +34,6 @@ enum class OverheadMode {
 
 // "reserve" / "add" (the [runtime] memory_overhead values); false for anything else.
 bool parse_overhead_mode(const std::string &s, OverheadMode &out);
-const char *overhead_mode_name(OverheadMode m);
 
 struct MemoryPolicy {
     std::string vmm;              // for messages, e.g. "qemu"

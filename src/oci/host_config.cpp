@@ -167,11 +167,12 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
             read_monitor(r, *node.as_table(), prefix + ".", c.monitors[std::string(name.str())]);
         }
     }
+    // Refused rather than ignored: a file that asks for these expects what urunc does not do.
     if (const auto *extra = r.table(doc, "extra_binaries", "extra_binaries")) {
-        if (const auto *v = r.table(*extra, "virtiofsd", "extra_binaries.virtiofsd")) {
-            r.get_path(*v, "path", "extra_binaries.virtiofsd.", c.virtiofsd.path);
-            r.get(*v, "options", "extra_binaries.virtiofsd.", c.virtiofsd.options);
-        }
+        if (const toml::node *v = extra->get("virtiofsd"))
+            throw r.error(*v, "extra_binaries.virtiofsd",
+                          "not supported: urunc shares no filesystem over virtiofs "
+                          "(remove the section)");
     }
     if (const auto *log = r.table(doc, "log", "log")) {
         r.get(*log, "level", "log.", c.log.level);
@@ -180,7 +181,12 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
             throw r.error(*log->get("level"), "log.level",
                           "`" + c.log.level + "` is not one of debug, info, warn, error");
         c.log.level = *level;
-        r.get(*log, "syslog", "log.", c.log.syslog);
+        bool syslog = false;
+        r.get(*log, "syslog", "log.", syslog);
+        if (syslog)
+            throw r.error(*log->get("syslog"), "log.syslog",
+                          "not supported: urunc logs to --log or stderr "
+                          "(set it to false or remove it)");
     }
     if (const auto *ts = r.table(doc, "timestamps", "timestamps")) {
         r.get(*ts, "enabled", "timestamps.", c.timestamps.enabled);
@@ -432,15 +438,9 @@ std::string host_config_to_json(const HostConfig &c)
         w.EndObject();
     }
     w.EndObject();
-    w.Key("virtiofsd");
-    w.StartObject();
-    put(w, "path", c.virtiofsd.path);
-    put(w, "options", c.virtiofsd.options);
-    w.EndObject();
     w.Key("log");
     w.StartObject();
     put(w, "level", c.log.level);
-    put(w, "syslog", c.log.syslog);
     w.EndObject();
     w.Key("timestamps");
     w.StartObject();
@@ -499,13 +499,8 @@ HostConfig host_config_from_json(std::string_view json)
             one.get("vhost", mc.vhost);
         }
     }
-    if (auto v = in.sub("virtiofsd")) {
-        v->get("path", c.virtiofsd.path);
-        v->get("options", c.virtiofsd.options);
-    }
     if (auto l = in.sub("log")) {
         l->get("level", c.log.level);
-        l->get("syslog", c.log.syslog);
     }
     if (auto t = in.sub("timestamps")) {
         t->get("enabled", c.timestamps.enabled);

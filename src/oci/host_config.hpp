@@ -31,15 +31,11 @@ struct HostConfig {
     // Keyed by VMM name; defaults exist for qemu, firecracker, hvt, spt, cloud-hypervisor.
     std::map<std::string, MonitorConfig> monitors = default_monitors();
 
-    struct Virtiofsd {  // [extra_binaries.virtiofsd]
-        std::string path = "/usr/libexec/virtiofsd";
-        std::string options = "--cache always --sandbox none";
-        bool operator==(const Virtiofsd &) const = default;
-    } virtiofsd;
-
-    struct Log {  // [log]; level is one of debug, info, warn, error
+    // [log]: the level of urunc's own log (--log or stderr), one of debug, info, warn,
+    // error; --debug overrides it. `syslog = true` and [extra_binaries.virtiofsd] are
+    // refused: urunc has no syslog output and runs no virtiofsd.
+    struct Log {
         std::string level = "info";
-        bool syslog = false;
         bool operator==(const Log &) const = default;
     } log;
 

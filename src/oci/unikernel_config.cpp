@@ -188,7 +188,6 @@ std::optional<UnikernelConfig> config_from_annotations(
     const std::map<std::string, std::string> &annotations)
 {
     UnikernelConfig c;
-    c.source = "annotations";
     bool any = false;
     // The prefix sorts contiguously in the map: visit only our keys.
     for (auto it = annotations.lower_bound(std::string(kAnnotationPrefix));
@@ -232,7 +231,6 @@ UnikernelConfig config_from_urunc_json(std::string_view content)
     if (!doc.IsObject())
         throw Error("urunc.json: the document must be a JSON object");
     UnikernelConfig c;
-    c.source = "urunc.json";
     for (auto &m : doc.GetObject()) {
         std::string_view name(m.name.GetString(), m.name.GetStringLength());
         if (!starts_with(name, kAnnotationPrefix))
@@ -279,7 +277,6 @@ UnikernelConfig merge(const UnikernelConfig &a, const UnikernelConfig &j)
     out.snapshot_view = a.snapshot_view;
     if (a.mount_rootfs)
         out.mount_rootfs = a.mount_rootfs;
-    out.source = "annotations+urunc.json";
     return out;
 }
 

@@ -26,7 +26,6 @@ struct UnikernelConfig {
     std::string solo5_net_dev = "service";      // com.urunc.unikernel.solo5NetDev
     std::string solo5_blk_dev = "storage";      // com.urunc.unikernel.solo5BlkDev
     std::string snapshot_view;  // com.urunc.unikernel.snapshotView: annotation only, never urunc.json
-    std::string source;         // "annotations", "urunc.json" or "annotations+urunc.json"
 
     bool operator==(const UnikernelConfig &) const = default;
 };
@@ -65,7 +64,7 @@ std::optional<UnikernelConfig> resolve(const std::optional<UnikernelConfig> &fro
 void validate(const UnikernelConfig &c);
 
 // Flat map for state.json annotations: non-empty fields only, keys com.urunc.unikernel.*.
-// config_from_annotations(to_annotations(c)) gives c back (source aside).
+// config_from_annotations(to_annotations(c)) gives c back.
 std::map<std::string, std::string> to_annotations(const UnikernelConfig &c);
 
 // Helpers shared with other validators.

@@ -1,6 +1,6 @@
 // The fallback copy: a block rootfs without a snapshot view is handed to the guest, so the
 // boot artifacts must be taken out of it first (upstream urunc moves them into the bundle,
-// which fills /run; see urunc-behaviour.md 5.5). The copy lives in a per-container
+// which fills /run). The copy lives in a per-container
 // directory that the caller chooses and `delete` always removes.
 #include "rootfs/artifacts.hpp"
 
@@ -27,16 +27,6 @@ CopiedArtifacts::~CopiedArtifacts()
 {
     if (!released_ && !dir_.empty())
         remove_tree(dir_); // best effort on an error path; delete reports its own failures
-}
-
-void remove_copied_artifacts(const std::string &dest_dir)
-{
-    // Guard against a bad state file pointing at something that is not ours (upstream #423).
-    if (dest_dir.empty() || dest_dir.front() != '/' || dest_dir == "/")
-        throw Error("refusing to remove artifact copy directory `" + dest_dir + "`", EINVAL);
-    std::string errors = remove_tree(dest_dir);
-    if (!errors.empty())
-        throw Error("remove artifact copies in `" + dest_dir + "`: " + errors, EIO);
 }
 
 namespace {

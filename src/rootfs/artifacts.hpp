@@ -75,8 +75,4 @@ private:
 // "not enough space in `<dir>`: need N bytes, have M" (ENOSPC).
 CopiedArtifacts copy_artifacts(const BootArtifacts &artifacts, const std::string &dest_dir);
 
-// Remove a copy directory (for `delete`); never crosses into another filesystem. Missing is
-// fine. Throws Error listing what could not be removed.
-void remove_copied_artifacts(const std::string &dest_dir);
-
 } // namespace urunc::rootfs

@@ -170,7 +170,7 @@ std::string restore_mount(const UnmountedFs &u)
 {
     if (::mount(u.device.c_str(), u.path.c_str(), u.fstype.c_str(), u.flags,
                 u.data.empty() ? nullptr : u.data.c_str()) < 0)
-        return sys_error("mount `" + u.device + "` on `" + u.path + "` again").message_text();
+        return sys_error("mount `" + u.device + "` on `" + u.path + "` again").what();
     return "";
 }
 

@@ -18,7 +18,6 @@ public:
     ContainerdError(const std::string &msg, int grpc_code) : Error(msg), grpc_code_(grpc_code) {}
     bool not_found() const { return grpc_code_ == 5; }       // grpc::NOT_FOUND
     bool already_exists() const { return grpc_code_ == 6; }  // grpc::ALREADY_EXISTS
-    int grpc_code() const { return grpc_code_; }
 
 private:
     int grpc_code_;

@@ -12,7 +12,7 @@
 
 namespace urunc::unikernels {
 
-enum class RootfsKind { none, block, initrd, ninep, virtiofs };
+enum class RootfsKind { none, block, initrd, ninep };
 
 std::string_view to_string(RootfsKind k);
 
@@ -45,7 +45,7 @@ struct GuestParams {
     std::optional<Net> net;
     std::vector<Block> blocks;      // rootfs block first when rootfs == block
     RootfsKind rootfs = RootfsKind::none;
-    bool readonly_rootfs = false;   // root.readonly: mounted `ro` by the guest (block, 9p, virtiofs)
+    bool readonly_rootfs = false;   // root.readonly: mounted `ro` by the guest (block, 9p)
     std::string solo5_net_dev = "service";  // Mirage manifest device names
     std::string solo5_blk_dev = "storage";
     uint32_t uid = 0;

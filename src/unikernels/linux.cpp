@@ -94,7 +94,7 @@ public:
     bool supports_block() const override { return true; }
     bool supports_fs(std::string_view fs) const override
     {
-        return fs == "ext2" || fs == "ext3" || fs == "ext4" || fs == "9pfs" || fs == "virtiofs";
+        return fs == "ext2" || fs == "ext3" || fs == "ext4" || fs == "9pfs";
     }
     // Debian's cloud kernel with a busybox initrd boots in 96 MiB and not in 64 (it
     // decompresses itself into RAM): a floor, not a guarantee for bigger initrds.
@@ -121,7 +121,6 @@ public:
             w.push_back("root=fs0 " + rw + " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
                         "msize=5000000,cache=mmap,posixacl");
             break;
-        case RootfsKind::virtiofs: w.push_back("root=fs0 " + rw + " rootfstype=virtiofs"); break;
         case RootfsKind::none: break;
         }
         const Net *net = guest_net(p);

@@ -13,7 +13,6 @@ std::string_view to_string(RootfsKind k)
     case RootfsKind::block: return "block";
     case RootfsKind::initrd: return "initrd";
     case RootfsKind::ninep: return "9pfs";
-    case RootfsKind::virtiofs: return "virtiofs";
     }
     return "none";
 }

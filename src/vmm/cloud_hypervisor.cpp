@@ -1,12 +1,11 @@
 // Cloud Hypervisor (cloud-hypervisor).
 //
-// argv, in this order (reference §4.5):
-//   <binary> --memory size=<MiB>M[,shared=on] [--cpus boot=<n>] --kernel <kernel>
+// argv, in this order:
+//   <binary> --memory size=<MiB>M [--cpus boot=<n>] --kernel <kernel>
 //   --console off --serial tty --seccomp true|false [<net>] [--disk ...]
-//   [--initramfs <initrd>] [--fs tag=fs0,socket=/tmp/vhostqemu] [<guest words>]
-//   --cmdline <guest command line>
-// Net: the guest's words if it gives any, else --net tap=<tap>,mac=<mac>. Shared memory
-// (shared=on) is what virtiofsd needs to map guest RAM; 9p is not supported.
+//   [--initramfs <initrd>] [<guest words>] --cmdline <guest command line>
+// Net: the guest's words if it gives any, else --net tap=<tap>,mac=<mac>. No filesystem is
+// shared with the guest (CH has no 9p; virtiofs would need a virtiofsd urunc does not run).
 //
 // Deliberate decisions (differences from upstream urunc):
 // - Memory is MiB (`size=<MiB>M`; upstream rendered bytes/1e6).
@@ -31,7 +30,7 @@ public:
     std::string_view default_binary() const override { return "cloud-hypervisor"; }
     bool needs_kvm() const override { return true; }
     bool uses_kvm() const override { return true; }
-    bool supports_shared_fs(std::string_view fs) const override { return fs == "virtiofs"; }
+    bool supports_shared_fs(std::string_view) const override { return false; }
 
     Command build(const ExecPlan &plan, const Guest &guest, const GuestParams &params) const override
     {
@@ -42,10 +41,7 @@ public:
 
         Command cmd;
         auto &a = cmd.argv;
-        std::string memory = "size=" + std::to_string(plan.memory_mib) + "M";
-        if (plan.shared_fs == "virtiofs")
-            memory += ",shared=on";
-        a = {plan.binary, "--memory", memory};
+        a = {plan.binary, "--memory", "size=" + std::to_string(plan.memory_mib) + "M"};
         if (plan.vcpus > 0)
             append(a, {"--cpus", "boot=" + std::to_string(plan.vcpus)});
         append(a, {"--kernel", plan.kernel, "--console", "off", "--serial", "tty", "--seccomp",
@@ -74,8 +70,6 @@ public:
         }
         if (!initrd.empty())
             append(a, {"--initramfs", initrd});
-        if (plan.shared_fs == "virtiofs")
-            append(a, {"--fs", "tag=fs0,socket=/tmp/vhostqemu"});
         append(a, g.other);
         append(a, {"--cmdline", plan.guest_cmdline});
         cmd.files = g.files;

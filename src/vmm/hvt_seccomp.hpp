@@ -1,4 +1,4 @@
-// The syscall allow-list urunc installs before exec'ing solo5-hvt (reference §4.3):
+// The syscall allow-list urunc installs before exec'ing solo5-hvt:
 // default action SIGSYS (SCMP_ACT_TRAP), no_new_privs set, synchronised to all threads.
 // execve is on the list: the filter is loaded in urunc's init process right before it
 // execs solo5-hvt, so nothing but the exec may run after loading it.

@@ -171,8 +171,6 @@ KvmProbe probe_kvm(KvmSys &sys, const char *path)
     return {true, ""};
 }
 
-bool kvm_usable_at(const char *path) { return probe_kvm(kernel_kvm_sys(), path).usable; }
-
 KvmProbe probe_host_kvm()
 {
 #ifdef URUNC_TEST_SEAMS

@@ -33,10 +33,6 @@ struct KvmProbe {
 // Every fd the probe opens is closed before it returns, whatever the outcome.
 KvmProbe probe_kvm(KvmSys &sys, const char *path);
 
-// probe_kvm() with the kernel at `path`. A /dev/null bind-mounted over /dev/kvm opens fine
-// but fails KVM_GET_API_VERSION, so it is reported unusable.
-bool kvm_usable_at(const char *path);
-
 // The host's /dev/kvm (test builds: see URUNC_TEST_ASSUME_KVM in kvm.cpp).
 KvmProbe probe_host_kvm();
 

@@ -1,6 +1,6 @@
 // QEMU (qemu-system-x86_64).
 //
-// argv, in this order (reference §4.1):
+// argv, in this order:
 //   <binary> -m <MiB>M -L <data_dir|/usr/share/qemu> <accel> -display none -vga none
 //   -serial stdio -monitor null -no-reboot [-smp <n>] [--sandbox ...] -kernel <kernel>
 //   <net> <blocks> [-initrd <initrd>] <shared fs> [-initrd <guest extra>] <guest words>
@@ -31,10 +31,7 @@ public:
     std::string_view default_binary() const override { return "qemu-system-x86_64"; }
     bool needs_kvm() const override { return false; }  // TCG works, slowly
     bool uses_kvm() const override { return true; }
-    bool supports_shared_fs(std::string_view fs) const override
-    {
-        return fs == "9p" || fs == "virtiofs";
-    }
+    bool supports_shared_fs(std::string_view fs) const override { return fs == "9p"; }
 
     Command build(const ExecPlan &plan, const Guest &guest, const GuestParams &params) const override
     {
@@ -102,13 +99,6 @@ public:
                                      std::string(plan.shared_readonly ? "readonly=on," : "") +
                                      "path=" + plan.shared_path,
                        "-device", "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"});
-        } else if (plan.shared_fs == "virtiofs") {
-            // vhost-user-fs needs guest RAM shared with virtiofsd: back it by a file in /tmp
-            // (the monitor root's tmpfs); virtiofsd listens on /tmp/vhostqemu.
-            append(a, {"-object",
-                       "memory-backend-file,id=mem,size=" + mem + "M,mem-path=/tmp,share=on",
-                       "-numa", "node,memdev=mem", "-chardev", "socket,id=char0,path=/tmp/vhostqemu",
-                       "-device", "vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=fs0"});
         }
 
         if (!g.extra_initrd.empty())

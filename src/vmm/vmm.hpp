@@ -26,7 +26,7 @@ struct ExecPlan {
     bool seccomp = false;        // run the VMM under its own sandbox
     bool vhost = false;          // only true when /dev/vhost-net exists
     std::string data_dir;        // qemu -L (firmware), empty: /usr/share/qemu
-    std::string shared_fs;       // "", "9p", "virtiofs"
+    std::string shared_fs;       // "" or "9p"
     std::string shared_path;     // path shared with the guest (inside the monitor root)
     bool shared_readonly = false;  // root.readonly: the share is read-only for the guest
     std::string guest_cmdline;
@@ -46,7 +46,7 @@ public:
     virtual std::string_view default_binary() const = 0;  // looked up in PATH, e.g. "qemu-system-x86_64"
     virtual bool needs_kvm() const = 0;                    // true: refuse without usable /dev/kvm
     virtual bool uses_kvm() const = 0;                     // true: wants /dev/kvm when usable
-    virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p", "virtiofs"
+    virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p"
     virtual bool wants_libs() const { return true; }       // dynamic binary: /lib etc. in its root
     // Throws urunc::Error when the combination cannot be expressed.
     virtual Command build(const ExecPlan &plan, const unikernels::Guest &guest,

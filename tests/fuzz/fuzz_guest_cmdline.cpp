@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.cwd = fdp.ConsumeRandomLengthString(32);
     p.uid = fdp.ConsumeIntegral<uint32_t>();
     p.gid = fdp.ConsumeIntegral<uint32_t>();
-    p.rootfs = static_cast<unikernels::RootfsKind>(fdp.ConsumeIntegralInRange<int>(0, 4));
+    p.rootfs = static_cast<unikernels::RootfsKind>(fdp.ConsumeIntegralInRange<int>(0, 3));
     // Network and disks come from the host (netlink, the snapshotter): plausible values.
     if (fdp.ConsumeBool())
         p.net = unikernels::Net{"tap0_urunc", "10.4.0.2", "255.255.255.0", "10.4.0.1",
@@ -70,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     plan.vcpus = fdp.ConsumeIntegralInRange<unsigned>(1, 1024);
     plan.kvm = fdp.ConsumeBool();
     plan.net = p.net;
-    if (p.rootfs == unikernels::RootfsKind::ninep || p.rootfs == unikernels::RootfsKind::virtiofs) {
-        plan.shared_fs = p.rootfs == unikernels::RootfsKind::ninep ? "9p" : "virtiofs";
+    if (p.rootfs == unikernels::RootfsKind::ninep) {
+        plan.shared_fs = "9p";
         plan.shared_path = "/rootfs";
     }
     try {

@@ -64,10 +64,7 @@ TEST_CASE("host config: empty file gives the defaults", "[oci][hostconfig]")
     CHECK(c.monitors["spt"].memory_overhead_mib == 16);
     CHECK(MonitorConfig{}.memory_overhead_mib == 128);  // a VMM without built-in values
     CHECK(c.runtime.memory_overhead == "reserve");
-    CHECK(c.virtiofsd.path == "/usr/libexec/virtiofsd");
-    CHECK(c.virtiofsd.options == "--cache always --sandbox none");
     CHECK(c.log.level == "info");
-    CHECK_FALSE(c.log.syslog);
     CHECK_FALSE(c.timestamps.enabled);
     CHECK(c.timestamps.destination == "/var/log/urunc/timestamps.log");
     CHECK(c.snapshot_view.allowed_prefixes.empty());
@@ -96,6 +93,7 @@ data_path = "/opt/new"
 
 [log]
 level = "warning"
+syslog = false                # accepted: it is what urunc does
 
 [snapshot_view]
 allowed_prefixes = ["/run/containerd/views/", "//var/lib/./views"]
@@ -119,8 +117,6 @@ unknown_key = "ignored"
     CHECK(c.monitors.at("newvmm").data_path == "/opt/new");
     CHECK(c.monitors.at("newvmm").default_memory_mib == 256);
     CHECK(c.log.level == "warn");
-    CHECK_FALSE(c.log.syslog);
-    CHECK(c.virtiofsd.path == "/usr/libexec/virtiofsd");  // absent section keeps defaults
     CHECK(c.timestamps.destination == "/var/log/urunc/timestamps.log");
     CHECK(c.snapshot_view.allowed_prefixes ==
           std::vector<std::string>{"/run/containerd/views", "/var/lib/views"});
@@ -200,8 +196,13 @@ TEST_CASE("host config: wrong types and values name file, line and key", "[oci][
         {"[log]\nsyslog = 1", F + "line 2: `log.syslog`: expected a boolean, got an integer"},
         {"[timestamps]\ndestination = \"ts.log\"",
          F + "line 2: `timestamps.destination`: `ts.log` must be an absolute path"},
-        {"[extra_binaries.virtiofsd]\noptions = [\"--x\"]",
-         F + "line 2: `extra_binaries.virtiofsd.options`: expected a string, got an array"},
+        {"[log]\nlevel = \"debug\"\nsyslog = true",
+         F + "line 3: `log.syslog`: not supported: urunc logs to --log or stderr (set it to false "
+             "or remove it)"},
+        {"[extra_binaries.virtiofsd]\npath = \"/usr/libexec/virtiofsd\"",
+         F + "line 1: `extra_binaries.virtiofsd`: not supported: urunc shares no filesystem over "
+             "virtiofs (remove the section)"},
+        {"extra_binaries = 1", F + "line 1: `extra_binaries`: expected a table, got an integer"},
         {"[snapshot_view]\nviews_dir = \"views\"",
          F + "line 2: `snapshot_view.views_dir`: `views` must be an absolute path"},
         {"[view_shim]\nurunc_path = \"bin/urunc\"",
@@ -264,10 +265,8 @@ data_path = "/opt/share"
 vhost = true
 [monitors.extra]
 path = "/opt/extra \"vmm\""
-[extra_binaries.virtiofsd]
-options = "--cache=never"
 [log]
-syslog = true
+level = "error"
 [timestamps]
 enabled = true
 [snapshot_view]
@@ -287,6 +286,7 @@ memory_overhead = "add"
     CHECK(c.monitors["qemu"].memory_overhead_mib == 0);
     CHECK(c.monitors["extra"].memory_overhead_mib == 128);
     CHECK(c.runtime.memory_overhead == "add");
+    CHECK(c.log.level == "error");
     std::string json = host_config_to_json(c);
     CHECK(host_config_from_json(json) == c);
     CHECK(host_config_from_json(json).source == "/etc/urunc/config.toml");
@@ -296,14 +296,22 @@ memory_overhead = "add"
     CHECK(partial.runtime.require_kvm);
     CHECK(partial.monitors == HostConfig::default_monitors());
     CHECK(partial.runtime.runc_path == "runc");
+
+    // State written before the virtiofsd section and log.syslog were dropped still reads.
+    auto older = host_config_from_json(
+        R"({"virtiofsd": {"path": "/usr/libexec/virtiofsd", "options": ""},)"
+        R"( "log": {"level": "warn", "syslog": false}})");
+    CHECK(older.log.level == "warn");
 }
 
 TEST_CASE("host config: malformed JSON is refused", "[oci][hostconfig]")
 {
     CHECK_THROWS_WITH(host_config_from_json("{"), Catch::StartsWith("host config json: "));
     CHECK_THROWS_WITH(host_config_from_json("[]"), Catch::Contains("must be an object"));
-    CHECK_THROWS_WITH(host_config_from_json(R"({"log": {"syslog": "yes"}})"),
-                      "host config json: `log.syslog`: expected a boolean");
+    CHECK_THROWS_WITH(host_config_from_json(R"({"log": {"level": 1}})"),
+                      "host config json: `log.level`: expected a string");
+    CHECK_THROWS_WITH(host_config_from_json(R"({"runtime": {"require_kvm": "yes"}})"),
+                      "host config json: `runtime.require_kvm`: expected a boolean");
     CHECK_THROWS_WITH(host_config_from_json(R"({"monitors": {"qemu": {"default_vcpus": -1}}})"),
                       "host config json: `monitors.qemu.default_vcpus`: expected an unsigned integer");
     CHECK_THROWS_WITH(host_config_from_json(R"({"monitors": {"qemu": 3}})"),

@@ -42,7 +42,6 @@ UnikernelConfig base()
     c.type = "unikraft";
     c.hypervisor = "qemu";
     c.binary = "/unikernel/kernel";
-    c.source = "annotations";
     return c;
 }
 
@@ -75,7 +74,6 @@ TEST_CASE("annotations: upstream config_test vector", "[oci][config]")
     CHECK(c->mount_rootfs == std::optional<bool>(true));
     CHECK(c->solo5_net_dev == "service");
     CHECK(c->solo5_blk_dev == "storage");
-    CHECK(c->source == "annotations");
     CHECK(complete(*c));
 }
 
@@ -139,7 +137,6 @@ TEST_CASE("urunc.json: base64 values are decoded, plaintext kept (#983)", "[oci]
     CHECK(c.type == "unikraft");
     CHECK(c.mount_rootfs == std::optional<bool>(true));
     CHECK(c.snapshot_view.empty());  // never from the image
-    CHECK(c.source == "urunc.json");
 
     // Plaintext values: "qemu", "mewz", "true" are valid base64 but decode to non-text.
     for (std::string v : {"qemu", "mewz", "unikraft", "linux", "hvt", "spt", "firecracker",
@@ -197,7 +194,6 @@ TEST_CASE("merge: annotations win key by key", "[oci][config]")
     a.snapshot_view = "/run/view";
     a.mount_rootfs = false;
     UnikernelConfig j = base();
-    j.source = "urunc.json";
     j.initrd = "/initrd";
     j.mount_rootfs = true;
     j.solo5_net_dev = "net0";
@@ -211,7 +207,6 @@ TEST_CASE("merge: annotations win key by key", "[oci][config]")
     CHECK(m.mount_rootfs == std::optional<bool>(false));
     CHECK(m.solo5_net_dev == "net0");  // annotation left at its default
     CHECK(m.snapshot_view == "/run/view");
-    CHECK(m.source == "annotations+urunc.json");
 
     a.snapshot_view.clear();
     CHECK(merge(a, j).snapshot_view.empty());

@@ -10,7 +10,8 @@ using namespace guest_test;
 
 TEST_CASE("guest registry: the six guests and the allowed monitor pairs", "[guest][registry]")
 {
-    // reference §2.1: allowed (monitor, guest) pairs, without hyperlight-unikraft
+    // Upstream urunc's allowed (monitor, guest) pairs (docs/configuration.md, "Allowed
+    // pairs"), without its hyperlight-unikraft
     const std::map<std::string, std::set<std::string>> allowed{
         {"hvt", {"rumprun", "mirage"}},
         {"spt", {"rumprun", "mirage"}},

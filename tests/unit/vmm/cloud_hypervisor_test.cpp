@@ -17,16 +17,14 @@ TEST_CASE("cloud-hypervisor: argv", "[vmm][cloud-hypervisor]")
     plan.vcpus = 2;
     plan.net = tap_net();
     plan.initrd = "/unikernel/initrd";
-    plan.shared_fs = "virtiofs";
-    plan.shared_path = "/cntrRootfs";
     g.args.blocks = {{"rootfs", "/dev/dm-3", {}}, {"", "", {"--disk", "path=/x"}}, {"noimg", "", {}}};
     g.args.other = {"--rng"};
     CHECK(build_fake("cloud-hypervisor", g, plan).argv ==
-          Argv{"/usr/bin/cloud-hypervisor", "--memory", "size=256M,shared=on", "--cpus", "boot=2",
+          Argv{"/usr/bin/cloud-hypervisor", "--memory", "size=256M", "--cpus", "boot=2",
                "--kernel", "/unikernel/kernel", "--console", "off", "--serial", "tty", "--seccomp",
                "true", "--net", "tap=tap0_urunc,mac=52:54:00:12:34:56", "--disk",
                "path=/dev/dm-3,id=rootfs", "--disk", "path=/x", "--initramfs", "/unikernel/initrd",
-               "--fs", "tag=fs0,socket=/tmp/vhostqemu", "--rng", "--cmdline", "fake cmdline"});
+               "--rng", "--cmdline", "fake cmdline"});
 
     g.args.net = {"--net", "tap=tap0_urunc,mtu=1400"};
     CHECK(has_seq(build_fake("cloud-hypervisor", g, plan).argv,
@@ -51,7 +49,7 @@ TEST_CASE("cloud-hypervisor: refusals and capabilities", "[vmm][cloud-hypervisor
     const Vmm &ch = vmm("cloud-hypervisor");
     CHECK(ch.needs_kvm());
     CHECK(ch.uses_kvm());
-    CHECK(ch.supports_shared_fs("virtiofs"));
+    CHECK_FALSE(ch.supports_shared_fs("virtiofs"));
     CHECK_FALSE(ch.supports_shared_fs("9p"));
     FakeGuest g;
     ExecPlan plan = plan_for("cloud-hypervisor");

@@ -94,9 +94,9 @@ TEST_CASE("firecracker: refusals and capabilities", "[vmm][firecracker]")
     CHECK_THROWS_WITH(build_fake("firecracker", g, plan),
                       "firecracker: needs KVM (/dev/kvm), which is not usable here");
     plan.kvm = true;
-    plan.shared_fs = "virtiofs";
+    plan.shared_fs = "9p";
     CHECK_THROWS_WITH(build_fake("firecracker", g, plan),
-                      "firecracker: cannot share a filesystem with the guest (virtiofs)");
+                      "firecracker: cannot share a filesystem with the guest (9p)");
     plan.shared_fs.clear();
     g.args.other = {"-x"};
     CHECK_THROWS_AS(build_fake("firecracker", g, plan), urunc::Error);

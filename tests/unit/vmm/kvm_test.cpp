@@ -248,10 +248,11 @@ TEST_CASE("kvm probe: each step that fails says which, and leaks no fd", "[vmm][
 
 TEST_CASE("kvm: usable only when the device answers the KVM API", "[vmm][kvm]")
 {
-    CHECK_FALSE(kvm_usable_at("/dev/null"));   // opens, but KVM_GET_API_VERSION fails
-    CHECK_FALSE(kvm_usable_at("/dev/zero"));   // another char device that is not KVM
-    CHECK_FALSE(kvm_usable_at("/nonexistent/kvm"));
-    CHECK_FALSE(kvm_usable_at("/proc/self/status"));
+    auto usable_at = [](const char *path) { return probe_kvm(kernel_kvm_sys(), path).usable; };
+    CHECK_FALSE(usable_at("/dev/null"));   // opens, but KVM_GET_API_VERSION fails
+    CHECK_FALSE(usable_at("/dev/zero"));   // another char device that is not KVM
+    CHECK_FALSE(usable_at("/nonexistent/kvm"));
+    CHECK_FALSE(usable_at("/proc/self/status"));
 
     // No device, no KVM: whatever else the probe asks, it cannot say yes here.
     if (::access("/dev/kvm", F_OK) != 0)

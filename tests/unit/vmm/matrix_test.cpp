@@ -1,4 +1,4 @@
-// Golden argv, byte for byte, for every allowed guest x VMM pair (reference §2.1), built
+// Golden argv, byte for byte, for every allowed guest x VMM pair (docs/configuration.md), built
 // the way create does: guest command line first, then the VMM command. One realistic
 // scenario per guest: network on a tap, seccomp on, the guest's usual rootfs.
 #include "vmm_test_util.hpp"
