@@ -50,7 +50,7 @@ struct BootArtifacts {
 BootArtifacts open_artifacts(int root_dirfd, const ArtifactPaths &paths);
 
 // Copies made by copy_artifacts: removed with their directory when this object dies,
-// unless release() was called (then `delete` removes them via remove_copied_artifacts).
+// unless release() was called (then `delete` removes them with the state dir).
 class CopiedArtifacts {
 public:
     explicit CopiedArtifacts(std::string dir) : dir_(std::move(dir)) {}
