@@ -17,4 +17,4 @@ std::string rfc3339_now()
     return buf;
 }
 
-} // namespace urunc
+}  // namespace urunc

@@ -19,9 +19,10 @@ void *DynLib::raw_symbol(const char *name)
     void *p = ::dlsym(handle_, name);
     if (!p) {
         const char *why = ::dlerror();
-        throw Error(std::string("`") + soname_ + "`: symbol `" + name + "`: " + (why ? why : "not found"));
+        throw Error(std::string("`") + soname_ + "`: symbol `" + name +
+                    "`: " + (why ? why : "not found"));
     }
     return p;
 }
 
-} // namespace urunc
+}  // namespace urunc

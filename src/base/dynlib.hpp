@@ -20,12 +20,10 @@ public:
 
     // The address of `name`, typed as the header declares it (use URUNC_DYNSYM). Opens
     // the library on the first call; throws Error naming the library and the symbol.
-    template <typename Fn>
-    Fn symbol(const char *name)
+    template <typename Fn> Fn symbol(const char *name)
     {
         return reinterpret_cast<Fn>(raw_symbol(name));
     }
-
 
 private:
     void *raw_symbol(const char *name);
@@ -33,7 +31,7 @@ private:
     void *handle_ = nullptr;
 };
 
-} // namespace urunc
+}  // namespace urunc
 
 // `fn`'s address from `lib`, with the type of `fn`'s declaration in its header: a call
 // through it is checked by the compiler as a direct call would be.

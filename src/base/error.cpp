@@ -20,4 +20,4 @@ Error wrap(std::string_view outer, const Error &inner)
     return Error(msg, inner.code());
 }
 
-} // namespace urunc
+}  // namespace urunc

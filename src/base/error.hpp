@@ -24,4 +24,4 @@ Error sys_error(std::string_view context, int err = errno);
 // Prefix an error with more context: "outer: inner", keeping its errno.
 Error wrap(std::string_view outer, const Error &inner);
 
-} // namespace urunc
+}  // namespace urunc

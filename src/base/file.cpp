@@ -30,7 +30,8 @@ std::string read_fd(int fd, const std::string &what, size_t max)
         if (n == 0)
             break;
         if (out.size() + static_cast<size_t>(n) > max)
-            throw Error("`" + what + "` grew past the " + std::to_string(max) + " bytes allowed", EFBIG);
+            throw Error("`" + what + "` grew past the " + std::to_string(max) + " bytes allowed",
+                        EFBIG);
         out.append(buf, static_cast<size_t>(n));
     }
     return out;
@@ -48,16 +49,22 @@ namespace {
 
 const char *kind_of(mode_t m)
 {
-    if (S_ISDIR(m)) return "a directory";
-    if (S_ISFIFO(m)) return "a FIFO";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    if (S_ISLNK(m)) return "a symlink";
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISLNK(m))
+        return "a symlink";
     return "not a regular file";
 }
 
-} // namespace
+}  // namespace
 
 std::string read_regular_fd(int fd, const std::string &what, size_t max)
 {
@@ -93,8 +100,8 @@ void require_free_space(int dirfd, const std::string &dir, const std::vector<uin
         need += (size + block - 1) / block * block;
     uint64_t have = static_cast<uint64_t>(vfs.f_bavail) * block;
     if (need > have)
-        throw Error("not enough space in `" + dir + "`: need " + std::to_string(need) + " bytes, have " +
-                        std::to_string(have),
+        throw Error("not enough space in `" + dir + "`: need " + std::to_string(need) +
+                        " bytes, have " + std::to_string(have),
                     ENOSPC);
 }
 
@@ -158,17 +165,20 @@ static void remove_at(int dirfd, const char *name, dev_t dev, const std::string 
     struct stat st;
     if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("stat `" + path + "`").what());
+            errors +=
+                (errors.empty() ? "" : "; ") + std::string(sys_error("stat `" + path + "`").what());
         return;
     }
     if (S_ISDIR(st.st_mode)) {
         if (st.st_dev != dev) {
-            errors += (errors.empty() ? "" : "; ") + ("`" + path + "` is a mountpoint, not removed");
+            errors +=
+                (errors.empty() ? "" : "; ") + ("`" + path + "` is a mountpoint, not removed");
             return;
         }
         int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
-            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("open `" + path + "`").what());
+            errors +=
+                (errors.empty() ? "" : "; ") + std::string(sys_error("open `" + path + "`").what());
             return;
         }
         DIR *d = ::fdopendir(fd);
@@ -185,9 +195,11 @@ static void remove_at(int dirfd, const char *name, dev_t dev, const std::string 
             remove_at(::dirfd(d), n.c_str(), dev, path + "/" + n, errors);
         ::closedir(d);
         if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + path + "`").what());
+            errors += (errors.empty() ? "" : "; ") +
+                      std::string(sys_error("rmdir `" + path + "`").what());
     } else if (::unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
-        errors += (errors.empty() ? "" : "; ") + std::string(sys_error("unlink `" + path + "`").what());
+        errors +=
+            (errors.empty() ? "" : "; ") + std::string(sys_error("unlink `" + path + "`").what());
     }
 }
 
@@ -222,4 +234,4 @@ std::string join_path(std::string_view a, std::string_view b)
     return out;
 }
 
-} // namespace urunc
+}  // namespace urunc

@@ -52,4 +52,4 @@ bool path_exists(const std::string &path);
 
 std::string join_path(std::string_view a, std::string_view b);
 
-} // namespace urunc
+}  // namespace urunc

@@ -52,7 +52,7 @@ void emit(int fd, Level l, std::string_view msg, bool json)
     (void)r;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<Level> level_named(std::string_view n)
 {
@@ -96,4 +96,4 @@ void fatal(std::string_view msg)
     }
 }
 
-} // namespace urunc::log
+}  // namespace urunc::log

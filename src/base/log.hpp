@@ -13,7 +13,7 @@ namespace urunc::log {
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
 struct Options {
-    std::string file;        // empty: stderr
+    std::string file;  // empty: stderr
     bool json = false;
     Level level = Level::info;
 };
@@ -50,4 +50,4 @@ template <typename... A> void error(fmt::format_string<A...> f, A &&...a)
     write(Level::error, fmt::format(f, std::forward<A>(a)...));
 }
 
-} // namespace urunc::log
+}  // namespace urunc::log

@@ -23,4 +23,4 @@ std::string json_quote(std::string_view s);
 // Shell-style quoting for log lines: a b 'c d'.
 std::string argv_to_string(const std::vector<std::string> &argv);
 
-} // namespace urunc
+}  // namespace urunc

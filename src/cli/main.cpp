@@ -39,15 +39,34 @@ using namespace urunc;
 // Go's flag package accepts "-flag" for "--flag"; go-runc emits e.g. "-no-subreaper".
 std::vector<std::string> normalise_args(int argc, char **argv)
 {
-    static const std::set<std::string> longs = {
-        "root", "log", "log-format", "debug", "systemd-cgroup", "rootless", "criu", "bundle",
-        "pid-file", "console-socket", "no-pivot", "no-new-keyring", "detach", "force", "all",
-        "format", "keep", "no-subreaper", "preserve-fds", "quiet", "help", "version"};
+    static const std::set<std::string> longs = {"root",
+                                                "log",
+                                                "log-format",
+                                                "debug",
+                                                "systemd-cgroup",
+                                                "rootless",
+                                                "criu",
+                                                "bundle",
+                                                "pid-file",
+                                                "console-socket",
+                                                "no-pivot",
+                                                "no-new-keyring",
+                                                "detach",
+                                                "force",
+                                                "all",
+                                                "format",
+                                                "keep",
+                                                "no-subreaper",
+                                                "preserve-fds",
+                                                "quiet",
+                                                "help",
+                                                "version"};
     std::vector<std::string> out;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (i > 0 && a.size() > 2 && a[0] == '-' && a[1] != '-') {
-            std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
+            std::string name =
+                a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
             if (longs.count(name))
                 a = "-" + a;
         }
@@ -71,7 +90,8 @@ int raw_verb(int argc, char **argv)
         return v && *v != "false";
     };
     g.systemd_cgroup = on("systemd-cgroup");
-    oci::GlobalFlags f{c.global("log").value_or(""), c.global("log-format").value_or("text"), on("debug")};
+    oci::GlobalFlags f{c.global("log").value_or(""), c.global("log-format").value_or("text"),
+                       on("debug")};
     try {
         oci::apply_global_flags(g, f);
         return oci::raw_verb(g, c);
@@ -121,7 +141,8 @@ void add_create_flags(Cli &c, CLI::App *sub)
     oci::CreateOptions &co = c.co;
     sub->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
     sub->add_option("--pid-file", co.pid_file, "write the init pid here");
-    sub->add_option("--console-socket", co.console_socket, "AF_UNIX socket receiving the pty master");
+    sub->add_option("--console-socket", co.console_socket,
+                    "AF_UNIX socket receiving the pty master");
     sub->add_flag("--no-pivot", co.no_pivot, "accepted (the VMM always gets a private root)");
     sub->add_flag("--no-new-keyring", co.no_new_keyring, "accepted and ignored");
     sub->add_option("--preserve-fds", c.preserve_fds, "accepted and ignored");
@@ -158,8 +179,10 @@ void add_verbs(Cli &c)
     c.ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
     c.features = app.add_subcommand("features", "print the runtime's features (JSON)");
     // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
-    for (const char *verb : {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
-        auto *u = app.add_subcommand(verb, std::string(verb) + ": runc's for Linux containers, urunc's for unikernels");
+    for (const char *verb :
+         {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
+        auto *u = app.add_subcommand(
+            verb, std::string(verb) + ": runc's for Linux containers, urunc's for unikernels");
         u->allow_extras();
         u->prefix_command();
     }
@@ -219,7 +242,7 @@ int dispatch(Cli &c)
     return 1;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char **argv)
 {

@@ -28,4 +28,4 @@ bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
 [[noreturn]] void not_ours(const Globals &g);
 bool is_runc_container(const Globals &g, const std::string &id);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -54,10 +54,16 @@ int clone_flags(const Spec &s, bool &new_uts)
     for (const auto &ns : s.namespaces) {
         if (!ns.path.empty())
             continue;
-        if (ns.type == "network") flags |= CLONE_NEWNET;
-        else if (ns.type == "pid") flags |= CLONE_NEWPID;
-        else if (ns.type == "ipc") flags |= CLONE_NEWIPC;
-        else if (ns.type == "uts") { flags |= CLONE_NEWUTS; new_uts = true; }
+        if (ns.type == "network")
+            flags |= CLONE_NEWNET;
+        else if (ns.type == "pid")
+            flags |= CLONE_NEWPID;
+        else if (ns.type == "ipc")
+            flags |= CLONE_NEWIPC;
+        else if (ns.type == "uts") {
+            flags |= CLONE_NEWUTS;
+            new_uts = true;
+        }
     }
     if (s.find_namespace("user"))
         throw Error("linux.namespaces: user namespaces are not supported by urunc");
@@ -85,10 +91,7 @@ void expect(int fd, proto::Stage stage)
     proto::expect_stage(fd, stage, "container init exited before it was ready");
 }
 
-void send_go(int fd)
-{
-    proto::send_stage(fd, proto::Stage::go, "sync with init");
-}
+void send_go(int fd) { proto::send_stage(fd, proto::Stage::go, "sync with init"); }
 
 void write_pid_file(const std::string &path, int pid)
 {
@@ -138,7 +141,8 @@ void check_rootfs_not_symlink(const std::string &root_path)
 {
     struct stat st;
     if (::lstat(root_path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
-        throw Error("config.json: root.path: `" + root_path + "` is a symlink; the rootfs must be a directory");
+        throw Error("config.json: root.path: `" + root_path +
+                    "` is a symlink; the rootfs must be a directory");
 }
 
 // What create reads from the bundle: config.json as text (the state dir keeps this
@@ -154,7 +158,8 @@ struct BundleInput {
 BundleInput read_bundle(const Globals &g, const CreateOptions &o)
 {
     if (!valid_id(o.id))
-        throw Error("invalid container id `" + o.id + "`: allowed are [A-Za-z0-9_+.-], at most 255 of them");
+        throw Error("invalid container id `" + o.id +
+                    "`: allowed are [A-Za-z0-9_+.-], at most 255 of them");
     BundleInput in;
     in.dir = absolute_bundle(o.bundle);
     in.spec_text = read_regular_file(join_path(in.dir, "config.json"), kMaxConfigJson);
@@ -178,7 +183,8 @@ int check_spec(const Spec &spec, const CreateOptions &o, bool &new_uts)
         throw Error("cannot use console socket if urunc will not detach or allocate tty");
     int flags = clone_flags(spec, new_uts);
     if (!spec.hostname.empty() && !spec.find_namespace("uts"))
-        throw Error("config.json: hostname: setting it needs a uts namespace (linux.namespaces), as in runc");
+        throw Error(
+            "config.json: hostname: setting it needs a uts namespace (linux.namespaces), as in runc");
     validate_sysctls(spec.sysctl, own_namespaces(spec));
     check_lsm_labels(spec);
     return flags;
@@ -195,8 +201,8 @@ HostConfig load_host_and_start_timestamps(const CreateOptions &o)
 }
 
 // state.json as first written (no pid yet), and the snapshot of config.json.
-State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o, const BundleInput &in,
-                   const Launch &l)
+State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o,
+                   const BundleInput &in, const Launch &l)
 {
     State st;
     st.id = o.id;
@@ -255,7 +261,8 @@ InitChannels open_init_channels(const StateDir &dir, const Spec &spec)
     return ch;
 }
 
-InitArgs init_args(Launch &l, const InitChannels &ch, const Spec &spec, bool new_uts, const State &st)
+InitArgs init_args(Launch &l, const InitChannels &ch, const Spec &spec, bool new_uts,
+                   const State &st)
 {
     InitArgs args;
     args.launch = &l;
@@ -285,7 +292,8 @@ pid_t clone_init(const Spec &spec, int flags, InitArgs &args)
 {
     join_pid_namespace(spec);
     ts::mark(ts::Step::cr_start_reexec);
-    pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+    pid_t child =
+        static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
     if (child < 0)
         throw sys_error("clone the container init");
     if (child == 0)
@@ -332,11 +340,13 @@ void record_init(const StateDir &dir, State &st, pid_t child, const Cgroup &cgro
 
 // A block rootfs leaves the host now, after every check that can fail early, in the
 // namespace that owns the mount, before the init makes its own mount namespace.
-void unmount_block_rootfs(const std::string &id, const Launch &l, std::vector<rootfs::UnmountedFs> &unmounted)
+void unmount_block_rootfs(const std::string &id, const Launch &l,
+                          std::vector<rootfs::UnmountedFs> &unmounted)
 {
     for (const auto &u : l.unmounts) {
         unmounted.push_back(rootfs::unmount_for_guest(u.path, u.device));
-        log::info("container {}: unmounted `{}` from the host; {} goes to the guest", id, u.path, u.device);
+        log::info("container {}: unmounted `{}` from the host; {} goes to the guest", id, u.path,
+                  u.device);
     }
 }
 
@@ -377,7 +387,7 @@ void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_
     write_pid_file(o.pid_file, child);
 }
 
-} // namespace
+}  // namespace
 
 Created create_container(const Globals &g, const CreateOptions &o)
 {
@@ -413,7 +423,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
 
     auto launch = std::make_unique<Launch>(prepare_launch(spec, in.config, host, dir.path()));
     Launch &l = *launch;
-    log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice, l.artifact_source);
+    log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice,
+              l.artifact_source);
     State st = record_state(dir, g, o, in, l);
     make_monitor_root_dir(l);
     InitChannels ch = open_init_channels(dir, spec);
@@ -441,4 +452,4 @@ int create(const Globals &g, const CreateOptions &o)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

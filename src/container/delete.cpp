@@ -63,7 +63,7 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
     return err;
 }
 
-} // namespace
+}  // namespace
 
 std::string destroy(StateDir &dir, const State &st)
 {
@@ -89,9 +89,9 @@ std::string destroy(StateDir &dir, const State &st)
         // (a pod's) the tap and its tc mirror would stay: remove them there.
         const Namespace *ns = spec->find_namespace("network");
         if (ns && !ns->path.empty()) {
-            std::string e = teardown_in_netns(
-                ns->path, st.net_iface,
-                st.net_tap.empty() ? std::string(net::legacy_tap_name) : st.net_tap);
+            std::string e = teardown_in_netns(ns->path, st.net_iface,
+                                              st.net_tap.empty() ? std::string(net::legacy_tap_name)
+                                                                 : st.net_tap);
             if (!e.empty())
                 errors.push_back(e);
         }
@@ -104,7 +104,8 @@ std::string destroy(StateDir &dir, const State &st)
     ts::mark(ts::Step::dl_state_removed);
     if (spec) {
         try {
-            run_hooks(spec->hooks.poststop, "poststop", oci_state_json(st, Status::stopped, false), 0);
+            run_hooks(spec->hooks.poststop, "poststop", oci_state_json(st, Status::stopped, false),
+                      0);
         } catch (const Error &he) {
             log::warn("container {}: {}", st.id, he.what());  // the spec says: warn and go on
         }
@@ -150,7 +151,8 @@ int remove(const Globals &g, const DeleteOptions &o)
             }
         }
         if (!wait_gone(st.pid, st.pid_start, 10000))
-            throw Error("container " + id + ": pid " + std::to_string(st.pid) + " did not die after SIGKILL");
+            throw Error("container " + id + ": pid " + std::to_string(st.pid) +
+                        " did not die after SIGKILL");
     }
     ts::mark(ts::Step::dl_killed);
     std::string errors = destroy(*dir, st);
@@ -159,4 +161,4 @@ int remove(const Globals &g, const DeleteOptions &o)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -23,7 +23,7 @@ std::string event(const char *type, const std::string &id, const std::string &da
     return out + "}\n";
 }
 
-} // namespace
+}  // namespace
 
 long long parse_go_duration_ms(const std::string &s)
 {
@@ -50,13 +50,20 @@ long long parse_go_duration_ms(const std::string &s)
             ++i;
         std::string unit = s.substr(us, i - us);
         double mult;
-        if (unit == "ns") mult = 1e-6;
-        else if (unit == "us" || unit == "µs") mult = 1e-3;
-        else if (unit == "ms") mult = 1;
-        else if (unit == "s") mult = 1000;
-        else if (unit == "m") mult = 60000;
-        else if (unit == "h") mult = 3600000;
-        else throw Error("invalid duration `" + s + "`: unknown unit `" + unit + "`");
+        if (unit == "ns")
+            mult = 1e-6;
+        else if (unit == "us" || unit == "µs")
+            mult = 1e-3;
+        else if (unit == "ms")
+            mult = 1;
+        else if (unit == "s")
+            mult = 1000;
+        else if (unit == "m")
+            mult = 60000;
+        else if (unit == "h")
+            mult = 3600000;
+        else
+            throw Error("invalid duration `" + s + "`: unknown unit `" + unit + "`");
         total_ms += v * mult;
     }
     // Go's time.Duration is int64 nanoseconds: 9223372036854 ms at most. Rounded by hand, not
@@ -104,4 +111,4 @@ int events(const Globals &g, const std::string &id, const RawCommand &c)
     }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -23,7 +23,7 @@ std::string registry_list()
         guests += (guests.empty() ? "" : ",") + std::string(g->name());
     return "vmms: " + out + "\nguests: " + guests;
 }
-} // namespace
+}  // namespace
 
 std::string version_text()
 {
@@ -40,7 +40,8 @@ int features()
         guests += std::string(guests.empty() ? "" : ",") + g->name().data();
     std::string out = std::string(R"({
     "ociVersionMin": "1.0.0",
-    "ociVersionMax": ")") + kSpecVersion + R"(",
+    "ociVersionMax": ")") +
+                      kSpecVersion + R"(",
     "hooks": [
         "prestart",
         "createRuntime",
@@ -86,9 +87,12 @@ int features()
         }
     },
     "annotations": {
-        "io.urunc.version": ")" + URUNC_VERSION + R"(",
-        "io.urunc.vmms": ")" + vmms + R"(",
-        "io.urunc.guests": ")" + guests + R"(",
+        "io.urunc.version": ")" +
+                      URUNC_VERSION + R"(",
+        "io.urunc.vmms": ")" +
+                      vmms + R"(",
+        "io.urunc.guests": ")" +
+                      guests + R"(",
         "io.urunc.unikernel.verbs": "create;run;start;state;list;ps;kill;delete;pause;resume;update --memory --memory-swap --memory-reservation --cpu-share --cpu-quota --cpu-period --cpuset-cpus --cpuset-mems --pids-limit --resources;events --stats --interval",
         "io.urunc.unikernel.unsupported": "exec,checkpoint,restore",
         "io.urunc.linux-containers": "every runc verb and flag, handed to runc",
@@ -108,4 +112,4 @@ int features()
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

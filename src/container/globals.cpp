@@ -25,7 +25,7 @@ log::Level log_level(const GlobalFlags &f)
     return log::Level::info;
 }
 
-} // namespace
+}  // namespace
 
 void apply_global_flags(Globals &g, const GlobalFlags &f)
 {
@@ -42,4 +42,4 @@ void apply_global_flags(Globals &g, const GlobalFlags &f)
     }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -38,8 +38,8 @@ void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, cons
 
 // The block image of the `block` annotation (a file inside the container rootfs), bound
 // at `dest`, read-write unless the guest may not write it (root.readonly).
-void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::string &image, const std::string &dest,
-                      bool writable)
+void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::string &image,
+                      const std::string &dest, bool writable)
 {
     UniqueFd rootfd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd)
@@ -55,14 +55,15 @@ void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::strin
 bool owned_by_container(const std::string &path, const std::string &rootfs_dir)
 {
     std::unique_ptr<char, decltype(&std::free)> p(::realpath(path.c_str(), nullptr), &std::free);
-    std::unique_ptr<char, decltype(&std::free)> r(::realpath(rootfs_dir.c_str(), nullptr), &std::free);
+    std::unique_ptr<char, decltype(&std::free)> r(::realpath(rootfs_dir.c_str(), nullptr),
+                                                  &std::free);
     if (!p || !r)
         return false;
     std::string bundle(r.get());
     bundle = bundle.substr(0, bundle.rfind('/'));
     std::string real(p.get());
-    return !bundle.empty() && real.size() > bundle.size() && real.compare(0, bundle.size(), bundle) == 0 &&
-           real[bundle.size()] == '/';
+    return !bundle.empty() && real.size() > bundle.size() &&
+           real.compare(0, bundle.size(), bundle) == 0 && real[bundle.size()] == '/';
 }
 
 // /proc/self/mountinfo, read once, and only when a step needs it.
@@ -96,15 +97,16 @@ ArtifactSource open_artifact_source(Launch &l, LazyMountInfo &mi)
     ArtifactSource src;
     src.root = rootfs_dir;
     if (!c.snapshot_view.empty()) {
-        rootfs::SnapshotView v = rootfs::validate_view(c.snapshot_view, rootfs_dir,
-                                                       l.host.snapshot_view.effective_prefixes(), mi.get());
+        rootfs::SnapshotView v = rootfs::validate_view(
+            c.snapshot_view, rootfs_dir, l.host.snapshot_view.effective_prefixes(), mi.get());
         src.view_dev = v.dev;
         src.root = v.path;
         src.fd = std::move(v.dirfd);
         l.artifact_source = "view " + src.root;
     } else {
         // O_NOFOLLOW: create refused a rootfs that is a symlink; one swapped in since fails.
-        src.fd = UniqueFd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        src.fd =
+            UniqueFd(::open(rootfs_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!src.fd)
             throw sys_error("open rootfs `" + rootfs_dir + "`");
         l.artifact_source = "rootfs " + src.root;
@@ -140,11 +142,13 @@ void copy_artifacts_off_device(Launch &l, ArtifactSource &src, const std::string
     src.arts = rootfs::open_artifacts(src.fd.get(), {c.binary, c.initrd, ""});
     l.artifact_source = "copy " + src.root;
     log::warn("container rootfs is a block device and no snapshot view was given: boot "
-              "artifacts copied to `{}` ({} bytes)", src.root, src.arts.total_size());
+              "artifacts copied to `{}` ({} bytes)",
+              src.root, src.arts.total_size());
 }
 
 // The container rootfs is a block device the guest takes: it leaves the host at create.
-void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource &src, const std::string &state_dir)
+void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource &src,
+                       const std::string &state_dir)
 {
     const Spec &s = l.spec;
     const UnikernelConfig &c = l.config;
@@ -153,8 +157,8 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
     if (!c.snapshot_view.empty())
         rootfs::check_view_provenance(c.snapshot_view, src.view_dev, dev);
     l.params.rootfs = RootfsKind::block;
-    l.params.blocks.push_back({"rootfs", dev.path, l.guest->name() == "rumprun" ? "/data" : "/", dev.fstype,
-                               s.root_readonly});
+    l.params.blocks.push_back({"rootfs", dev.path, l.guest->name() == "rumprun" ? "/data" : "/",
+                               dev.fstype, s.root_readonly});
     l.devices.push_back(dev.path);
     l.unmounts.push_back({s.root_path, dev.path});
     l.rootfs_choice = "block: the container rootfs is " + dev.fstype + " on " + dev.path;
@@ -177,21 +181,23 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
         throw sys_error("open rootfs `" + s.root_path + "`");
     l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, share.get()});
     l.fds.push_back(std::move(share));
-    l.rootfs_choice = "9pfs: the container rootfs is shared with the guest" +
-                      (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
+    l.rootfs_choice =
+        "9pfs: the container rootfs is shared with the guest" +
+        (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
 }
 
 [[noreturn]] void refuse_mount_rootfs(const Launch &l, const std::string &why_not_block)
 {
-    throw Error("annotation `com.urunc.unikernel.mountRootfs`: the container rootfs `" + l.spec.root_path +
-                "` can be given to a " + std::string(l.guest->name()) + " guest on " +
-                std::string(l.vmm->name()) + " neither as a block device" +
+    throw Error("annotation `com.urunc.unikernel.mountRootfs`: the container rootfs `" +
+                l.spec.root_path + "` can be given to a " + std::string(l.guest->name()) +
+                " guest on " + std::string(l.vmm->name()) + " neither as a block device" +
                 (why_not_block.empty() ? std::string() : " (" + why_not_block + ")") +
                 " nor as a shared filesystem");
 }
 
 // 2. The guest rootfs, first match wins.
-void choose_rootfs_kind(Launch &l, ArtifactSource &src, LazyMountInfo &mi, const std::string &state_dir)
+void choose_rootfs_kind(Launch &l, ArtifactSource &src, LazyMountInfo &mi,
+                        const std::string &state_dir)
 {
     const Spec &s = l.spec;
     const UnikernelConfig &c = l.config;
@@ -220,7 +226,8 @@ void choose_rootfs_kind(Launch &l, ArtifactSource &src, LazyMountInfo &mi, const
 
 bool is_bind_mount(const Mount &m)
 {
-    return m.type == "bind" || std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
+    return m.type == "bind" ||
+           std::find(m.options.begin(), m.options.end(), "bind") != m.options.end() ||
            std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end();
 }
 
@@ -249,13 +256,14 @@ void add_volume_disks(Launch &l, LazyMountInfo &mi)
         }
         // A `ro` volume is a read-only disk for the guest (or refused by a VMM that has none).
         const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
-        l.params.blocks.push_back({"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
+        l.params.blocks.push_back(
+            {"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
         l.devices.push_back(vol->path);
         l.unmounts.push_back({m.source, vol->path});
-        log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype, vol->path, i,
-                  ro ? ", read-only" : "");
-        l.rootfs_choice += fmt::format("; volume {}: {} on {} as disk vol{}{}", m.destination, vol->fstype,
-                                       vol->path, i, ro ? " (read-only)" : "");
+        log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
+                  vol->path, i, ro ? ", read-only" : "");
+        l.rootfs_choice += fmt::format("; volume {}: {} on {} as disk vol{}{}", m.destination,
+                                       vol->fstype, vol->path, i, ro ? " (read-only)" : "");
     }
 }
 
@@ -271,7 +279,7 @@ void bind_boot_artifacts(Launch &l, ArtifactSource &src)
     l.fds.push_back(std::move(src.fd));
 }
 
-} // namespace
+}  // namespace
 
 void choose_guest_rootfs(Launch &l, const std::string &state_dir)
 {
@@ -291,4 +299,4 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir)
     bind_boot_artifacts(l, src);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

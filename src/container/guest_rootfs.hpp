@@ -10,4 +10,4 @@ namespace urunc::oci {
 // view, copy) the artifacts. Fills the rootfs parts of `l`. Throws Error with the rule.
 void choose_guest_rootfs(Launch &l, const std::string &state_dir);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

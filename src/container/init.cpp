@@ -40,11 +40,16 @@ void wait_go(int fd)
 
 int ns_flag(const std::string &type)
 {
-    if (type == "mount") return CLONE_NEWNS;
-    if (type == "network") return CLONE_NEWNET;
-    if (type == "ipc") return CLONE_NEWIPC;
-    if (type == "uts") return CLONE_NEWUTS;
-    if (type == "cgroup") return CLONE_NEWCGROUP;
+    if (type == "mount")
+        return CLONE_NEWNS;
+    if (type == "network")
+        return CLONE_NEWNET;
+    if (type == "ipc")
+        return CLONE_NEWIPC;
+    if (type == "uts")
+        return CLONE_NEWUTS;
+    if (type == "cgroup")
+        return CLONE_NEWCGROUP;
     return 0;
 }
 
@@ -114,9 +119,10 @@ void drop_privileges(const Spec &s)
         throw sys_error("getresuid/getresgid");
     if (ru != s.uid || eu != s.uid || su != s.uid || rg != s.gid || eg != s.gid || sg != s.gid)
         throw Error("dropping privileges to uid " + std::to_string(s.uid) + " gid " +
-                    std::to_string(s.gid) + " left uids " + std::to_string(ru) + "/" +
-                    std::to_string(eu) + "/" + std::to_string(su) + " gids " + std::to_string(rg) +
-                    "/" + std::to_string(eg) + "/" + std::to_string(sg), EPERM);
+                        std::to_string(s.gid) + " left uids " + std::to_string(ru) + "/" +
+                        std::to_string(eu) + "/" + std::to_string(su) + " gids " +
+                        std::to_string(rg) + "/" + std::to_string(eg) + "/" + std::to_string(sg),
+                    EPERM);
     apply_capabilities(s.capabilities);
 }
 
@@ -130,8 +136,9 @@ void drop_privileges(const Spec &s)
         if (l.network) {
             // docker and CNI configure the namespace after create: look now.
             if (auto gn = net::setup_guest_network(l.spec.uid, l.spec.gid, a.state.id)) {
-                unikernels::Net n{gn->tap, gn->ip, gn->mask, gn->gateway, gn->mac,
-                                  gn->dns.empty() ? l.dns : gn->dns, gn->mtu};
+                unikernels::Net n{gn->tap,     gn->ip,  gn->mask,
+                                  gn->gateway, gn->mac, gn->dns.empty() ? l.dns : gn->dns,
+                                  gn->mtu};
                 l.params.net = n;
                 l.exec.net = n;
                 l.exec.guest_cmdline = l.guest->command_line(l.params);
@@ -157,7 +164,8 @@ void drop_privileges(const Spec &s)
             argv.push_back(w.data());
         argv.push_back(nullptr);
         // The VMM gets a clean environment: the container's env goes to the guest.
-        static char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        static char path_env[] =
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         char *envp[] = {path_env, nullptr};
         for (int fd : l.device_fds)
             ::fcntl(fd, F_SETFD, 0);  // the VMM holds the device until it opens it itself
@@ -174,7 +182,7 @@ void drop_privileges(const Spec &s)
     }
 }
 
-} // namespace
+}  // namespace
 
 void close_fds_except(std::vector<int> keep)
 {
@@ -250,8 +258,7 @@ void init_main(InitArgs &a)
     // Park: opening the fifo for writing blocks until start opens it for reading.
     std::string fifo_path = "/proc/self/fd/" + std::to_string(a.fifo_fd);
     int fifo;
-    while ((fifo = ::open(fifo_path.c_str(), O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
-    }
+    while ((fifo = ::open(fifo_path.c_str(), O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR) {}
     if (fifo < 0)
         ::_exit(1);
     ::close(a.fifo_fd);
@@ -259,4 +266,4 @@ void init_main(InitArgs &a)
     become_vmm(a, fifo);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

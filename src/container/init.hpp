@@ -13,9 +13,9 @@ namespace urunc::oci {
 struct InitArgs {
     Launch *launch = nullptr;
     int sync_fd = -1;
-    int fifo_fd = -1;          // O_PATH fd of <state>/exec.fifo
-    int console_slave = -1;    // pty slave, or -1: inherit stdio
-    State state;               // for createContainer hooks (pid filled in by the init)
+    int fifo_fd = -1;        // O_PATH fd of <state>/exec.fifo
+    int console_slave = -1;  // pty slave, or -1: inherit stdio
+    State state;             // for createContainer hooks (pid filled in by the init)
     bool new_uts = false;
 };
 
@@ -25,4 +25,4 @@ struct InitArgs {
 // Close every fd >= 3 except those listed.
 void close_fds_except(std::vector<int> keep);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

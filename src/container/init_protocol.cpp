@@ -23,7 +23,7 @@ std::string describe_byte(char c)
     return buf;
 }
 
-} // namespace
+}  // namespace
 
 const char *stage_name(Stage s)
 {
@@ -76,14 +76,10 @@ void expect_stage(int fd, Stage want, const std::string &closed_message)
 void report_network(int fifo, std::string_view iface, std::string_view tap)
 {
     // "N<iface> <tap>\n": interface names hold no whitespace.
-    write_all(fifo, kFifoNetwork + std::string(iface) + " " + std::string(tap) + "\n",
-              "exec fifo");
+    write_all(fifo, kFifoNetwork + std::string(iface) + " " + std::string(tap) + "\n", "exec fifo");
 }
 
-void report_exec(int fifo)
-{
-    write_all(fifo, std::string(1, kFifoExec), "exec fifo");
-}
+void report_exec(int fifo) { write_all(fifo, std::string(1, kFifoExec), "exec fifo"); }
 
 void report_error(int fifo, std::string_view message) noexcept
 {
@@ -122,4 +118,4 @@ ExecReport parse_exec_report(std::string_view data)
     return r;
 }
 
-} // namespace urunc::oci::proto
+}  // namespace urunc::oci::proto

@@ -57,4 +57,4 @@ struct ExecReport {
 };
 ExecReport parse_exec_report(std::string_view data);
 
-} // namespace urunc::oci::proto
+}  // namespace urunc::oci::proto

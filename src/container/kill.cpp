@@ -78,4 +78,4 @@ int kill(const Globals &g, const KillOptions &o)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

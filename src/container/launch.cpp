@@ -31,7 +31,8 @@ constexpr uint64_t kMiB = 1024 * 1024;
 std::string find_in_path(std::string_view name)
 {
     const char *path = std::getenv("PATH");
-    std::string p = path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    std::string p =
+        path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (const auto &dir : split(p, ':')) {
         if (dir.empty() || dir[0] != '/')
             continue;
@@ -53,15 +54,17 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
 {
     if (!mc.path.empty()) {
         if (mc.path[0] != '/')
-            throw Error("monitor `" + std::string(v.name()) + "`: path `" + mc.path + "` must be absolute");
+            throw Error("monitor `" + std::string(v.name()) + "`: path `" + mc.path +
+                        "` must be absolute");
         if (::access(mc.path.c_str(), X_OK) < 0)
             throw sys_error("vmm `" + std::string(v.name()) + "` binary `" + mc.path + "`");
         return mc.path;
     }
     std::string found = find_in_path(v.default_binary());
     if (found.empty())
-        throw Error("vmm `" + std::string(v.name()) + "` not found: `" + std::string(v.default_binary()) +
-                    "` is not in PATH (set [monitors." + std::string(v.name()) + "] path)");
+        throw Error("vmm `" + std::string(v.name()) + "` not found: `" +
+                    std::string(v.default_binary()) + "` is not in PATH (set [monitors." +
+                    std::string(v.name()) + "] path)");
     return found;
 }
 
@@ -104,7 +107,8 @@ void add_libraries(Launch &l)
             if (!dir)
                 continue;
             while (auto *e = ::readdir(dir))
-                if (starts_with(e->d_name, "accel-") && std::string_view(e->d_name).ends_with(".so"))
+                if (starts_with(e->d_name, "accel-") &&
+                    std::string_view(e->d_name).ends_with(".so"))
                     objects.push_back(d + "/" + e->d_name);
             ::closedir(dir);
         }
@@ -138,10 +142,12 @@ void find_guest_and_vmm(Launch &l)
     const UnikernelConfig &c = l.config;
     l.guest = unikernels::find_guest(c.type);
     if (!l.guest)
-        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type + "`");
+        throw Error("annotation `com.urunc.unikernel.unikernelType`: unknown guest `" + c.type +
+                    "`");
     l.vmm = vmm::find_vmm(c.hypervisor);
     if (!l.vmm)
-        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor + "`");
+        throw Error("annotation `com.urunc.unikernel.hypervisor`: unknown VMM `" + c.hypervisor +
+                    "`");
 }
 
 // The host config's [monitors.<vmm>] table, or the defaults.
@@ -160,12 +166,15 @@ bool choose_kvm(const Launch &l)
         probe = vmm::probe_host_kvm();
     bool kvm = l.vmm->uses_kvm() && probe.usable;
     if (l.vmm->needs_kvm() && !probe.usable)
-        throw Error(std::string(l.vmm->name()) + " needs /dev/kvm, which cannot run a guest here: " + probe.why);
+        throw Error(std::string(l.vmm->name()) +
+                    " needs /dev/kvm, which cannot run a guest here: " + probe.why);
     if (l.vmm->uses_kvm() && !kvm) {
         if (l.host.runtime.require_kvm)
-            throw Error(std::string(l.vmm->name()) + " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
-        log::warn("KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
-                  probe.why, l.vmm->name());
+            throw Error(std::string(l.vmm->name()) +
+                        " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
+        log::warn(
+            "KVM is not usable on this host ({}): {} runs the guest under TCG (software emulation)",
+            probe.why, l.vmm->name());
     }
     return kvm;
 }
@@ -196,20 +205,24 @@ void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
     // Guest RAM, vCPUs and the cgroup's memory limit: one policy (guest_resources.hpp).
     CpuPolicy cpu{mc.default_vcpus, host_cpus()};
     GuestResources res = guest_resources(
-        l.spec.resources, memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+        l.spec.resources,
+        memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
     l.exec.memory_mib = res.memory_mib;
     l.exec.vcpus = res.vcpus;
     l.cgroup_resources = res.cgroup;
-    log::info("guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
-              "[monitors.{}] memory_overhead_mib = {})",
-              res.memory_mib, res.vcpus,
-              res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB" : "none",
-              l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
+    log::info(
+        "guest resources: {} MiB of RAM, {} vCPU(s); memory cgroup limit {} ([runtime] memory_overhead = {}, "
+        "[monitors.{}] memory_overhead_mib = {})",
+        res.memory_mib, res.vcpus,
+        res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB"
+                                    : "none",
+        l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
     l.exec.kvm = kvm;
     l.exec.seccomp = l.spec.has_seccomp;
     l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
     if (mc.vhost && !l.exec.vhost)
-        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost", l.vmm->name());
+        log::warn("vhost requested for {} but /dev/vhost-net does not exist: not using vhost",
+                  l.vmm->name());
     l.exec.data_dir = mc.data_path.empty() ? "/usr/share/qemu" : mc.data_path;
     for (const auto &w : l.guest->warnings(l.params))
         log::warn("{}", w);
@@ -289,7 +302,8 @@ void plan_network(Launch &l)
         if (net::is_host_netns(net::netns_id(n->path), l.host_netns)) {
             l.network = false;
             log::warn("network namespace `{}` is the host's: the guest gets no network (no tap, no "
-                      "tc redirect of the host's traffic), as with --net=host", n->path);
+                      "tc redirect of the host's traffic), as with --net=host",
+                      n->path);
         }
     }
     if (l.network) {
@@ -298,7 +312,7 @@ void plan_network(Launch &l)
     }
 }
 
-} // namespace
+}  // namespace
 
 std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
 {
@@ -343,12 +357,10 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
     return cfg;
 }
 
-vmm::Command build_command(const Launch &l)
-{
-    return l.vmm->build(l.exec, *l.guest, l.params);
-}
+vmm::Command build_command(const Launch &l) { return l.vmm->build(l.exec, *l.guest, l.params); }
 
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const std::string &state_dir)
+Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
+                      const std::string &state_dir)
 {
     Launch l;
     l.spec = std::move(spec);
@@ -367,4 +379,4 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const 
     return l;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -53,16 +53,17 @@ struct Launch {
     struct DirBind {
         std::string source, destination;
         bool readonly = false;  // root.readonly
-        int fd = -1;            // O_PATH fd of `source` opened at create: the init binds only that inode
+        int fd = -1;  // O_PATH fd of `source` opened at create: the init binds only that inode
     };
-    std::vector<DirBind> shared_binds;    // directory binds (9pfs share), nodev, nosuid
-    std::vector<std::string> devices;     // host device nodes recreated inside
-    std::vector<UniqueFd> fds;            // owners of the fds above
+    std::vector<DirBind> shared_binds;  // directory binds (9pfs share), nodev, nosuid
+    std::vector<std::string> devices;   // host device nodes recreated inside
+    std::vector<UniqueFd> fds;          // owners of the fds above
 
     // Network: set up by the init at start, in the container's network namespace.
-    bool network = false;       // the container has its own (new or joined) network namespace
-    std::vector<net::NetnsId> host_netns;  // create's and PID 1's: never given a tap (init re-checks)
-    std::string dns;            // from the container's /etc/resolv.conf mount, if any
+    bool network = false;  // the container has its own (new or joined) network namespace
+    std::vector<net::NetnsId>
+        host_netns;   // create's and PID 1's: never given a tap (init re-checks)
+    std::string dns;  // from the container's /etc/resolv.conf mount, if any
 
     // Decisions, logged and recorded in state
     std::string rootfs_choice;
@@ -81,7 +82,8 @@ struct Launch {
 };
 
 // Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host, const std::string &state_dir);
+Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
+                      const std::string &state_dir);
 
 // The unikernel config of a bundle: annotations, else urunc.json in the rootfs (read
 // without following symlinks out of it). nullopt: not a unikernel (runc's).
@@ -90,4 +92,4 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec);
 // The VMM argv for this launch (with the network when known).
 vmm::Command build_command(const Launch &l);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

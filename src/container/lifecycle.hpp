@@ -14,17 +14,17 @@ struct Globals {
 
 struct CreateOptions {
     std::string id;
-    std::string bundle;          // "" = cwd
+    std::string bundle;  // "" = cwd
     std::string pid_file;
     std::string console_socket;
     bool no_pivot = false;
     bool no_new_keyring = false;
-    bool keep_console = false;   // run in the foreground: keep the pty master and proxy it
+    bool keep_console = false;  // run in the foreground: keep the pty master and proxy it
 };
 
 // The global flags as given, before apply_global_flags() checks them.
 struct GlobalFlags {
-    std::string log_file;        // --log ("" = stderr)
+    std::string log_file;  // --log ("" = stderr)
     std::string log_format = "text";
     bool debug = false;
 };
@@ -74,4 +74,4 @@ int ps(const Globals &g, const PsOptions &o);
 int features();
 std::string version_text();
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -14,15 +14,20 @@ namespace {
 
 unsigned long propagation_flags(const std::string &p)
 {
-    if (p.empty() || p == "rslave") return MS_SLAVE | MS_REC;
-    if (p == "slave") return MS_SLAVE;
-    if (p == "rprivate") return MS_PRIVATE | MS_REC;
-    if (p == "private") return MS_PRIVATE;
+    if (p.empty() || p == "rslave")
+        return MS_SLAVE | MS_REC;
+    if (p == "slave")
+        return MS_SLAVE;
+    if (p == "rprivate")
+        return MS_PRIVATE | MS_REC;
+    if (p == "private")
+        return MS_PRIVATE;
     // Shared propagation would let the monitor root's mounts leak to the host.
-    throw Error("linux.rootfsPropagation `" + p + "` is not supported (use rslave, slave, rprivate or private)");
+    throw Error("linux.rootfsPropagation `" + p +
+                "` is not supported (use rslave, slave, rprivate or private)");
 }
 
-} // namespace
+}  // namespace
 
 void prepare_monitor_root(const Launch &l)
 {
@@ -35,9 +40,10 @@ void prepare_monitor_root(const Launch &l)
     req.devices = l.devices;
     for (const auto &d : l.spec.devices) {
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
-        req.nodes.push_back({d.path, type | (d.file_mode & 0777),
-                             makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
-                             d.uid, d.gid});
+        req.nodes.push_back(
+            {d.path, type | (d.file_mode & 0777),
+             makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)), d.uid,
+             d.gid});
     }
     req.masked_paths = l.spec.masked_paths;
     req.readonly_paths = l.spec.readonly_paths;
@@ -52,16 +58,19 @@ void prepare_monitor_root(const Launch &l)
         struct stat a, b;
         if (::fstat(fb.fd, &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
             a.st_ino != b.st_ino)
-            throw Error("`" + fb.path + "` in `" + fb.root + "` changed while the container was created");
+            throw Error("`" + fb.path + "` in `" + fb.root +
+                        "` changed while the container was created");
         bool writable = false;
         for (size_t i : l.writable_binds)
             writable = writable || &l.file_binds[i] == &fb;
-        req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
+        req.file_binds.push_back(
+            {"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
         again.push_back(std::move(fd));
     }
     for (const auto &db : l.shared_binds) {
         UniqueFd fd = rootfs::reopen_same(db.source, db.fd, O_DIRECTORY);
-        req.file_binds.push_back({"/proc/self/fd/" + std::to_string(fd.get()), db.destination, !db.readonly, true});
+        req.file_binds.push_back(
+            {"/proc/self/fd/" + std::to_string(fd.get()), db.destination, !db.readonly, true});
         again.push_back(std::move(fd));
     }
     // Guest files (e.g. urunit.conf) go in now: the root is read-only once entered. Files
@@ -72,9 +81,6 @@ void prepare_monitor_root(const Launch &l)
     rootfs::build_monitor_root(req);
 }
 
-void enter_monitor_root(const Launch &l)
-{
-    rootfs::enter_monitor_root(l.root_dir);
-}
+void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root_dir); }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -9,4 +9,4 @@ namespace urunc::oci {
 void prepare_monitor_root(const Launch &l);
 void enter_monitor_root(const Launch &l);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

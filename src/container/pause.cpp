@@ -34,12 +34,13 @@ Freezer freezer_of(const State &st, const std::string &verb)
         throw Error(verb + ": container " + st.id + " has no cgroup to freeze");
     Freezer f = find_freezer(cgroup_from_json(st.cgroup).all_dirs);
     if (f.kind == Freezer::Kind::none)
-        throw Error(verb + ": container " + st.id + ": no cgroup freezer (neither a v1 freezer "
+        throw Error(verb + ": container " + st.id +
+                    ": no cgroup freezer (neither a v1 freezer "
                     "hierarchy nor cgroup2 cgroup.freeze) in its cgroup");
     return f;
 }
 
-} // namespace
+}  // namespace
 
 int pause(const Globals &g, const std::string &id)
 {
@@ -62,4 +63,4 @@ int resume(const Globals &g, const std::string &id)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

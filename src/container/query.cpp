@@ -21,12 +21,9 @@
 namespace urunc::oci {
 namespace {
 
-void print(const std::string &s)
-{
-    write_all(1, s, "stdout");
-}
+void print(const std::string &s) { write_all(1, s, "stdout"); }
 
-} // namespace
+}  // namespace
 
 bool is_runc_container(const Globals &g, const std::string &id)
 {
@@ -35,10 +32,7 @@ bool is_runc_container(const Globals &g, const std::string &id)
     return ::stat(p.c_str(), &st) == 0 && !is_urunc_state(g.root, id);
 }
 
-void not_ours(const Globals &g)
-{
-    exec_runc(g.argv);
-}
+void not_ours(const Globals &g) { exec_runc(g.argv); }
 
 namespace {
 
@@ -63,7 +57,9 @@ State load_for_read(const Globals &g, const std::string &id)
     if (is_runc_container(g, id))
         not_ours(g);
     check_state_root(g.root);
-    if (UniqueFd fd(::open((g.root + "/" + id).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)); fd)
+    if (UniqueFd fd(
+            ::open((g.root + "/" + id).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        fd)
         check_trusted_dir(fd.get(), g.root + "/" + id);
     try {
         return StateDir::open_unlocked_load(g.root + "/" + id);
@@ -72,7 +68,7 @@ State load_for_read(const Globals &g, const std::string &id)
     }
 }
 
-} // namespace
+}  // namespace
 
 int state(const Globals &g, const StateOptions &o)
 {
@@ -108,7 +104,8 @@ int list(const Globals &g, const ListOptions &o)
     std::vector<size_t> order(items.size());
     for (size_t i = 0; i < order.size(); ++i)
         order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return items[a].first.id < items[b].first.id; });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return items[a].first.id < items[b].first.id; });
     std::string out;
     if (quiet) {
         for (size_t i : order)
@@ -119,7 +116,8 @@ int list(const Globals &g, const ListOptions &o)
         } else {
             out = "[";
             for (size_t i : order)
-                out += (out.size() > 1 ? "," : "") + oci_state_json(items[i].first, items[i].second, false, owners[i]);
+                out += (out.size() > 1 ? "," : "") +
+                       oci_state_json(items[i].first, items[i].second, false, owners[i]);
             out += "]\n";
         }
     } else {
@@ -220,4 +218,4 @@ int ps(const Globals &g, const PsOptions &o)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -34,7 +34,7 @@ bool bundle_is_unikernel(const RawCommand &c)
     }
 }
 
-} // namespace
+}  // namespace
 
 int raw_verb(const Globals &g, const RawCommand &c)
 {
@@ -55,10 +55,12 @@ int raw_verb(const Globals &g, const RawCommand &c)
         throw Error(c.verb + ": unknown flag " + c.unknown.front() + " for a unikernel container");
     if (c.verb == "exec")
         throw Error("exec is not supported for unikernel containers: the VMM is the container's "
-                    "only process, there is nothing to run a second process in (" + id + ")");
+                    "only process, there is nothing to run a second process in (" +
+                    id + ")");
     if (c.verb == "checkpoint")
         throw Error("checkpoint is not supported for unikernel containers: urunc does not "
-                    "checkpoint a VMM (" + id + ")");
+                    "checkpoint a VMM (" +
+                    id + ")");
     if (c.verb == "pause")
         return pause(g, id);
     if (c.verb == "resume")
@@ -70,4 +72,4 @@ int raw_verb(const Globals &g, const RawCommand &c)
     throw Error("unknown command " + c.verb);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

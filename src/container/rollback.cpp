@@ -26,4 +26,4 @@ Rollback::~Rollback()
     }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -34,4 +34,4 @@ private:
     std::vector<Step> steps_;
 };
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

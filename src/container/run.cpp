@@ -76,7 +76,7 @@ private:
     bool stdin_open_ = true;
 };
 
-} // namespace
+}  // namespace
 
 int run(const Globals &g, const RunOptions &ro)
 {
@@ -159,4 +159,4 @@ int run(const Globals &g, const RunOptions &ro)
     return code;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

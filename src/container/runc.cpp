@@ -36,4 +36,4 @@ void exec_runc(const std::vector<std::string> &argv)
     throw sys_error("exec runc `" + bin + "`");
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -13,4 +13,4 @@ std::string runc_binary();
 // execvp runc with our argv (argv[0] replaced). Returns only by throwing.
 [[noreturn]] void exec_runc(const std::vector<std::string> &argv);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

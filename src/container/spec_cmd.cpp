@@ -48,12 +48,13 @@ void runc_spec(const std::string &bundle, bool rootless)
         throw Error("spec: `" + argv_to_string(args) + "` failed");
 }
 
-} // namespace
+}  // namespace
 
 int spec_command(const Globals &g, const RawCommand &c)
 {
     if (!c.has("unikernel")) {
-        for (const char *f : {"hypervisor", "binary", "initrd", "cmdline", "block", "unikernel-version"})
+        for (const char *f :
+             {"hypervisor", "binary", "initrd", "cmdline", "block", "unikernel-version"})
             if (c.has(f))
                 throw Error(std::string("spec: --") + f + " needs --unikernel <type>");
         exec_runc(g.argv);
@@ -85,7 +86,8 @@ int spec_command(const Globals &g, const RawCommand &c)
         rapidjson::Document d;
         std::string text = read_file(config);
         d.Parse(text.c_str(), text.size());
-        if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") || !d["process"].IsObject())
+        if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") ||
+            !d["process"].IsObject())
             throw Error("spec: runc wrote an unexpected `" + config + "`");
         auto &a = d.GetAllocator();
         auto &proc = d["process"];
@@ -100,7 +102,8 @@ int spec_command(const Globals &g, const RawCommand &c)
         // inheritable set gets the ambient ones.
         if (proc.HasMember("capabilities") && proc["capabilities"].IsObject()) {
             auto &caps = proc["capabilities"];
-            if (caps.HasMember("ambient") && caps["ambient"].IsArray() && !caps.HasMember("inheritable")) {
+            if (caps.HasMember("ambient") && caps["ambient"].IsArray() &&
+                !caps.HasMember("inheritable")) {
                 rapidjson::Value inh(caps["ambient"], a);
                 caps.AddMember("inheritable", inh, a);
             }
@@ -122,4 +125,4 @@ int spec_command(const Globals &g, const RawCommand &c)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -21,10 +21,7 @@
 namespace urunc::oci {
 namespace {
 
-int pidfd_open(pid_t pid)
-{
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // Read the fifo until the writer closes it (exec or exit) or the init dies.
 std::string read_exec_fifo(int fifo, int pidfd)
@@ -59,7 +56,7 @@ std::string read_exec_fifo(int fifo, int pidfd)
     }
 }
 
-} // namespace
+}  // namespace
 
 void start_container(const Globals &g, const std::string &id)
 {
@@ -142,4 +139,4 @@ int start(const Globals &g, const StartOptions &o)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -25,11 +25,12 @@ void check_trusted_dir(int dirfd, const std::string &path)
     bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
     bool mode_ok = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
     if (!S_ISDIR(st.st_mode) || !owner_ok || !mode_ok)
-        throw Error(fmt::format("state directory `{}` is owned by uid {} with mode {:04o}: refusing to "
-                                "trust it (it must be a directory owned by root or uid {}, not "
-                                "writable by group or other)",
-                                path, st.st_uid, st.st_mode & 07777, ::geteuid()),
-                    EPERM);
+        throw Error(
+            fmt::format("state directory `{}` is owned by uid {} with mode {:04o}: refusing to "
+                        "trust it (it must be a directory owned by root or uid {}, not "
+                        "writable by group or other)",
+                        path, st.st_uid, st.st_mode & 07777, ::geteuid()),
+            EPERM);
 }
 
 void check_state_root(const std::string &root)
@@ -219,4 +220,4 @@ Status live_status(const State &s, const std::string &dir)
     return Status::running;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

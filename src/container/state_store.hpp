@@ -54,4 +54,4 @@ Status live_status(const State &s, const std::string &dir);
 bool container_frozen(const State &s);
 unsigned long long process_start_time(int pid);  // 0 if gone or zombie
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -18,13 +18,30 @@ std::string g_id;
 long long g_invoked = 0;
 
 const char *const kNames[] = {
-    "CR.invoked",          "CR.unikontainer_created", "CR.initial_setup",   "CR.start_reexec",
-    "RX.create_invoked",   "RX.close_pipes_and_setup_base", "CR.received_pids", "CR.hooks_executed",
-    "CR.sent_ack",         "RX.received_ack",         "CR.terminated",      "ST.invoked",
-    "ST.unikontainer_created", "ST.sent_start_msg",   "RX.received_start_msg", "RX.joined_netns",
-    "RX.network_setup_completed", "RX.disk_setup_completed", "RX.execve_hypervisor",
+    "CR.invoked",
+    "CR.unikontainer_created",
+    "CR.initial_setup",
+    "CR.start_reexec",
+    "RX.create_invoked",
+    "RX.close_pipes_and_setup_base",
+    "CR.received_pids",
+    "CR.hooks_executed",
+    "CR.sent_ack",
+    "RX.received_ack",
+    "CR.terminated",
+    "ST.invoked",
+    "ST.unikontainer_created",
+    "ST.sent_start_msg",
+    "RX.received_start_msg",
+    "RX.joined_netns",
+    "RX.network_setup_completed",
+    "RX.disk_setup_completed",
+    "RX.execve_hypervisor",
     // Not upstream timestamps (never written): steps of delete, for the test kill hook.
-    "DL.invoked",          "DL.killed",               "DL.cgroup_removed",  "DL.state_removed",
+    "DL.invoked",
+    "DL.killed",
+    "DL.cgroup_removed",
+    "DL.state_removed",
 };
 constexpr int kWritten = 18;  // TS00..TS18 are written; the rest are hook-only steps
 constexpr int kLast = static_cast<int>(sizeof kNames / sizeof kNames[0]) - 1;
@@ -37,7 +54,7 @@ long long now_ns()
     return static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec;
 }
 
-} // namespace
+}  // namespace
 
 void invoked() { g_invoked = now_ns(); }
 
@@ -72,7 +89,8 @@ void mark(Step step)
     // makes this process (create, the container init, start or delete) SIGKILL itself at
     // that step, as a caller's kill would; tests/integration/faults.bats takes every name
     // in kNames from the binary.
-    if (const char *k = std::getenv("URUNC_TEST_KILL_AT"); k && id >= 0 && id <= kLast &&
+    if (const char *k = std::getenv("URUNC_TEST_KILL_AT");
+        k && id >= 0 && id <= kLast &&
         (std::string(k) == kNames[id] || std::string(k) == std::to_string(id))) {
         ::kill(::getpid(), SIGKILL);
         // The init is pid 1 of a new pid namespace, and pid 1 ignores even SIGKILL sent from
@@ -82,16 +100,18 @@ void mark(Step step)
 #endif
     if (g_fd < 0 || id < 0 || id > kWritten)
         return;
-    long long t = (step == Step::cr_invoked || step == Step::st_invoked) && g_invoked ? g_invoked : now_ns();
+    long long t =
+        (step == Step::cr_invoked || step == Step::st_invoked) && g_invoked ? g_invoked : now_ns();
     char line[512];
-    int n = std::snprintf(line, sizeof line,
-                          "{\"containerID\":\"%s\",\"timestampID\":\"TS%02d\",\"timestampName\":\"%s\","
-                          "\"timestampOrder\":%d,\"time\":%lld}\n",
-                          g_id.c_str(), id, kNames[id], id, t);
+    int n =
+        std::snprintf(line, sizeof line,
+                      "{\"containerID\":\"%s\",\"timestampID\":\"TS%02d\",\"timestampName\":\"%s\","
+                      "\"timestampOrder\":%d,\"time\":%lld}\n",
+                      g_id.c_str(), id, kNames[id], id, t);
     if (n > 0) {
         ssize_t w = ::write(g_fd, line, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
         (void)w;
     }
 }
 
-} // namespace urunc::oci::ts
+}  // namespace urunc::oci::ts

@@ -21,18 +21,18 @@ enum class Step : int {
     cr_invoked = 0,
     cr_unikontainer_created = 1,
     cr_initial_setup = 2,
-    cr_start_reexec = 3,            // create: about to clone the init
-    rx_create_invoked = 4,          // init: first thing
+    cr_start_reexec = 3,    // create: about to clone the init
+    rx_create_invoked = 4,  // init: first thing
     rx_close_pipes_and_setup_base = 5,
-    cr_received_pids = 6,           // create: init reported ns_ready
+    cr_received_pids = 6,  // create: init reported ns_ready
     cr_hooks_executed = 7,
-    cr_sent_ack = 8,                // create: sent the second go
+    cr_sent_ack = 8,  // create: sent the second go
     rx_received_ack = 9,
     cr_terminated = 10,
     st_invoked = 11,
     st_unikontainer_created = 12,
-    st_sent_start_msg = 13,         // start: exec fifo opened, waiting for the init
-    rx_received_start_msg = 14,     // init: unparked by start
+    st_sent_start_msg = 13,      // start: exec fifo opened, waiting for the init
+    rx_received_start_msg = 14,  // init: unparked by start
     rx_joined_netns = 15,
     rx_network_setup_completed = 16,
     rx_disk_setup_completed = 17,
@@ -49,4 +49,4 @@ enum class Step : int {
 // (URUNC_TEST_KILL_AT=<step name or number>).
 void mark(Step step);
 
-} // namespace urunc::oci::ts
+}  // namespace urunc::oci::ts

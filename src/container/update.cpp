@@ -47,7 +47,8 @@ ResourceUpdate from_flags(const RawCommand &c)
     auto nonneg = [&](const char *flag) -> std::optional<uint64_t> {
         auto v = integer(flag);
         if (v && *v < 0)
-            throw Error(std::string("update: invalid value for --") + flag + ": must not be negative");
+            throw Error(std::string("update: invalid value for --") + flag +
+                        ": must not be negative");
         return v ? std::optional<uint64_t>(static_cast<uint64_t>(*v)) : std::nullopt;
     };
     u.cpu_shares = nonneg("cpu-share");
@@ -58,7 +59,8 @@ ResourceUpdate from_flags(const RawCommand &c)
         u.cpuset_cpus = *v;
     if (auto v = c.flag("cpuset-mems"))
         u.cpuset_mems = *v;
-    for (const char *f : {"blkio-weight", "cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
+    for (const char *f :
+         {"blkio-weight", "cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
         if (c.has(f))
             u.unsupported.push_back(std::string("--") + f);
     return u;
@@ -70,16 +72,20 @@ uint64_t guest_memory_bytes(const State &st, const std::string &dir)
 {
     Spec spec = parse_spec(read_file(dir + "/config.json"), st.bundle);
     if (spec.resources.memory_limit > 0)
-        return std::max<uint64_t>(1, static_cast<uint64_t>(spec.resources.memory_limit) / kMiB) * kMiB;
+        return std::max<uint64_t>(1, static_cast<uint64_t>(spec.resources.memory_limit) / kMiB) *
+               kMiB;
     HostConfig hc = st.host_config.empty() ? HostConfig{} : host_config_from_json(st.host_config);
     std::string vmm;
-    if (auto it = st.annotations.find(std::string(kAnnotationPrefix) + "hypervisor"); it != st.annotations.end())
+    if (auto it = st.annotations.find(std::string(kAnnotationPrefix) + "hypervisor");
+        it != st.annotations.end())
         vmm = it->second;
     auto mit = hc.monitors.find(vmm);
-    return (mit != hc.monitors.end() ? mit->second.default_memory_mib : MonitorConfig{}.default_memory_mib) * kMiB;
+    return (mit != hc.monitors.end() ? mit->second.default_memory_mib
+                                     : MonitorConfig{}.default_memory_mib) *
+           kMiB;
 }
 
-} // namespace
+}  // namespace
 
 int update(const Globals &g, const std::string &id, const RawCommand &c)
 {
@@ -95,7 +101,8 @@ int update(const Globals &g, const std::string &id, const RawCommand &c)
         std::string what;
         for (const auto &x : u.unsupported)
             what += (what.empty() ? "" : ", ") + x;
-        throw Error("update: " + what + ": not supported for unikernel containers (urunc changes "
+        throw Error("update: " + what +
+                    ": not supported for unikernel containers (urunc changes "
                     "memory, swap, CPU shares/quota/period, cpuset and pids limits)");
     }
     auto dir = StateDir::open(g.root, id);
@@ -110,8 +117,9 @@ int update(const Globals &g, const std::string &id, const RawCommand &c)
     if (u.memory && *u.memory > 0) {
         uint64_t guest = guest_memory_bytes(st, dir->path());
         if (static_cast<uint64_t>(*u.memory) < guest)
-            throw Error("update: memory limit " + std::to_string(*u.memory) + " bytes is below the guest's memory (" +
-                        std::to_string(guest / kMiB) + " MiB), which the VMM fixed at start and cannot "
+            throw Error("update: memory limit " + std::to_string(*u.memory) +
+                        " bytes is below the guest's memory (" + std::to_string(guest / kMiB) +
+                        " MiB), which the VMM fixed at start and cannot "
                         "shrink live; recreate the container to change it");
     }
     update_cgroup(cgroup_from_json(st.cgroup).all_dirs, u);
@@ -119,4 +127,4 @@ int update(const Globals &g, const std::string &id, const RawCommand &c)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -24,4 +24,4 @@ int spec_command(const Globals &g, const RawCommand &c);
 // Throws Error naming the value.
 long long parse_go_duration_ms(const std::string &s);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -57,4 +57,4 @@ void apply_capabilities(const std::optional<Capabilities> &caps)
         }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -13,4 +13,4 @@ void prepare_capabilities(const std::optional<Capabilities> &caps);
 // Call after changing uid.
 void apply_capabilities(const std::optional<Capabilities> &caps);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -37,7 +37,8 @@ std::string unescape_octal(std::string_view s)
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            out +=
+                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;
         } else {
             out += s[i];
@@ -50,8 +51,8 @@ std::vector<Hierarchy> mounted_hierarchies()
 {
     // Mount flags that show up in a v1 cgroup's super options but are not controllers.
     static const std::set<std::string> not_controllers = {
-        "rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "all", "none",
-        "favordynmods"};
+        "rw",  "ro",   "noprefix",    "clone_children", "xattr", "cpuset_v2_mode",
+        "all", "none", "favordynmods"};
     std::vector<Hierarchy> out;
     std::set<std::string> seen_devices;  // a hierarchy bind-mounted twice counts once
     for (const auto &line : split(read_file("/proc/self/mountinfo"), '\n')) {
@@ -65,8 +66,8 @@ std::vector<Hierarchy> mounted_hierarchies()
         Hierarchy h{unescape_octal(f[4]), unescape_octal(f[3]), fstype == "cgroup2", {}};
         if (!h.v2) {
             for (auto &opt : split(sep[3], ','))
-                if (!not_controllers.count(opt) && (opt.find('=') == std::string::npos ||
-                                                    starts_with(opt, "name=")))
+                if (!not_controllers.count(opt) &&
+                    (opt.find('=') == std::string::npos || starts_with(opt, "name=")))
                     h.controllers.insert(opt);
         }
         out.push_back(std::move(h));
@@ -142,7 +143,8 @@ std::string clean_path(std::string_view p)
 std::string expand_slice(const std::string &slice)
 {
     const std::string suffix = ".slice";
-    if (slice.size() <= suffix.size() || slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) ||
+    if (slice.size() <= suffix.size() ||
+        slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) ||
         slice.find('/') != std::string::npos)
         throw Error("invalid slice name `" + slice + "`");
     std::string name = slice.substr(0, slice.size() - suffix.size());
@@ -410,11 +412,12 @@ void rmdir_children(const std::string &dir, std::string &errors)
     for (auto &sub : subdirs) {
         rmdir_children(sub, errors);
         if (rmdir_cgroup(sub) < 0 && errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + sub + "`").what());
+            errors +=
+                (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + sub + "`").what());
     }
 }
 
-} // namespace
+}  // namespace
 
 std::string resolve_cgroup_path(const CgroupRequest &r)
 {
@@ -429,14 +432,15 @@ std::string resolve_cgroup_path(const CgroupRequest &r)
         auto parts = split(r.path, ':');
         if (parts.size() != 3)
             throw Error("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd "
-                        "cgroups, got \"" + r.path + "\" instead");
+                        "cgroups, got \"" +
+                        r.path + "\" instead");
         if (!parts[0].empty())
             slice = parts[0];
         prefix = parts[1];
         name = parts[2];
     }
-    if (name.empty() || name.find('/') != std::string::npos || prefix.find('/') != std::string::npos ||
-        name == "." || name == "..")
+    if (name.empty() || name.find('/') != std::string::npos ||
+        prefix.find('/') != std::string::npos || name == "." || name == "..")
         throw Error("invalid systemd cgroupsPath `" + r.path + "`: bad unit name");
     bool is_slice = name.size() > 6 && name.compare(name.size() - 6, 6, ".slice") == 0;
     return join_path(expand_slice(slice), is_slice ? name : prefix + "-" + name + ".scope");
@@ -447,7 +451,8 @@ Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r)
     return place_in_cgroup(pid, r, mounted_hierarchies());
 }
 
-Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r, const std::vector<CgroupMount> &hierarchies)
+Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r,
+                       const std::vector<CgroupMount> &hierarchies)
 {
     if (pid <= 0)
         throw Error("cgroup: invalid pid " + std::to_string(pid));
@@ -496,8 +501,9 @@ std::string remove_cgroup(const Cgroup &cg)
 {
     auto dirs = cg.dirs;
     auto depth = [](const std::string &s) { return std::count(s.begin(), s.end(), '/'); };
-    std::stable_sort(dirs.begin(), dirs.end(),
-                     [&](const std::string &a, const std::string &b) { return depth(a) > depth(b); });
+    std::stable_sort(dirs.begin(), dirs.end(), [&](const std::string &a, const std::string &b) {
+        return depth(a) > depth(b);
+    });
     std::string errors;
     for (const auto &dir : dirs) {
         bool leaf = std::find(cg.all_dirs.begin(), cg.all_dirs.end(), dir) != cg.all_dirs.end();
@@ -506,11 +512,14 @@ std::string remove_cgroup(const Cgroup &cg)
             // ours to clean up and rmdir of the parent fails while they exist.
             rmdir_children(dir, errors);
             if (rmdir_cgroup(dir) < 0 && errno != ENOENT)
-                errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
-        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY) {
+                errors += (errors.empty() ? "" : "; ") +
+                          std::string(sys_error("rmdir `" + dir + "`").what());
+        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+                   errno != EBUSY) {
             // A parent we created on the way may now hold other containers' cgroups: it is
             // theirs too, and it stays until the last one goes.
-            errors += (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
+            errors +=
+                (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
         }
     }
     return errors;
@@ -567,4 +576,4 @@ Cgroup cgroup_from_json(std::string_view json)
     return cg;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -44,8 +44,8 @@ std::string resolve_cgroup_path(const CgroupRequest &r);
 
 // One cgroup hierarchy: normally one cgroup/cgroup2 line of /proc/self/mountinfo.
 struct CgroupMount {
-    std::string mountpoint;             // /sys/fs/cgroup/memory
-    std::string root;                   // the hierarchy's dir mounted there ("/" normally)
+    std::string mountpoint;  // /sys/fs/cgroup/memory
+    std::string root;        // the hierarchy's dir mounted there ("/" normally)
     bool v2 = false;
     std::set<std::string> controllers;  // v1: "cpu", "memory", "name=systemd", ...
 };
@@ -57,7 +57,8 @@ struct CgroupMount {
 Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r);
 // The same on the hierarchies given (a test's fake cgroup2 tree in a tmpfs) instead of the
 // mounted ones.
-Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r, const std::vector<CgroupMount> &hierarchies);
+Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r,
+                       const std::vector<CgroupMount> &hierarchies);
 
 // Pids in the cgroup, over all hierarchies, sorted and without duplicates ("ps").
 // A hierarchy dir that no longer exists contributes nothing.
@@ -72,4 +73,4 @@ std::string remove_cgroup(const Cgroup &cg);
 std::string cgroup_to_json(const Cgroup &cg);
 Cgroup cgroup_from_json(std::string_view json);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -13,10 +13,7 @@
 namespace urunc::oci {
 namespace {
 
-std::string read_value(const std::string &path)
-{
-    return std::string(trim(read_file(path)));
-}
+std::string read_value(const std::string &path) { return std::string(trim(read_file(path))); }
 
 void write_value(const std::string &path, const std::string &value)
 {
@@ -85,7 +82,7 @@ void set_state(const Freezer &f, bool frozen, int timeout_ms)
     }
 }
 
-} // namespace
+}  // namespace
 
 Freezer find_freezer(const std::vector<std::string> &cgroup_dirs)
 {
@@ -149,4 +146,4 @@ void thaw(const Freezer &f, int timeout_ms)
     set_state(f, false, timeout_ms);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -28,4 +28,4 @@ void freeze(const Freezer &f, int timeout_ms = 10000);
 // Thaw and wait until it is reported; throws Error naming the file on failure.
 void thaw(const Freezer &f, int timeout_ms = 10000);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

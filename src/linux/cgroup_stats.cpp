@@ -151,8 +151,8 @@ void cpu(Writer &w, const std::vector<std::string> &dirs)
     w.EndObject();
 }
 
-void mem_entry(Writer &w, const char *k, uint64_t limit, uint64_t usage, uint64_t max, uint64_t failcnt,
-               bool with_usage = true)
+void mem_entry(Writer &w, const char *k, uint64_t limit, uint64_t usage, uint64_t max,
+               uint64_t failcnt, bool with_usage = true)
 {
     w.Key(k);
     w.StartObject();
@@ -195,10 +195,11 @@ void memory(Writer &w, const std::vector<std::string> &dirs)
     } else if (auto d2 = with(dirs, "memory.current")) {
         auto f = [&](const char *name) { return num(*d2 + "/" + name).value_or(0); };
         auto events = keyed(*d2 + "/memory.events");
-        mem_entry(w, "usage", f("memory.max"), f("memory.current"), f("memory.peak"), events["max"]);
+        mem_entry(w, "usage", f("memory.max"), f("memory.current"), f("memory.peak"),
+                  events["max"]);
         if (path_exists(*d2 + "/memory.swap.current"))
-            mem_entry(w, "swap", f("memory.swap.max"), f("memory.swap.current") + f("memory.current"),
-                      0, 0);
+            mem_entry(w, "swap", f("memory.swap.max"),
+                      f("memory.swap.current") + f("memory.current"), 0, 0);
         raw(w, keyed(*d2 + "/memory.stat"));
     }
     w.EndObject();
@@ -218,7 +219,7 @@ void pids(Writer &w, const std::vector<std::string> &dirs)
     w.EndObject();
 }
 
-} // namespace
+}  // namespace
 
 std::string cgroup_stats_json(const std::vector<std::string> &cgroup_dirs)
 {
@@ -248,4 +249,4 @@ uint64_t cgroup_oom_kills(const std::vector<std::string> &cgroup_dirs)
     return 0;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -16,4 +16,4 @@ std::string cgroup_stats_json(const std::vector<std::string> &cgroup_dirs);
 // the kernel does not count them or the files are gone).
 uint64_t cgroup_oom_kills(const std::vector<std::string> &cgroup_dirs);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

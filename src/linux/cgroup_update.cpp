@@ -42,7 +42,9 @@ int64_t read_i64(const std::string &path)
         return -1;
     try {
         uint64_t u = std::stoull(v);
-        return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? -1 : static_cast<int64_t>(u);
+        return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                   ? -1
+                   : static_cast<int64_t>(u);
     } catch (const std::exception &) {
         throw Error("update: `" + path + "`: not a number: " + v);
     }
@@ -91,7 +93,8 @@ void update_memory(const std::vector<std::string> &dirs, const ResourceUpdate &u
             // OCI gives memory+swap; cgroup2 wants the swap part alone.
             int64_t mem = u.memory ? *u.memory : read_i64(*d + "/memory.max");
             if (!path_exists(*d + "/memory.swap.max"))
-                throw Error("update: cannot set a memory+swap limit: no memory.swap.max in `" + *d + "`");
+                throw Error("update: cannot set a memory+swap limit: no memory.swap.max in `" + *d +
+                            "`");
             std::string swap;
             if (*u.memory_swap < 0)
                 swap = "max";
@@ -157,7 +160,7 @@ void update_cpu(const std::vector<std::string> &dirs, const ResourceUpdate &u)
     no_controller("cpu");
 }
 
-} // namespace
+}  // namespace
 
 bool ResourceUpdate::empty() const
 {
@@ -206,8 +209,8 @@ ResourceUpdate parse_resources_json(std::string_view json)
     rapidjson::Document d;
     d.Parse(json.data(), json.size());
     if (d.HasParseError())
-        throw Error("update: resources JSON: " + json_parse_error(d.GetParseError()) + " at offset " +
-                    std::to_string(d.GetErrorOffset()));
+        throw Error("update: resources JSON: " + json_parse_error(d.GetParseError()) +
+                    " at offset " + std::to_string(d.GetErrorOffset()));
     if (!d.IsObject())
         throw Error("update: resources JSON: expected an object");
     ResourceUpdate u;
@@ -219,7 +222,8 @@ ResourceUpdate parse_resources_json(std::string_view json)
             throw Error(std::string("update: resources JSON: ") + k + ": expected an object");
         return &it->value;
     };
-    auto i64 = [](const rapidjson::Value &o, const char *k, const std::string &where) -> std::optional<int64_t> {
+    auto i64 = [](const rapidjson::Value &o, const char *k,
+                  const std::string &where) -> std::optional<int64_t> {
         auto it = o.FindMember(k);
         if (it == o.MemberEnd() || it->value.IsNull())
             return std::nullopt;
@@ -227,15 +231,18 @@ ResourceUpdate parse_resources_json(std::string_view json)
             throw Error("update: resources JSON: " + where + "." + k + ": expected an integer");
         return it->value.GetInt64();
     };
-    auto u64v = [](const rapidjson::Value &o, const char *k, const std::string &where) -> std::optional<uint64_t> {
+    auto u64v = [](const rapidjson::Value &o, const char *k,
+                   const std::string &where) -> std::optional<uint64_t> {
         auto it = o.FindMember(k);
         if (it == o.MemberEnd() || it->value.IsNull())
             return std::nullopt;
         if (!it->value.IsUint64())
-            throw Error("update: resources JSON: " + where + "." + k + ": expected an unsigned integer");
+            throw Error("update: resources JSON: " + where + "." + k +
+                        ": expected an unsigned integer");
         return it->value.GetUint64();
     };
-    auto str = [](const rapidjson::Value &o, const char *k, const std::string &where) -> std::optional<std::string> {
+    auto str = [](const rapidjson::Value &o, const char *k,
+                  const std::string &where) -> std::optional<std::string> {
         auto it = o.FindMember(k);
         if (it == o.MemberEnd() || it->value.IsNull())
             return std::nullopt;
@@ -297,4 +304,4 @@ void update_cgroup(const std::vector<std::string> &dirs, const ResourceUpdate &u
     }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -16,10 +16,10 @@ struct ResourceUpdate {
     std::optional<int64_t> memory_swap;         // memory+swap bytes; -1 = unlimited
     std::optional<int64_t> memory_reservation;  // bytes
     std::optional<uint64_t> cpu_shares;
-    std::optional<int64_t> cpu_quota;           // usec; -1 = unlimited
-    std::optional<uint64_t> cpu_period;         // usec
+    std::optional<int64_t> cpu_quota;    // usec; -1 = unlimited
+    std::optional<uint64_t> cpu_period;  // usec
     std::optional<std::string> cpuset_cpus, cpuset_mems;
-    std::optional<int64_t> pids_limit;          // <= 0: unlimited (runc)
+    std::optional<int64_t> pids_limit;  // <= 0: unlimited (runc)
     // Asked for but not something urunc changes on a VMM (named in the refusal).
     std::vector<std::string> unsupported;
 
@@ -38,4 +38,4 @@ int64_t parse_size(const std::string &flag, const std::string &value);
 // controller the container has no directory for is an error too.
 void update_cgroup(const std::vector<std::string> &cgroup_dirs, const ResourceUpdate &u);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

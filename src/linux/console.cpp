@@ -62,8 +62,7 @@ void send_console_master(const std::string &socket_path, int master_fd, const st
         throw sys_error(what + ": socket");
     int r;
     while ((r = ::connect(sock.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr)) < 0 &&
-           errno == EINTR) {
-    }
+           errno == EINTR) {}
     if (r < 0)
         throw sys_error("connect to " + what);
 
@@ -81,8 +80,7 @@ void send_console_master(const std::string &socket_path, int master_fd, const st
     std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
 
     ssize_t n;
-    while ((n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-    }
+    while ((n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
     if (n < 0)
         throw sys_error("send the console master to " + what);
     // Unix stream sockets take a message this small whole; a short send would split what
@@ -105,4 +103,4 @@ void become_console(int slave_fd)
         ::close(slave_fd);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

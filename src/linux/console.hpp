@@ -31,4 +31,4 @@ void send_console_master(const std::string &socket_path, int master_fd, const st
 // fds 0, 1 and 2 (slave_fd itself is closed if above 2).
 void become_console(int slave_fd);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

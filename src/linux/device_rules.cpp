@@ -47,19 +47,40 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
     i.imm = imm;
     return i;
 }
-bpf_insn mov_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn mov_reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn and_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, imm); }
-bpf_insn rsh_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU | BPF_RSH | BPF_K, dst, 0, 0, imm); }
-bpf_insn load_u32(uint8_t dst, uint8_t src, int16_t off) { return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0); }
-bpf_insn jne_imm(uint8_t dst, int32_t imm, int16_t off) { return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm); }
-bpf_insn jeq_imm(uint8_t dst, int32_t imm, int16_t off) { return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm); }
+bpf_insn mov_imm(uint8_t dst, int32_t imm)
+{
+    return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn mov_reg(uint8_t dst, uint8_t src)
+{
+    return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn and_imm(uint8_t dst, int32_t imm)
+{
+    return insn(BPF_ALU | BPF_AND | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn rsh_imm(uint8_t dst, int32_t imm)
+{
+    return insn(BPF_ALU | BPF_RSH | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn load_u32(uint8_t dst, uint8_t src, int16_t off)
+{
+    return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0);
+}
+bpf_insn jne_imm(uint8_t dst, int32_t imm, int16_t off)
+{
+    return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm);
+}
+bpf_insn jeq_imm(uint8_t dst, int32_t imm, int16_t off)
+{
+    return insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm);
+}
 bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 // Registers: r2 = type, r3 = access, r4 = major, r5 = minor; r1 is scratch after the loads.
 enum : uint8_t { R0 = 0, R1, R2, R3, R4, R5 };
 
-} // namespace
+}  // namespace
 
 std::string device_rule_text(const DeviceRule &r)
 {
@@ -74,7 +95,8 @@ std::vector<V1DeviceWrite> v1_device_writes(const std::vector<DeviceRule> &rules
     if (w >= 0)
         out.push_back({rules[w].allow ? "devices.allow" : "devices.deny", "a"});
     for (size_t i = w + 1; i < rules.size(); ++i)
-        out.push_back({rules[i].allow ? "devices.allow" : "devices.deny", device_rule_text(rules[i])});
+        out.push_back(
+            {rules[i].allow ? "devices.allow" : "devices.deny", device_rule_text(rules[i])});
     return out;
 }
 
@@ -98,7 +120,8 @@ std::vector<bpf_insn> device_bpf_program(const std::vector<DeviceRule> &rules)
         std::vector<size_t> jumps;
         if (r.type != 'a') {
             jumps.push_back(block.size());
-            block.push_back(jne_imm(R2, r.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR, 0));
+            block.push_back(
+                jne_imm(R2, r.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR, 0));
         }
         uint32_t acc = access_bits(r.access);
         block.push_back(mov_reg(R1, R3));
@@ -178,4 +201,4 @@ void attach_device_program(const std::string &dir, const std::vector<bpf_insn> &
         throw sys_error("attach the device cgroup program to `" + dir + "` (bpf BPF_PROG_ATTACH)");
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

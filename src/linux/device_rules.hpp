@@ -40,4 +40,4 @@ DeviceRule allow_node(char type, int64_t major, int64_t minor);
 // attachment lives as long as the cgroup.
 void attach_device_program(const std::string &dir, const std::vector<struct bpf_insn> &prog);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -47,7 +47,8 @@ UniqueFd stdin_with(const std::string &data)
     if (data.size() > 65536) {
         int cap = ::fcntl(p.w.get(), F_SETPIPE_SZ, static_cast<int>(data.size()));
         if (cap < 0 || static_cast<size_t>(cap) < data.size())
-            throw sys_error(fmt::format("hook stdin: {} bytes of state do not fit a pipe", data.size()));
+            throw sys_error(
+                fmt::format("hook stdin: {} bytes of state do not fit a pipe", data.size()));
     }
     write_all(p.w.get(), data, "hook stdin pipe");
     return std::move(p.r);
@@ -173,8 +174,7 @@ std::string describe(int status)
 pid_t reap(pid_t pid, int &status)
 {
     pid_t r;
-    while ((r = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
+    while ((r = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
     return r;
 }
 
@@ -225,12 +225,13 @@ bool wait_capturing(const Hook &hook, pid_t pid, Capture (&cap)[2], int &status)
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::seconds(hook.timeout);
     bool timed_out = false;
-    struct pollfd fds[3] = {{pidfd.get(), POLLIN, 0}, {cap[0].fd.get(), POLLIN, 0},
-                            {cap[1].fd.get(), POLLIN, 0}};
+    struct pollfd fds[3] = {
+        {pidfd.get(), POLLIN, 0}, {cap[0].fd.get(), POLLIN, 0}, {cap[1].fd.get(), POLLIN, 0}};
     while (pid > 0) {
         int ms = -1;
         if (hook.timeout > 0) {
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+            auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
             if (left <= 0) {
                 timed_out = true;
                 ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
@@ -297,10 +298,10 @@ std::string run_one(const Hook &hook, const std::string &state_json, pid_t ns_pi
     return fmt::format("{}, stdout: {}, stderr: {}", why, one_line(cap[0]), one_line(cap[1]));
 }
 
-} // namespace
+}  // namespace
 
-void run_hooks(const std::vector<Hook> &hooks, std::string_view stage, const std::string &state_json,
-               pid_t ns_pid)
+void run_hooks(const std::vector<Hook> &hooks, std::string_view stage,
+               const std::string &state_json, pid_t ns_pid)
 {
     for (size_t i = 0; i < hooks.size(); ++i) {
         const Hook &h = hooks[i];
@@ -312,8 +313,9 @@ void run_hooks(const std::vector<Hook> &hooks, std::string_view stage, const std
             throw wrap(fmt::format("error running {} hook #{}: {}", stage, i, h.path), e);
         }
         if (!failure.empty())
-            throw Error(fmt::format("error running {} hook #{}: {}: {}", stage, i, h.path, failure));
+            throw Error(
+                fmt::format("error running {} hook #{}: {}: {}", stage, i, h.path, failure));
     }
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -31,7 +31,7 @@ using Hook = SpecHook;
 // ns_pid > 0: the hook joins the ipc, uts, net, cgroup and pid namespaces of ns_pid (those
 // that differ from ours) before exec. Not the mount namespace: the hook path resolves on the
 // host, as runc does for the runtime-namespace stages.
-void run_hooks(const std::vector<Hook> &hooks, std::string_view stage, const std::string &state_json,
-               pid_t ns_pid = 0);
+void run_hooks(const std::vector<Hook> &hooks, std::string_view stage,
+               const std::string &state_json, pid_t ns_pid = 0);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

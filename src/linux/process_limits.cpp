@@ -32,13 +32,13 @@ void write_proc(const std::string &path, const std::string &value)
         throw sys_error("write `" + value + "` to `" + path + "`");
 }
 
-} // namespace
+}  // namespace
 
 std::string sysctl_namespace(std::string_view key)
 {
-    static const char *ipc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-                                "kernel.shm_rmid_forced"};
+    static const char *ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                "kernel.shmmni", "kernel.shm_rmid_forced"};
     for (const char *k : ipc)
         if (key == k)
             return "ipc";
@@ -51,7 +51,8 @@ std::string sysctl_namespace(std::string_view key)
     return "";
 }
 
-void validate_sysctls(const std::map<std::string, std::string> &sysctl, const std::set<std::string> &own)
+void validate_sysctls(const std::map<std::string, std::string> &sysctl,
+                      const std::set<std::string> &own)
 {
     for (const auto &[key, value] : sysctl) {
         for (const auto &part : split(key, '.'))
@@ -59,11 +60,14 @@ void validate_sysctls(const std::map<std::string, std::string> &sysctl, const st
                 throw Error("linux.sysctl: `" + key + "` is not a valid sysctl name", EINVAL);
         std::string ns = sysctl_namespace(key);
         if (ns.empty())
-            throw Error("linux.sysctl: `" + key + "` is not in a separate kernel namespace: "
-                        "setting it would change the host", EPERM);
+            throw Error("linux.sysctl: `" + key +
+                            "` is not in a separate kernel namespace: "
+                            "setting it would change the host",
+                        EPERM);
         if (!own.count(ns))
             throw Error("linux.sysctl: `" + key + "` needs the container's own " + ns +
-                        " namespace (linux.namespaces)", EPERM);
+                            " namespace (linux.namespaces)",
+                        EPERM);
     }
 }
 
@@ -85,10 +89,12 @@ void write_sysctls(const std::map<std::string, std::string> &sysctl)
 void apply_rlimits(const std::vector<Rlimit> &rlimits)
 {
     for (const auto &r : rlimits) {
-        struct rlimit rl{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+        struct rlimit rl {
+            static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)
+        };
         if (::setrlimit(r.resource, &rl) < 0)
-            throw sys_error("process.rlimits: set " + r.name + " to " + std::to_string(r.soft) + "/" +
-                            std::to_string(r.hard));
+            throw sys_error("process.rlimits: set " + r.name + " to " + std::to_string(r.soft) +
+                            "/" + std::to_string(r.hard));
     }
 }
 
@@ -111,12 +117,13 @@ void set_exec_labels(const Spec &s)
 {
     if (!s.apparmor_profile.empty() && apparmor_enabled()) {
         // The per-LSM file where the kernel has it (several LSMs stacked), else the shared one.
-        std::string f = path_exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec"
-                                                                     : "/proc/self/attr/exec";
+        std::string f = path_exists("/proc/self/attr/apparmor/exec")
+                            ? "/proc/self/attr/apparmor/exec"
+                            : "/proc/self/attr/exec";
         write_proc(f, "exec " + s.apparmor_profile);
     }
     if (!s.selinux_label.empty() && selinux_enabled())
         write_proc("/proc/self/attr/exec", s.selinux_label);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -19,7 +19,8 @@ std::string sysctl_namespace(std::string_view key);
 
 // Each key must be well formed (dot-separated, no "/" or ".." component) and live in a
 // namespace in `own` (the container's own, not the host's). Throws Error naming the key.
-void validate_sysctls(const std::map<std::string, std::string> &sysctl, const std::set<std::string> &own);
+void validate_sysctls(const std::map<std::string, std::string> &sysctl,
+                      const std::set<std::string> &own);
 
 // Written through /proc/sys in the caller's (the container's) namespaces.
 void write_sysctls(const std::map<std::string, std::string> &sysctl);
@@ -32,4 +33,4 @@ void check_lsm_labels(const Spec &s);
 // Before execve: the labels the VMM gets on exec, where the LSM is on.
 void set_exec_labels(const Spec &s);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -34,7 +34,8 @@ std::vector<ContainerIface> candidate_ifaces(const NlSocket &s, const std::vecto
     for (const auto &l : links) {
         if ((l.flags & IFF_LOOPBACK) || !(l.flags & IFF_UP))
             continue;
-        auto a = std::find_if(addrs.begin(), addrs.end(), [&](auto &x) { return x.ifindex == l.index; });
+        auto a =
+            std::find_if(addrs.begin(), addrs.end(), [&](auto &x) { return x.ifindex == l.index; });
         auto r = std::find_if(routes.begin(), routes.end(),
                               [&](auto &x) { return x.is_default() && x.ifindex == l.index; });
         if (a != addrs.end() && r != routes.end())
@@ -112,7 +113,7 @@ std::string resolv_conf_dns()
     }
 }
 
-} // namespace
+}  // namespace
 
 std::string guest_tap_name(std::string_view container_id, unsigned attempt)
 {
@@ -202,14 +203,9 @@ std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid,
         add_redirect_filter(s, *tap, iface->link);
         undo.disarm();
 
-        return GuestNetwork{tap_name,
-                            iface->addr.ip,
-                            prefix_to_mask(iface->addr.prefixlen),
-                            iface->gateway,
-                            iface->link.mac,
-                            resolv_conf_dns(),
-                            iface->link.mtu,
-                            iface->link.name};
+        return GuestNetwork{tap_name,        iface->addr.ip,  prefix_to_mask(iface->addr.prefixlen),
+                            iface->gateway,  iface->link.mac, resolv_conf_dns(),
+                            iface->link.mtu, iface->link.name};
     } catch (const Error &e) {
         throw wrap("set up guest network", e);
     }
@@ -220,13 +216,15 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
     if (tap.empty())
         return "";
     if (!is_urunc_tap_name(tap))
-        return fmt::format("tear down guest network: refusing to delete `{}`, not a urunc tap", tap);
+        return fmt::format("tear down guest network: refusing to delete `{}`, not a urunc tap",
+                           tap);
     std::vector<std::string> errors;
     try {
         NlSocket s;
         auto links = list_links(s);
         auto by_name = [&](const std::string &n) {
-            auto it = std::find_if(links.begin(), links.end(), [&](auto &l) { return l.name == n; });
+            auto it =
+                std::find_if(links.begin(), links.end(), [&](auto &l) { return l.name == n; });
             return it == links.end() ? std::optional<Link>() : std::optional<Link>(*it);
         };
         auto tap_link = by_name(tap);
@@ -239,12 +237,14 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
             auto targets = ingress_redirect_targets(s, iface->index);
             auto ours = [&](int t) {
                 return (tap_link && t == tap_link->index) ||
-                       std::none_of(links.begin(), links.end(), [&](auto &l) { return l.index == t; });
+                       std::none_of(links.begin(), links.end(),
+                                    [&](auto &l) { return l.index == t; });
             };
             if (!targets.empty() && std::all_of(targets.begin(), targets.end(), ours))
                 if (int rc = delete_ingress_qdisc(s, iface->index); rc < 0)
                     errors.push_back(
-                        nl_error(fmt::format("delete ingress qdisc on `{}`", iface->name), rc).what());
+                        nl_error(fmt::format("delete ingress qdisc on `{}`", iface->name), rc)
+                            .what());
         }
         if (tap_link)
             if (int rc = delete_link(s, tap_link->index); rc < 0)
@@ -255,4 +255,4 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
     return errors.empty() ? "" : "tear down guest network: " + join(errors, "; ");
 }
 
-} // namespace urunc::net
+}  // namespace urunc::net

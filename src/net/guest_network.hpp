@@ -53,4 +53,4 @@ bool is_urunc_tap_name(std::string_view name);
 // First IPv4 `nameserver` of resolv.conf text, "" if none.
 std::string first_ipv4_nameserver(std::string_view resolv_conf);
 
-} // namespace urunc::net
+}  // namespace urunc::net

@@ -39,4 +39,4 @@ bool is_host_netns(const NetnsId &id, const std::vector<NetnsId> &host)
     return std::find(host.begin(), host.end(), id) != host.end();
 }
 
-} // namespace urunc::net
+}  // namespace urunc::net

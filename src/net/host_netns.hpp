@@ -28,4 +28,4 @@ std::vector<NetnsId> host_netns_ids();
 // True when `id` is one of `host`.
 bool is_host_netns(const NetnsId &id, const std::vector<NetnsId> &host);
 
-} // namespace urunc::net
+}  // namespace urunc::net

@@ -43,7 +43,7 @@ template <typename F> void for_each(nl_cache *cache, F &&f)
         f(o);
 }
 
-} // namespace
+}  // namespace
 
 int nl_to_errno(int nlerr)
 {
@@ -129,8 +129,8 @@ std::vector<Ipv4Address> list_ipv4_addresses(const NlSocket &s)
             return;
         std::string ip = ipv4_text(rtnl_addr_get_local(a));
         if (!ip.empty())
-            out.push_back({rtnl_addr_get_ifindex(a), ip,
-                           static_cast<unsigned>(rtnl_addr_get_prefixlen(a))});
+            out.push_back(
+                {rtnl_addr_get_ifindex(a), ip, static_cast<unsigned>(rtnl_addr_get_prefixlen(a))});
     });
     return out;
 }
@@ -182,8 +182,10 @@ int delete_link(const NlSocket &s, int ifindex)
 
 std::string prefix_to_mask(unsigned prefixlen)
 {
-    uint32_t m = prefixlen == 0 ? 0 : prefixlen >= 32 ? 0xffffffffu : ~((1u << (32 - prefixlen)) - 1);
+    uint32_t m = prefixlen == 0    ? 0
+                 : prefixlen >= 32 ? 0xffffffffu
+                                   : ~((1u << (32 - prefixlen)) - 1);
     return fmt::format("{}.{}.{}.{}", m >> 24, (m >> 16) & 0xff, (m >> 8) & 0xff, m & 0xff);
 }
 
-} // namespace urunc::net
+}  // namespace urunc::net

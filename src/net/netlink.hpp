@@ -39,12 +39,12 @@ struct Link {
     std::string name;
     unsigned flags = 0;  // IFF_*
     unsigned mtu = 0;
-    std::string mac;     // "aa:bb:cc:dd:ee:ff", "" when the link has none
+    std::string mac;  // "aa:bb:cc:dd:ee:ff", "" when the link has none
 };
 
 struct Ipv4Address {
     int ifindex = 0;
-    std::string ip;      // dotted
+    std::string ip;  // dotted
     unsigned prefixlen = 0;
 };
 
@@ -71,4 +71,4 @@ int delete_link(const NlSocket &s, int ifindex);
 // "255.255.255.0" for 24.
 std::string prefix_to_mask(unsigned prefixlen);
 
-} // namespace urunc::net
+}  // namespace urunc::net

@@ -34,7 +34,7 @@ ifreq tap_request(const std::string &name, int flags)
     return req;
 }
 
-} // namespace
+}  // namespace
 
 void create_persistent_tap(const std::string &name, uid_t uid, gid_t gid)
 {
@@ -55,4 +55,4 @@ void create_persistent_tap(const std::string &name, uid_t uid, gid_t gid)
         throw sys_error(fmt::format("make tap `{}` persistent", name));
 }
 
-} // namespace urunc::net
+}  // namespace urunc::net

@@ -13,4 +13,4 @@ namespace urunc::net {
 // already exists instead of silently attaching to it. Throws Error naming the device.
 void create_persistent_tap(const std::string &name, uid_t uid, gid_t gid);
 
-} // namespace urunc::net
+}  // namespace urunc::net

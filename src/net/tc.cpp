@@ -46,7 +46,7 @@ std::unique_ptr<rtnl_qdisc, QdiscPut> ingress_qdisc(int ifindex)
     return q;
 }
 
-} // namespace
+}  // namespace
 
 void add_ingress_qdisc(const NlSocket &s, const Link &link)
 {
@@ -67,7 +67,8 @@ int delete_ingress_qdisc(const NlSocket &s, int ifindex)
 
 void add_redirect_filter(const NlSocket &s, const Link &from, const Link &to)
 {
-    const std::string what = fmt::format("add mirred redirect filter `{}` -> `{}`", from.name, to.name);
+    const std::string what =
+        fmt::format("add mirred redirect filter `{}` -> `{}`", from.name, to.name);
 
     std::unique_ptr<rtnl_act, ActPut> act(rtnl_act_alloc());
     std::unique_ptr<rtnl_cls, ClsPut> cls(rtnl_cls_alloc());
@@ -121,4 +122,4 @@ std::vector<int> ingress_redirect_targets(const NlSocket &s, int ifindex)
     return out;
 }
 
-} // namespace urunc::net
+}  // namespace urunc::net

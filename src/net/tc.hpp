@@ -21,4 +21,4 @@ int delete_ingress_qdisc(const NlSocket &s, int ifindex);
 // ifindexes that the ingress filters of `ifindex` redirect to with mirred (dump order).
 std::vector<int> ingress_redirect_targets(const NlSocket &s, int ifindex);
 
-} // namespace urunc::net
+}  // namespace urunc::net

@@ -15,4 +15,4 @@ struct Capabilities {
 int capability_number(const std::string &name);
 const std::vector<std::string> &known_capabilities();
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -34,11 +34,11 @@ int64_t raised(int64_t limit, uint64_t add_mib, const char *what)
 void check_host_ram(uint64_t guest_mib, const MemoryPolicy &p)
 {
     if (p.host_mib && guest_mib > p.host_mib)
-        throw Error("memory limit (linux.resources.memory.limit) would give the guest " + mib(guest_mib) +
-                    " of RAM, more than the host's " + mib(p.host_mib));
+        throw Error("memory limit (linux.resources.memory.limit) would give the guest " +
+                    mib(guest_mib) + " of RAM, more than the host's " + mib(p.host_mib));
 }
 
-} // namespace
+}  // namespace
 
 bool parse_overhead_mode(const std::string &s, OverheadMode &out)
 {
@@ -63,8 +63,9 @@ MemoryDecision decide_memory(int64_t limit, int64_t swap, const MemoryPolicy &p)
     const uint64_t limit_mib = static_cast<uint64_t>(limit / kMiB);
     if (p.mode == OverheadMode::add) {
         if (limit_mib < p.guest_min_mib)
-            throw Error("memory limit " + mib(limit_mib) + " (linux.resources.memory.limit) is below the " +
-                        p.guest + " guest's minimum of " + mib(p.guest_min_mib));
+            throw Error("memory limit " + mib(limit_mib) +
+                        " (linux.resources.memory.limit) is below the " + p.guest +
+                        " guest's minimum of " + mib(p.guest_min_mib));
         d.guest_mib = limit_mib;
         check_host_ram(d.guest_mib, p);
         d.cgroup_limit = raised(limit, p.overhead_mib, "the memory limit");
@@ -74,9 +75,10 @@ MemoryDecision decide_memory(int64_t limit, int64_t swap, const MemoryPolicy &p)
     }
     const uint64_t need = p.overhead_mib + p.guest_min_mib;
     if (limit_mib < need)
-        throw Error("memory limit " + mib(limit_mib) + " (linux.resources.memory.limit) is too small for a " +
-                    p.guest + " guest on " + p.vmm + ": it must hold the VMM's overhead reserve of " +
-                    mib(p.overhead_mib) + " (" + reserve_key(p) + ") plus the guest's minimum of " +
+        throw Error("memory limit " + mib(limit_mib) +
+                    " (linux.resources.memory.limit) is too small for a " + p.guest + " guest on " +
+                    p.vmm + ": it must hold the VMM's overhead reserve of " + mib(p.overhead_mib) +
+                    " (" + reserve_key(p) + ") plus the guest's minimum of " +
                     mib(p.guest_min_mib) + ", " + mib(need) + " in all");
     d.guest_mib = limit_mib - p.overhead_mib;
     check_host_ram(d.guest_mib, p);
@@ -96,8 +98,9 @@ int64_t cgroup_limit_for_update(int64_t limit, uint64_t guest_mib, const MemoryP
     }
     const uint64_t need = guest_mib + p.overhead_mib;
     if (limit_mib < need)
-        throw Error("memory limit " + mib(limit_mib) + " is too small for the running guest: its RAM of " +
-                    mib(guest_mib) + " (fixed when it was created) plus the VMM's overhead reserve of " +
+        throw Error("memory limit " + mib(limit_mib) +
+                    " is too small for the running guest: its RAM of " + mib(guest_mib) +
+                    " (fixed when it was created) plus the VMM's overhead reserve of " +
                     mib(p.overhead_mib) + " (" + reserve_key(p) + ") is " + mib(need));
     return limit;
 }
@@ -145,4 +148,4 @@ GuestResources guest_resources(const Resources &r, const MemoryPolicy &m, const 
     return g;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

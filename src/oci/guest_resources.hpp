@@ -36,26 +36,26 @@ enum class OverheadMode {
 bool parse_overhead_mode(const std::string &s, OverheadMode &out);
 
 struct MemoryPolicy {
-    std::string vmm;              // for messages, e.g. "qemu"
-    std::string guest;            // guest type, for messages, e.g. "linux"
-    uint64_t overhead_mib = 0;    // the VMM's reserve
-    uint64_t default_mib = 256;   // guest RAM without a limit
-    uint64_t guest_min_mib = 1;   // smallest RAM the guest type boots with
+    std::string vmm;             // for messages, e.g. "qemu"
+    std::string guest;           // guest type, for messages, e.g. "linux"
+    uint64_t overhead_mib = 0;   // the VMM's reserve
+    uint64_t default_mib = 256;  // guest RAM without a limit
+    uint64_t guest_min_mib = 1;  // smallest RAM the guest type boots with
     OverheadMode mode = OverheadMode::reserve;
-    uint64_t host_mib = 0;        // the host's RAM; 0 = unknown (no check)
+    uint64_t host_mib = 0;  // the host's RAM; 0 = unknown (no check)
 };
 
 struct CpuPolicy {
     unsigned default_vcpus = 1;
-    unsigned host_cpus = 1;       // online CPUs of the host (caller: sysconf)
+    unsigned host_cpus = 1;  // online CPUs of the host (caller: sysconf)
 };
 
 struct MemoryDecision {
-    uint64_t guest_mib = 0;      // the guest's RAM
+    uint64_t guest_mib = 0;  // the guest's RAM
     // Written to the container's cgroup: the spec's values, or raised by the reserve in add
     // mode. 0 = no limit (as in the spec), -1 = explicit "unlimited" kept as is.
     int64_t cgroup_limit = 0;
-    int64_t cgroup_swap = 0;     // memory+swap, raised with the limit in add mode when set
+    int64_t cgroup_swap = 0;  // memory+swap, raised with the limit in add mode when set
 };
 
 // The guest's RAM and the cgroup's limits for a spec memory limit `limit` (bytes, 0 or < 0
@@ -76,7 +76,7 @@ unsigned decide_vcpus(int64_t quota, uint64_t period, const CpuPolicy &p);
 struct GuestResources {
     uint64_t memory_mib = 0;  // guest RAM
     unsigned vcpus = 1;
-    Resources cgroup;         // the spec's resources with the memory limits decided above
+    Resources cgroup;  // the spec's resources with the memory limits decided above
 };
 
 // The memory policy of VMM `vmm` for a guest type whose minimum is `guest_min_mib`, from
@@ -89,4 +89,4 @@ MemoryPolicy memory_policy(const HostConfig &h, std::string_view vmm, std::strin
 // running guest's RAM from the spec recorded at create the same way).
 GuestResources guest_resources(const Resources &r, const MemoryPolicy &m, const CpuPolicy &c);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -40,7 +40,6 @@ std::map<std::string, MonitorConfig> HostConfig::default_monitors()
 
 namespace {
 
-
 std::string_view type_name(const toml::node &n)
 {
     switch (n.type()) {
@@ -109,8 +108,9 @@ public:
                 throw error(*n, key, "expected an integer, got " + std::string(type_name(*n)));
             int64_t v = n->as_integer()->get();
             if (v < min || v > max)
-                throw error(*n, key, std::to_string(v) + " is out of range [" +
-                                         std::to_string(min) + ", " + std::to_string(max) + "]");
+                throw error(*n, key,
+                            std::to_string(v) + " is out of range [" + std::to_string(min) + ", " +
+                                std::to_string(max) + "]");
             out = static_cast<T>(v);
         }
     }
@@ -162,7 +162,8 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
         for (auto &&[name, node] : *mons) {
             std::string prefix = "monitors." + std::string(name.str());
             if (!node.is_table())
-                throw r.error(node, prefix, "expected a table, got " + std::string(type_name(node)));
+                throw r.error(node, prefix,
+                              "expected a table, got " + std::string(type_name(node)));
             // A VMM without built-in defaults still gets them (map insertion).
             read_monitor(r, *node.as_table(), prefix + ".", c.monitors[std::string(name.str())]);
         }
@@ -233,7 +234,7 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
     }
 }
 
-} // namespace
+}  // namespace
 
 std::vector<std::string> HostConfig::SnapshotView::effective_prefixes() const
 {
@@ -302,8 +303,7 @@ std::optional<std::pair<size_t, size_t>> non_ascii_outside_comment(std::string_v
             if (at(i, "'''"))
                 in = In::code, skip = 2;
             break;
-        case In::comment:
-            break;
+        case In::comment: break;
         }
         i += skip;
         col += skip;
@@ -417,7 +417,7 @@ struct JsonIn {
     }
 };
 
-} // namespace
+}  // namespace
 
 std::string host_config_to_json(const HostConfig &c)
 {
@@ -477,9 +477,8 @@ HostConfig host_config_from_json(std::string_view json)
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());  // no recursion
     if (doc.HasParseError())
-        throw Error(std::string("host config json: ") +
-                    json_parse_error(doc.GetParseError()) + " at offset " +
-                    std::to_string(doc.GetErrorOffset()));
+        throw Error(std::string("host config json: ") + json_parse_error(doc.GetParseError()) +
+                    " at offset " + std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("host config json: the document must be an object");
     HostConfig c;
@@ -531,4 +530,4 @@ HostConfig host_config_from_json(std::string_view json)
     return c;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

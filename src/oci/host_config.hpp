@@ -14,14 +14,14 @@ namespace urunc::oci {
 inline constexpr const char *kDefaultHostConfigPath = "/etc/urunc/config.toml";
 
 struct MonitorConfig {
-    std::string path;                  // explicit VMM binary; empty: PATH lookup
+    std::string path;                   // explicit VMM binary; empty: PATH lookup
     uint64_t default_memory_mib = 256;  // guest RAM when the spec sets no memory limit
-    unsigned default_vcpus = 1;          // vCPUs when the spec sets no CPU quota
+    unsigned default_vcpus = 1;         // vCPUs when the spec sets no CPU quota
     // Memory the VMM itself needs beside the guest's RAM, kept out of (or added to) the
     // container's memory limit: docs/configuration.md. Built-in values per VMM in
     // default_monitors(); this one is for a VMM without them.
     uint64_t memory_overhead_mib = 128;
-    std::string data_path;             // qemu firmware root; empty: system default
+    std::string data_path;  // qemu firmware root; empty: system default
     bool vhost = false;
 
     bool operator==(const MonitorConfig &) const = default;
@@ -56,15 +56,15 @@ struct HostConfig {
         std::vector<std::string> effective_prefixes() const;
     } snapshot_view;
 
-    struct ViewShim {  // [view_shim]: read by urunc-view-shim only
+    struct ViewShim {                    // [view_shim]: read by urunc-view-shim only
         std::string containerd_address;  // empty: discovered (docs/snapshot-view.md)
         std::string urunc_path;          // empty: `urunc` next to the shim, else in PATH
         bool operator==(const ViewShim &) const = default;
     } view_shim;
 
-    struct Runtime {  // [runtime]
-        bool require_kvm = false;       // true: no TCG fallback, missing KVM is an error
-        std::string runc_path = "runc"; // delegate for non-unikernel bundles (PATH lookup)
+    struct Runtime {                     // [runtime]
+        bool require_kvm = false;        // true: no TCG fallback, missing KVM is an error
+        std::string runc_path = "runc";  // delegate for non-unikernel bundles (PATH lookup)
         // Where the VMM's memory_overhead_mib goes: "reserve" (out of the container's limit)
         // or "add" (on top of it, the guest gets the whole limit).
         std::string memory_overhead = "reserve";
@@ -91,4 +91,4 @@ HostConfig parse_host_config(std::string_view toml, const std::string &name);
 std::string host_config_to_json(const HostConfig &c);
 HostConfig host_config_from_json(std::string_view json);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

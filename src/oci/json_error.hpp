@@ -15,4 +15,4 @@ inline std::string json_parse_error(rapidjson::ParseErrorCode code)
     return m;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -17,7 +17,8 @@ namespace urunc::oci {
 inline constexpr size_t kMaxJsonDepth = 64;
 
 // "" when the document is fine, else "<path>: <why>" (path like `process.args[0]`).
-inline std::string json_strings_problem(const rapidjson::Value &doc, size_t max_depth = kMaxJsonDepth)
+inline std::string json_strings_problem(const rapidjson::Value &doc,
+                                        size_t max_depth = kMaxJsonDepth)
 {
     struct Frame {
         const rapidjson::Value *v;
@@ -60,4 +61,4 @@ inline std::string json_strings_problem(const rapidjson::Value &doc, size_t max_
     return "";
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -7,4 +7,4 @@ namespace urunc::oci {
 // "9", "KILL", "SIGKILL", "sigkill" -> 9. Throws Error "unknown signal `X`".
 int parse_signal(const std::string &s);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -141,7 +141,8 @@ void parse_user(const Value &u, Spec &s, const std::string &path)
         if (!(*g)[i].IsUint())
             fail(fmt::format("{}.user.additionalGids[{}]", path, i), "expected a gid");
         if ((*g)[i].GetUint() == static_cast<uint32_t>(-1))
-            fail(fmt::format("{}.user.additionalGids[{}]", path, i), "4294967295 (-1) is not a valid gid");
+            fail(fmt::format("{}.user.additionalGids[{}]", path, i),
+                 "4294967295 (-1) is not a valid gid");
         s.additional_gids.push_back((*g)[i].GetUint());
     }
 }
@@ -258,7 +259,8 @@ std::vector<SpecHook> parse_hook_list(const Value &hooks, const char *name)
 void check_resource_ranges(const Resources &r, const std::string &rp)
 {
     if (r.memory_limit < -1)
-        fail(rp + ".memory.limit", fmt::format("{} is negative (-1 means no limit)", r.memory_limit));
+        fail(rp + ".memory.limit",
+             fmt::format("{} is negative (-1 means no limit)", r.memory_limit));
     if (r.memory_swap < -1)
         fail(rp + ".memory.swap", fmt::format("{} is negative (-1 means no limit)", r.memory_swap));
     // cpu.cfs_quota_us: -1 (none) or at least 1 ms; cfs_period_us: 1 ms to 1 s (0: unset).
@@ -266,7 +268,8 @@ void check_resource_ranges(const Resources &r, const std::string &rp)
         fail(rp + ".cpu.quota",
              fmt::format("{} is out of range (-1, or at least 1000 microseconds)", r.cpu_quota));
     if (r.cpu_period != 0 && (r.cpu_period < 1000 || r.cpu_period > 1000000))
-        fail(rp + ".cpu.period", fmt::format("{} is out of range (1000 to 1000000 microseconds)", r.cpu_period));
+        fail(rp + ".cpu.period",
+             fmt::format("{} is out of range (1000 to 1000000 microseconds)", r.cpu_period));
     const uint64_t period = r.cpu_period ? r.cpu_period : 100000;
     if (r.cpu_quota > 0 && static_cast<uint64_t>(r.cpu_quota) / period > 65536)
         fail(rp + ".cpu.quota", fmt::format("{} over a period of {} asks for more than 65536 CPUs",
@@ -282,7 +285,8 @@ void parse_namespaces(const Value &ns, Spec &s, const std::string &path)
         std::string np = fmt::format("{}.namespaces[{}]", path, i);
         const Value &n = object(ns[i], np);
         Namespace out{opt_str(n, "type", np), opt_str(n, "path", np)};
-        static const char *known[] = {"mount", "network", "pid", "ipc", "uts", "cgroup", "user", "time"};
+        static const char *known[] = {"mount", "network", "pid",  "ipc",
+                                      "uts",   "cgroup",  "user", "time"};
         bool ok = false;
         for (auto *k : known)
             ok = ok || out.type == k;
@@ -318,8 +322,9 @@ void parse_resources(const Value &r, Spec &s, const std::string &path)
         if (!d->IsArray())
             fail(rp + ".devices", "expected an array");
         for (rapidjson::SizeType i = 0; i < d->Size(); ++i)
-            s.resources.devices.push_back(parse_device_rule(object((*d)[i], fmt::format("{}.devices[{}]", rp, i)),
-                                                            fmt::format("{}.devices[{}]", rp, i)));
+            s.resources.devices.push_back(
+                parse_device_rule(object((*d)[i], fmt::format("{}.devices[{}]", rp, i)),
+                                  fmt::format("{}.devices[{}]", rp, i)));
     }
 }
 
@@ -328,8 +333,8 @@ LinuxDevice parse_linux_device(const Value &v, const std::string &dp)
 {
     LinuxDevice dev;
     dev.path = opt_str(v, "path", dp);
-    if (dev.path.rfind("/dev/", 0) != 0 || dev.path.find("/../") != std::string::npos || dev.path.size() < 6 ||
-        dev.path.substr(dev.path.size() - 3) == "/..")
+    if (dev.path.rfind("/dev/", 0) != 0 || dev.path.find("/../") != std::string::npos ||
+        dev.path.size() < 6 || dev.path.substr(dev.path.size() - 3) == "/..")
         fail(dp + ".path", fmt::format("`{}` must be a path under /dev", dev.path));
     std::string type = opt_str(v, "type", dp);
     if (type != "c" && type != "u" && type != "b" && type != "p")
@@ -378,19 +383,27 @@ void parse_linux(const Value &l, Spec &s)
     }
 }
 
-} // namespace
+}  // namespace
 
 int rlimit_number(std::string_view name)
 {
     static const std::pair<const char *, int> table[] = {
-        {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-        {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+        {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK},
     };
     for (const auto &[n, v] : table)
         if (name == n)
@@ -414,7 +427,7 @@ Spec parse_spec(const std::string &json, const std::string &bundle)
     // Validating UTF-8: the runtime spec's JSON is UTF-8, and raw bytes would reach names,
     // paths and the guest's command line unchecked.
     doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.c_str(),
-                                                                                       json.size());
+                                                                                      json.size());
     if (doc.HasParseError())
         throw Error(fmt::format("config.json: invalid JSON at offset {}: {}", doc.GetErrorOffset(),
                                 doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding
@@ -447,8 +460,8 @@ Spec parse_spec(const std::string &json, const std::string &bundle)
         for (rapidjson::SizeType i = 0; i < m->Size(); ++i) {
             std::string mp = fmt::format("mounts[{}]", i);
             const Value &mv = object((*m)[i], mp);
-            Mount mount{opt_str(mv, "destination", mp), opt_str(mv, "type", mp), opt_str(mv, "source", mp),
-                        str_array(mv, "options", mp)};
+            Mount mount{opt_str(mv, "destination", mp), opt_str(mv, "type", mp),
+                        opt_str(mv, "source", mp), str_array(mv, "options", mp)};
             if (mount.destination.empty())
                 fail(mp + ".destination", "missing");
             s.mounts.push_back(std::move(mount));
@@ -479,4 +492,4 @@ Spec load_spec(const std::string &bundle)
     return parse_spec(read_regular_file(path, kMaxConfigJson), bundle);
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

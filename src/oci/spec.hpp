@@ -114,4 +114,4 @@ Spec parse_spec(const std::string &json, const std::string &bundle);
 // Read <bundle>/config.json and parse it.
 Spec load_spec(const std::string &bundle);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

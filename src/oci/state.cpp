@@ -14,7 +14,7 @@ namespace urunc::oci {
 namespace {
 constexpr int kSchema = 1;
 constexpr const char *kMarker = "urunc";
-} // namespace
+}  // namespace
 
 const char *to_string(Status s)
 {
@@ -79,8 +79,8 @@ State parse_state(const std::string &text, const std::string &where)
     s.copy_dir = get_str(d, "copyDir");
     s.net_iface = get_str(d, "netIface");
     s.net_tap = get_str(d, "netTap");
-    s.systemd_cgroup = d.HasMember("systemdCgroup") && d["systemdCgroup"].IsBool() &&
-                       d["systemdCgroup"].GetBool();
+    s.systemd_cgroup =
+        d.HasMember("systemdCgroup") && d["systemdCgroup"].IsBool() && d["systemdCgroup"].GetBool();
     return s;
 }
 
@@ -162,4 +162,4 @@ std::string oci_state_json(const State &s, Status st, bool pretty, const std::st
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -17,20 +17,20 @@ struct State {
     std::string bundle;
     std::string rootfs;
     std::string oci_version;
-    std::string created;        // RFC 3339, UTC, nanoseconds
+    std::string created;  // RFC 3339, UTC, nanoseconds
     int pid = -1;
     unsigned long long pid_start = 0;  // /proc/<pid>/stat field 22: guards against pid reuse
-    bool creating = true;       // true until create finished
+    bool creating = true;              // true until create finished
     std::map<std::string, std::string> annotations;
     // What later commands need, recorded at create.
-    std::string host_config;    // JSON (config in force at create)
-    std::string cgroup;         // JSON, "" when none
-    std::string rootfs_choice;  // guest rootfs kind and why
+    std::string host_config;      // JSON (config in force at create)
+    std::string cgroup;           // JSON, "" when none
+    std::string rootfs_choice;    // guest rootfs kind and why
     std::string artifact_source;  // "view <path>", "rootfs", "copy <dir>"
-    std::string copy_dir;       // fallback copy to remove at delete ("" when none)
+    std::string copy_dir;         // fallback copy to remove at delete ("" when none)
     bool systemd_cgroup = false;
-    std::string net_iface;      // container interface mirrored to the guest's tap ("" = none)
-    std::string net_tap;        // that tap ("" in older state files: tap0_urunc)
+    std::string net_iface;  // container interface mirrored to the guest's tap ("" = none)
+    std::string net_tap;    // that tap ("" in older state files: tap0_urunc)
 
     bool operator==(const State &) const = default;
 };
@@ -47,4 +47,4 @@ bool valid_id(const std::string &id);
 // state dir owner's user name for `list`, as runc prints them.
 std::string oci_state_json(const State &s, Status st, bool pretty, const std::string &owner = "");
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -19,7 +19,6 @@
 namespace urunc::oci {
 namespace {
 
-
 constexpr size_t kMaxLen = 4096;  // PATH_MAX; also upstream's limit for every value
 
 // The string-valued keys, in documentation order. mountRootfs is parsed separately.
@@ -43,7 +42,10 @@ constexpr std::array<StringKey, 11> kStringKeys{{
 }};
 constexpr std::string_view kMountRootfs = "mountRootfs";
 
-std::string key(std::string_view name) { return std::string(kAnnotationPrefix) + std::string(name); }
+std::string key(std::string_view name)
+{
+    return std::string(kAnnotationPrefix) + std::string(name);
+}
 
 Error bad(std::string_view name, const std::string &reason)
 {
@@ -115,7 +117,7 @@ void check_path(std::string_view name, const std::string &v, bool root_ok)
         throw bad(name, show(v) + " does not name a file");
 }
 
-} // namespace
+}  // namespace
 
 std::string clean_path(std::string_view p)
 {
@@ -184,8 +186,8 @@ std::optional<bool> parse_go_bool(std::string_view s)
     return std::nullopt;
 }
 
-std::optional<UnikernelConfig> config_from_annotations(
-    const std::map<std::string, std::string> &annotations)
+std::optional<UnikernelConfig>
+config_from_annotations(const std::map<std::string, std::string> &annotations)
 {
     UnikernelConfig c;
     bool any = false;
@@ -220,8 +222,8 @@ UnikernelConfig config_from_urunc_json(std::string_view content)
     // Iterative: the image controls the nesting depth, the recursive parser would overflow
     // the stack (found by tests/fuzz).
     // Validating UTF-8: raw bytes must not reach paths or the guest's command line.
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(content.data(),
-                                                                                       content.size());
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+        content.data(), content.size());
     if (doc.HasParseError())
         throw Error(std::string("urunc.json: ") +
                     (doc.GetParseError() == rapidjson::kParseErrorStringInvalidEncoding
@@ -362,4 +364,4 @@ std::map<std::string, std::string> to_annotations(const UnikernelConfig &c)
     return out;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -22,10 +22,11 @@ struct UnikernelConfig {
     std::string initrd;           // com.urunc.unikernel.initrd
     std::string block;            // com.urunc.unikernel.block
     std::string blk_mount_point;  // com.urunc.unikernel.blkMntPoint
-    std::optional<bool> mount_rootfs;           // com.urunc.unikernel.mountRootfs
-    std::string solo5_net_dev = "service";      // com.urunc.unikernel.solo5NetDev
-    std::string solo5_blk_dev = "storage";      // com.urunc.unikernel.solo5BlkDev
-    std::string snapshot_view;  // com.urunc.unikernel.snapshotView: annotation only, never urunc.json
+    std::optional<bool> mount_rootfs;       // com.urunc.unikernel.mountRootfs
+    std::string solo5_net_dev = "service";  // com.urunc.unikernel.solo5NetDev
+    std::string solo5_blk_dev = "storage";  // com.urunc.unikernel.solo5BlkDev
+    std::string
+        snapshot_view;  // com.urunc.unikernel.snapshotView: annotation only, never urunc.json
 
     bool operator==(const UnikernelConfig &) const = default;
 };
@@ -35,8 +36,8 @@ struct UnikernelConfig {
 // The result may be incomplete (e.g. only snapshotView, with urunc.json inside the view): see
 // complete(). Throws Error naming the key when a value cannot be parsed (mountRootfs).
 // Unknown com.urunc.unikernel.* keys are ignored with a warning in the log.
-std::optional<UnikernelConfig> config_from_annotations(
-    const std::map<std::string, std::string> &annotations);
+std::optional<UnikernelConfig>
+config_from_annotations(const std::map<std::string, std::string> &annotations);
 
 // From urunc.json content: a JSON object whose keys are the annotation names. A value that
 // is valid base64 decoding to printable UTF-8 text is decoded; any other value is taken as
@@ -75,4 +76,4 @@ bool is_printable_text(std::string_view s);
 // Go strconv.ParseBool.
 std::optional<bool> parse_go_bool(std::string_view s);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -28,8 +28,14 @@ const std::map<std::string, FlagTable> &verb_tables()
          {{"console-socket", "cwd", "env", "user", "additional-gids", "process", "pid-file",
            "process-label", "apparmor", "cap", "preserve-fds", "cgroup"},
           {"tty", "detach", "no-new-privs", "ignore-paused", "help"},
-          {{"e", "env"}, {"t", "tty"}, {"u", "user"}, {"g", "additional-gids"}, {"p", "process"},
-           {"d", "detach"}, {"c", "cap"}, {"h", "help"}}}},
+          {{"e", "env"},
+           {"t", "tty"},
+           {"u", "user"},
+           {"g", "additional-gids"},
+           {"p", "process"},
+           {"d", "detach"},
+           {"c", "cap"},
+           {"h", "help"}}}},
         {"pause", {{}, {"help"}, {{"h", "help"}}}},
         {"resume", {{}, {"help"}, {{"h", "help"}}}},
         {"update",
@@ -95,7 +101,7 @@ bool read_flag(const std::vector<std::string> &argv, size_t &i, const FlagTable 
     return true;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<std::string> RawCommand::global(const std::string &name) const
 {
@@ -161,4 +167,4 @@ RawCommand scan_command(const std::vector<std::string> &argv)
     return c;
 }
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -11,8 +11,8 @@
 namespace urunc::oci {
 
 struct RawCommand {
-    std::string verb;               // "" when argv names none
-    size_t verb_index = 0;          // position of the verb in argv
+    std::string verb;       // "" when argv names none
+    size_t verb_index = 0;  // position of the verb in argv
     // Global flags (long names without dashes) and their values ("" for a bool flag).
     std::vector<std::pair<std::string, std::string>> globals;
     // The verb's flags, long names (short aliases mapped), in order; "" for a bool flag.
@@ -33,4 +33,4 @@ bool is_raw_verb(const std::string &verb);
 // the caller decides (runc gets the argv as it is; urunc's own path refuses).
 RawCommand scan_command(const std::vector<std::string> &argv);
 
-} // namespace urunc::oci
+}  // namespace urunc::oci

@@ -26,7 +26,7 @@ CopiedArtifacts::CopiedArtifacts(CopiedArtifacts &&o) noexcept
 CopiedArtifacts::~CopiedArtifacts()
 {
     if (!released_ && !dir_.empty())
-        remove_tree(dir_); // best effort on an error path; delete reports its own failures
+        remove_tree(dir_);  // best effort on an error path; delete reports its own failures
 }
 
 namespace {
@@ -45,7 +45,8 @@ UniqueFd make_dirs(int dirfd, const std::string &rel, const std::string &dest_di
         done += "/" + name;
         if (::mkdirat(cur.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
             throw sys_error("mkdir `" + done + "`");
-        UniqueFd next(::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd next(
+            ::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next)
             throw sys_error("open `" + done + "`");
         cur = std::move(next);
@@ -64,8 +65,9 @@ void copy_data(int in, int out, std::uint64_t size, const std::string &from, con
         if (!use_sendfile) {
             n = ::copy_file_range(in, nullptr, out, nullptr, chunk, 0);
             // Filesystems or kernels that cannot do it across these files: plain sendfile.
-            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-                          errno == EOPNOTSUPP) && left == size) {
+            if (n < 0 &&
+                (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) &&
+                left == size) {
                 use_sendfile = true;
                 continue;
             }
@@ -78,7 +80,8 @@ void copy_data(int in, int out, std::uint64_t size, const std::string &from, con
             throw sys_error("copy `" + from + "` to `" + to + "`");
         }
         if (n == 0)
-            throw Error("copy `" + from + "` to `" + to + "`: the source shrank while copying", EIO);
+            throw Error("copy `" + from + "` to `" + to + "`: the source shrank while copying",
+                        EIO);
         left -= static_cast<std::uint64_t>(n);
     }
 }
@@ -98,10 +101,11 @@ void check_empty(int dirfd, const std::string &dir)
         empty = empty && (std::string(e->d_name) == "." || std::string(e->d_name) == "..");
     ::closedir(d);
     if (!empty)
-        throw Error("artifact copy directory `" + dir + "` already exists and is not empty", EEXIST);
+        throw Error("artifact copy directory `" + dir + "` already exists and is not empty",
+                    EEXIST);
 }
 
-} // namespace
+}  // namespace
 
 CopiedArtifacts copy_artifacts(const BootArtifacts &artifacts, const std::string &dest_dir)
 {
@@ -146,4 +150,4 @@ CopiedArtifacts copy_artifacts(const BootArtifacts &artifacts, const std::string
     return out;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -65,7 +65,7 @@ std::optional<Artifact> open_one(int root_dirfd, const std::string &role, const 
     return a;
 }
 
-} // namespace
+}  // namespace
 
 BootArtifacts open_artifacts(int root_dirfd, const ArtifactPaths &paths)
 {
@@ -77,4 +77,4 @@ BootArtifacts open_artifacts(int root_dirfd, const ArtifactPaths &paths)
     return out;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

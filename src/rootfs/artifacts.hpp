@@ -19,20 +19,20 @@ namespace urunc::rootfs {
 inline constexpr std::uint64_t kMaxBootArtifact = 4ULL << 30;
 
 struct Artifact {
-    std::string path;        // as requested, e.g. "/unikernel/app.qemu"
-    std::string relpath;     // normalised and relative: "unikernel/app.qemu"
-    UniqueFd fd;             // O_PATH on the regular file
+    std::string path;     // as requested, e.g. "/unikernel/app.qemu"
+    std::string relpath;  // normalised and relative: "unikernel/app.qemu"
+    UniqueFd fd;          // O_PATH on the regular file
     std::uint64_t size = 0;
-    mode_t mode = 0;         // permission bits
+    mode_t mode = 0;  // permission bits
 
     // Usable as a bind-mount source or a path for the VMM while `fd` is open.
     std::string proc_path() const;
 };
 
 struct ArtifactPaths {
-    std::string kernel;      // required
-    std::string initrd;      // "" when the guest has none
-    std::string config;      // "" to skip; e.g. "/urunc.json" (its absence is not an error)
+    std::string kernel;  // required
+    std::string initrd;  // "" when the guest has none
+    std::string config;  // "" to skip; e.g. "/urunc.json" (its absence is not an error)
 };
 
 struct BootArtifacts {
@@ -60,7 +60,7 @@ public:
     CopiedArtifacts(const CopiedArtifacts &) = delete;
 
     const std::string &dir() const { return dir_; }
-    std::string kernel;      // absolute paths of the copies ("" when not copied)
+    std::string kernel;  // absolute paths of the copies ("" when not copied)
     std::string initrd;
     std::string config;
     void release() { released_ = true; }
@@ -75,4 +75,4 @@ private:
 // "not enough space in `<dir>`: need N bytes, have M" (ENOSPC).
 CopiedArtifacts copy_artifacts(const BootArtifacts &artifacts, const std::string &dest_dir);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -15,12 +15,9 @@ namespace urunc::rootfs {
 const char *to_string(BlockKind k)
 {
     switch (k) {
-    case BlockKind::loop:
-        return "loop";
-    case BlockKind::device_mapper:
-        return "device-mapper";
-    case BlockKind::other:
-        break;
+    case BlockKind::loop: return "loop";
+    case BlockKind::device_mapper: return "device-mapper";
+    case BlockKind::other: break;
     }
     return "block";
 }
@@ -48,7 +45,7 @@ std::string canonical(const std::string &path)
     return real.get();
 }
 
-} // namespace
+}  // namespace
 
 void describe_from_sysfs(BlockDevice &dev, const std::string &sysfs)
 {
@@ -111,4 +108,4 @@ std::optional<BlockDevice> block_device_for(const std::string &path, const Mount
     return dev;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -13,13 +13,13 @@ enum class BlockKind { loop, device_mapper, other };
 const char *to_string(BlockKind k);
 
 struct BlockDevice {
-    std::string path; // the mount source: /dev/loop3, /dev/mapper/containerd-pool-snap-7, ...
+    std::string path;  // the mount source: /dev/loop3, /dev/mapper/containerd-pool-snap-7, ...
     unsigned major = 0;
     unsigned minor = 0;
     std::string fstype;
     BlockKind kind = BlockKind::other;
-    std::string loop_backing_file; // loop only: the image file behind it
-    std::string dm_name;           // device-mapper only: the dm name (no /dev/mapper/)
+    std::string loop_backing_file;  // loop only: the image file behind it
+    std::string dm_name;            // device-mapper only: the dm name (no /dev/mapper/)
 };
 
 // The block device mounted at `path` (resolved with realpath), or nullopt when it is not
@@ -36,4 +36,4 @@ std::optional<BlockDevice> block_device_for(const std::string &path, const Mount
 // (<sysfs>/dev/block/M:m/{loop/backing_file,dm/name}).
 void describe_from_sysfs(BlockDevice &dev, const std::string &sysfs = "/sys");
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -47,7 +47,7 @@ std::string &lock_path()
     return path;
 }
 
-} // namespace
+}  // namespace
 
 std::string MountCopyLock::path() { return lock_path(); }
 void MountCopyLock::set_path(std::string path) { lock_path() = std::move(path); }
@@ -59,8 +59,7 @@ MountCopyLock::MountCopyLock(Mode mode)
     if (!fd_)
         throw sys_error("open the mount copy lock `" + p + "`");
     int rc;
-    while ((rc = ::flock(fd_.get(), mode == shared ? LOCK_SH : LOCK_EX)) < 0 && errno == EINTR) {
-    }
+    while ((rc = ::flock(fd_.get(), mode == shared ? LOCK_SH : LOCK_EX)) < 0 && errno == EINTR) {}
     if (rc < 0)
         throw sys_error("lock `" + p + "`");
 }
@@ -122,8 +121,9 @@ UnmountedFs unmount_for_guest(const std::string &path, const std::string &expect
     UnmountedFs out{real.get(), dev->path, dev->fstype, "", 0};
     if (const MountEntry *m = mi.find_mount(real.get())) {
         const std::pair<const char *, unsigned long> vfs[] = {
-            {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
-            {"noatime", MS_NOATIME}, {"nodiratime", MS_NODIRATIME}, {"relatime", MS_RELATIME}};
+            {"ro", MS_RDONLY},        {"nosuid", MS_NOSUID},   {"nodev", MS_NODEV},
+            {"noexec", MS_NOEXEC},    {"noatime", MS_NOATIME}, {"nodiratime", MS_NODIRATIME},
+            {"relatime", MS_RELATIME}};
         for (const auto &[name, flag] : vfs)
             if (has_option(m->options, name))
                 out.flags |= flag;
@@ -146,8 +146,11 @@ UnmountedFs unmount_for_guest(const std::string &path, const std::string &expect
         if (err != EBUSY)
             throw sys_error(ctx, err);
         if (attempt == 4)
-            throw sys_error(ctx + " (a process still uses it; it is not detached lazily, or the host "
-                                  "could go on writing to `" + dev->path + "`)", err);
+            throw sys_error(ctx +
+                                " (a process still uses it; it is not detached lazily, or the host "
+                                "could go on writing to `" +
+                                dev->path + "`)",
+                            err);
         struct timespec ts = {0, 20 * 1000 * 1000};
         ::nanosleep(&ts, nullptr);
     }
@@ -160,9 +163,11 @@ UnmountedFs unmount_for_guest(const std::string &path, const std::string &expect
                         "); refusing to hand it to the guest",
                     EBUSY);
     if (block_device_claimed(dev->path))
-        throw Error(ctx + ": `" + dev->path + "` is still in use (a lazily detached mount, a mount "
-                        "namespace not visible here, or device-mapper); refusing to hand it to the guest",
-                    EBUSY);
+        throw Error(
+            ctx + ": `" + dev->path +
+                "` is still in use (a lazily detached mount, a mount "
+                "namespace not visible here, or device-mapper); refusing to hand it to the guest",
+            EBUSY);
     return out;
 }
 
@@ -174,4 +179,4 @@ std::string restore_mount(const UnmountedFs &u)
     return "";
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

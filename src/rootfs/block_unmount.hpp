@@ -80,4 +80,4 @@ std::vector<std::string> mounts_of_device(unsigned major, unsigned minor);
 // exclusive user such as device-mapper holds it).
 bool block_device_claimed(const std::string &dev_path);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

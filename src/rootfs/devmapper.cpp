@@ -65,14 +65,10 @@ const Libdevmapper &dm()
 {
     static DynLib lib("libdevmapper.so.1.02.1");
     static const Libdevmapper m{
-        URUNC_DYNSYM(lib, dm_task_destroy),
-        URUNC_DYNSYM(lib, dm_task_create),
-        URUNC_DYNSYM(lib, dm_task_set_major_minor),
-        URUNC_DYNSYM(lib, dm_task_run),
-        URUNC_DYNSYM(lib, dm_task_get_info),
-        URUNC_DYNSYM(lib, dm_task_get_name),
-        URUNC_DYNSYM(lib, dm_task_get_deps),
-        URUNC_DYNSYM(lib, dm_get_next_target),
+        URUNC_DYNSYM(lib, dm_task_destroy),         URUNC_DYNSYM(lib, dm_task_create),
+        URUNC_DYNSYM(lib, dm_task_set_major_minor), URUNC_DYNSYM(lib, dm_task_run),
+        URUNC_DYNSYM(lib, dm_task_get_info),        URUNC_DYNSYM(lib, dm_task_get_name),
+        URUNC_DYNSYM(lib, dm_task_get_deps),        URUNC_DYNSYM(lib, dm_get_next_target),
         URUNC_DYNSYM(lib, dm_log_with_errno_init),
     };
     return m;
@@ -135,7 +131,7 @@ void walk(unsigned major, unsigned minor, std::set<std::pair<unsigned, unsigned>
     }
 }
 
-} // namespace
+}  // namespace
 
 bool kernel_has_device_mapper(const std::string &proc)
 {
@@ -160,4 +156,4 @@ std::vector<DmDevice> dm_lineage(unsigned major, unsigned minor)
     return out;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -16,15 +16,15 @@ namespace urunc::rootfs {
 bool kernel_has_device_mapper(const std::string &proc = "/proc");
 
 struct DmDevice {
-    std::string name;                 // dm name, e.g. "containerd-pool-snap-7"
+    std::string name;  // dm name, e.g. "containerd-pool-snap-7"
     unsigned major = 0;
     unsigned minor = 0;
-    std::vector<std::string> targets; // target types of its table, e.g. {"thin"}
-    std::vector<std::pair<unsigned, unsigned>> deps; // devices it maps onto
+    std::vector<std::string> targets;                 // target types of its table, e.g. {"thin"}
+    std::vector<std::pair<unsigned, unsigned>> deps;  // devices it maps onto
 };
 
 // The device and, depth first, every dm device below it (the thin snapshot, its pool, ...).
 // Throws Error(ENODEV) "device-mapper is not available in this kernel" when it has none.
 std::vector<DmDevice> dm_lineage(unsigned major, unsigned minor);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -81,15 +81,15 @@ std::string loader_list(const std::string &interp, const std::string &path)
         out.append(buf, static_cast<size_t>(n));
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error("`" + interp + " --list " + path + "` failed (status " + std::to_string(status) +
-                    "): cannot tell which libraries it needs", ENOEXEC);
+        throw Error("`" + interp + " --list " + path + "` failed (status " +
+                        std::to_string(status) + "): cannot tell which libraries it needs",
+                    ENOEXEC);
     return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string elf_interpreter(const std::string &path)
 {
@@ -124,7 +124,8 @@ std::vector<std::string> parse_loader_list(std::string_view output, const std::s
             path = line.substr(arrow + 4);
             if (starts_with(path, "not found"))
                 throw Error("`" + binary + "` needs `" + std::string(line.substr(0, arrow)) +
-                            "`, which the dynamic loader does not find", ENOENT);
+                                "`, which the dynamic loader does not find",
+                            ENOENT);
         }
         if (auto sp = path.find(" ("); sp != std::string_view::npos)
             path = path.substr(0, sp);
@@ -152,4 +153,4 @@ std::vector<std::string> needed_libraries(const std::vector<std::string> &binari
     return out;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

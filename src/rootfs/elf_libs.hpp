@@ -27,4 +27,4 @@ std::vector<std::string> parse_loader_list(std::string_view output, const std::s
 // are included, without duplicates.
 std::vector<std::string> needed_libraries(const std::vector<std::string> &binaries);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -25,7 +25,7 @@ std::pair<std::string, std::string> split_parent(const std::string &path)
     return {norm.substr(1, slash == 0 ? 0 : slash - 1), norm.substr(slash + 1)};
 }
 
-} // namespace
+}  // namespace
 
 std::string RootDir::shown(const std::string &path) const
 {
@@ -44,7 +44,8 @@ UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
         done += "/" + name;
         if (create && ::mkdirat(cur.get(), name.c_str(), mode) < 0 && errno != EEXIST)
             throw sys_error("mkdir `" + shown(done) + "`");
-        UniqueFd next(::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd next(
+            ::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next)
             throw sys_error("open `" + shown(done) + "`");
         cur = std::move(next);
@@ -52,13 +53,17 @@ UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
     return cur;
 }
 
-UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const { return walk(path, true, mode); }
+UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const
+{
+    return walk(path, true, mode);
+}
 
 void RootDir::make_file(const std::string &path, mode_t mode) const
 {
     auto [parent, name] = split_parent(path);
     UniqueFd dir = mkdirs(parent);
-    UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
+    UniqueFd f(
+        ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
     if (!f)
         throw sys_error("create `" + shown(path) + "`");
 }
@@ -69,7 +74,8 @@ UniqueFd RootDir::open(const std::string &path, int flags) const
     UniqueFd dir = walk(parent, false, 0);
     if (name.empty())
         return dir;
-    UniqueFd fd(::openat(dir.get(), name.c_str(), (flags ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(
+        ::openat(dir.get(), name.c_str(), (flags ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
         throw sys_error("open `" + shown(path) + "`");
     return fd;
@@ -109,7 +115,8 @@ void RootDir::bind(const std::string &source, const std::string &path, bool read
     if (vfs.f_flag & ST_RELATIME)
         flags |= MS_RELATIME;
     if (::mount(nullptr, proc_fd(bound.get()).c_str(), nullptr, flags, nullptr) < 0)
-        throw sys_error("remount `" + shown(path) + "` " + (read_only ? "read-only," : "") + "nodev,nosuid");
+        throw sys_error("remount `" + shown(path) + "` " + (read_only ? "read-only," : "") +
+                        "nodev,nosuid");
 }
 
 void RootDir::copy_device(const std::string &host_dev, const std::string &path) const
@@ -123,7 +130,8 @@ void RootDir::copy_device(const std::string &host_dev, const std::string &path) 
                 st.st_gid);
 }
 
-void RootDir::make_device(const std::string &path, mode_t mode, dev_t rdev, uid_t uid, gid_t gid) const
+void RootDir::make_device(const std::string &path, mode_t mode, dev_t rdev, uid_t uid,
+                          gid_t gid) const
 {
     auto [parent, name] = split_parent(path);
     UniqueFd dir = mkdirs(parent);
@@ -140,8 +148,8 @@ void RootDir::write_file(const std::string &path, const std::string &content, mo
 {
     auto [parent, name] = split_parent(path);
     UniqueFd dir = mkdirs(parent);
-    UniqueFd f(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0600));
+    UniqueFd f(::openat(dir.get(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!f)
         throw sys_error("create `" + shown(path) + "`");
     write_all(f.get(), content, shown(path));
@@ -157,4 +165,4 @@ void RootDir::symlink(const std::string &target, const std::string &path) const
         throw sys_error("symlink `" + shown(path) + "` -> `" + target + "`");
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -18,7 +18,7 @@ public:
     RootDir(UniqueFd fd, std::string shown) : fd_(std::move(fd)), shown_(std::move(shown)) {}
 
     int fd() const { return fd_.get(); }
-    std::string shown(const std::string &path) const; // "<root>/<path>" for messages
+    std::string shown(const std::string &path) const;  // "<root>/<path>" for messages
 
     // mkdir -p of an absolute (root-relative) path; returns an O_PATH fd on it.
     UniqueFd mkdirs(const std::string &path, mode_t mode = 0755) const;
@@ -52,4 +52,4 @@ private:
     std::string shown_;
 };
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

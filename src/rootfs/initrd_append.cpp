@@ -20,11 +20,12 @@ void pad4(std::string &out)
         out += '\0';
 }
 
-void member(std::string &out, unsigned ino, const std::string &name, unsigned mode, const std::string &data)
+void member(std::string &out, unsigned ino, const std::string &name, unsigned mode,
+            const std::string &data)
 {
     char hdr[111];
-    std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u,
-                  0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
+    std::snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+                  ino, mode, 0u, 0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
                   static_cast<unsigned>(name.size() + 1), 0u);
     out.append(hdr, 110);
     out += name;
@@ -34,7 +35,7 @@ void member(std::string &out, unsigned ino, const std::string &name, unsigned mo
     pad4(out);
 }
 
-} // namespace
+}  // namespace
 
 std::string newc_archive(const std::vector<std::pair<std::string, std::string>> &files)
 {
@@ -79,7 +80,8 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
     try {
         off_t left = st.st_size;
         while (left > 0) {
-            ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+            ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                          static_cast<size_t>(left), 0);
             if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
                 n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
             if (n < 0 && errno == EINTR)
@@ -98,4 +100,4 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
     }
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -18,4 +18,4 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
 // The newc archive alone (exposed for tests).
 std::string newc_archive(const std::vector<std::pair<std::string, std::string>> &files);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

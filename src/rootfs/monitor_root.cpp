@@ -45,11 +45,11 @@ std::pair<std::string, std::string> read_link(const std::string &path)
 // What will be bound and linked, decided from the host before anything is mounted.
 struct Plan {
     struct Bind {
-        std::string path; // host path, bound at the same path in the root
+        std::string path;  // host path, bound at the same path in the root
         bool dir = false;
     };
     std::vector<Bind> binds;
-    std::vector<std::pair<std::string, std::string>> links; // path in root -> link text
+    std::vector<std::pair<std::string, std::string>> links;  // path in root -> link text
     std::set<std::string> seen;
 
     // `follow`: a symlink at `path` is replicated and its target (one level) bound.
@@ -73,8 +73,10 @@ struct Plan {
         if (!follow) {
             if (optional)
                 return;
-            throw Error("bind `" + norm + "`: a symlink again; only one level of symlink is "
-                        "followed", ELOOP);
+            throw Error("bind `" + norm +
+                            "`: a symlink again; only one level of symlink is "
+                            "followed",
+                        ELOOP);
         }
         auto [text, target] = read_link(norm);
         struct stat tst;
@@ -84,7 +86,7 @@ struct Plan {
             throw sys_error("bind `" + norm + "` -> `" + target + "`");
         }
         links.emplace_back(norm, text);
-        add(target, optional, false); // no-op when it is bound already (/lib -> usr/lib)
+        add(target, optional, false);  // no-op when it is bound already (/lib -> usr/lib)
     }
 
     // A data dir, and the targets of its entries that are symlinks leading out of it.
@@ -103,7 +105,8 @@ struct Plan {
         while (auto *e = ::readdir(d)) {
             struct stat est;
             if (e->d_type != DT_LNK &&
-                (e->d_type != DT_UNKNOWN || ::fstatat(::dirfd(d), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+                (e->d_type != DT_UNKNOWN ||
+                 ::fstatat(::dirfd(d), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
                  !S_ISLNK(est.st_mode)))
                 continue;
             std::string target = read_link(real + "/" + e->d_name).second;
@@ -155,7 +158,8 @@ void confine_paths(const RootDir &root, const MonitorRootRequest &req)
     for (const auto &p : readonly) {
         bool dir = false;
         if (exists(normalize_path(p), dir))
-            root.bind_read_only("/proc/self/fd/" + std::to_string(root.open(normalize_path(p)).get()),
+            root.bind_read_only("/proc/self/fd/" +
+                                    std::to_string(root.open(normalize_path(p)).get()),
                                 normalize_path(p));
     }
     for (const auto &p : req.masked_paths) {
@@ -164,7 +168,8 @@ void confine_paths(const RootDir &root, const MonitorRootRequest &req)
         if (!exists(path, dir))
             continue;
         if (dir)
-            root.mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+            root.mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       "size=0");
         else
             root.mount("/dev/null", path, nullptr, MS_BIND, "");
     }
@@ -188,7 +193,7 @@ Plan make_plan(const MonitorRootRequest &req)
             plan.links.emplace_back(norm, read_link(norm).first);
     }
     std::sort(plan.binds.begin(), plan.binds.end(),
-              [](const auto &a, const auto &b) { return a.path < b.path; }); // parents first
+              [](const auto &a, const auto &b) { return a.path < b.path; });  // parents first
     for (const auto &dev : req.devices) {
         if (!starts_with(normalize_path(dev), "/dev/"))
             throw Error("device `" + dev + "` must be under /dev", EINVAL);
@@ -200,8 +205,7 @@ Plan make_plan(const MonitorRootRequest &req)
 // made through.
 RootDir mount_root_tmpfs(const MonitorRootRequest &req)
 {
-    if (req.root_propagation &&
-        ::mount(nullptr, "/", nullptr, req.root_propagation, nullptr) < 0)
+    if (req.root_propagation && ::mount(nullptr, "/", nullptr, req.root_propagation, nullptr) < 0)
         throw sys_error("set the propagation of `/`");
     make_parent_private(req.root_dir);
     if (::mount("tmpfs", req.root_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
@@ -286,7 +290,7 @@ void build(const MonitorRootRequest &req)
     }
 }
 
-} // namespace
+}  // namespace
 
 void build_monitor_root(const MonitorRootRequest &req)
 {
@@ -317,4 +321,4 @@ void enter_monitor_root(const std::string &dir)
         throw sys_error(ctx + "chdir `/`");
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -12,14 +12,15 @@
 namespace urunc::rootfs {
 
 struct FileBind {
-    std::string source;      // host path, or /proc/self/fd/N of an O_PATH fd (a view artifact)
-    std::string destination; // absolute path inside the root
-    bool writable = false;   // block images and shared directories the guest writes (all nodev, nosuid)
+    std::string source;       // host path, or /proc/self/fd/N of an O_PATH fd (a view artifact)
+    std::string destination;  // absolute path inside the root
+    bool writable =
+        false;  // block images and shared directories the guest writes (all nodev, nosuid)
     bool directory = false;  // a directory (9pfs share) rather than a file
 };
 
 struct FileContent {
-    std::string path;        // absolute path inside the root
+    std::string path;  // absolute path inside the root
     std::string content;
     mode_t mode = 0644;
 };
@@ -34,7 +35,7 @@ struct DeviceNode {
 };
 
 struct MonitorRootRequest {
-    std::string root_dir;    // an existing (empty) host directory, e.g. <state>/<id>/root
+    std::string root_dir;  // an existing (empty) host directory, e.g. <state>/<id>/root
     // Applied to "/" first so nothing mounted here propagates back to the host.
     unsigned long root_propagation = MS_SLAVE | MS_REC;
     // Host paths bound read-only at the same path; they must exist (the VMM binary, each
@@ -47,7 +48,7 @@ struct MonitorRootRequest {
     // Host paths that are symlinks (/lib -> usr/lib on a merged-/usr host), made the same
     // symlinks in the root without binding anything behind them; skipped when not symlinks.
     std::vector<std::string> links;
-    std::vector<FileBind> file_binds; // read-only unless marked writable
+    std::vector<FileBind> file_binds;  // read-only unless marked writable
     std::vector<FileContent> files;
     // Host device nodes re-created at the same path (under /dev) with mode |= 0666:
     // /dev/null, /dev/urandom, /dev/kvm, /dev/net/tun, the guest's block devices.
@@ -57,12 +58,12 @@ struct MonitorRootRequest {
     // read-only tmpfs; a read-only path is bound read-only onto itself. Paths missing in the
     // root are skipped. /proc/sys is always read-only.
     std::vector<std::string> masked_paths, readonly_paths;
-    bool proc = true;                  // proc at /proc
-    std::string dev_size = "65536k";   // tmpfs /dev (mode 755)
-    std::string tmp_size = "65536k";   // tmpfs /tmp (mode 1777, nosuid, nodev)
-    std::string root_size = "8m";      // the root tmpfs itself: mountpoints and `files`
-    bool read_only_root = true;        // remount the root tmpfs read-only when done
-    bool read_only_dev = true;         // and /dev, so no node can be made there afterwards
+    bool proc = true;                 // proc at /proc
+    std::string dev_size = "65536k";  // tmpfs /dev (mode 755)
+    std::string tmp_size = "65536k";  // tmpfs /tmp (mode 1777, nosuid, nodev)
+    std::string root_size = "8m";     // the root tmpfs itself: mountpoints and `files`
+    bool read_only_root = true;       // remount the root tmpfs read-only when done
+    bool read_only_dev = true;        // and /dev, so no node can be made there afterwards
 };
 
 // Build the tree. Call in a fresh private mount namespace (after unshare(CLONE_NEWNS)).
@@ -74,4 +75,4 @@ void build_monitor_root(const MonitorRootRequest &req);
 // detach does not propagate), chdir("/").
 void enter_monitor_root(const std::string &dir);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

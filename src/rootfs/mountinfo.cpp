@@ -125,14 +125,14 @@ int on_parse_error(libmnt_table *tb, const char *, int line)
     return -EINVAL;
 }
 
-} // namespace
+}  // namespace
 
 namespace {
 struct FileCloser {
     void operator()(FILE *f) const { std::fclose(f); }
 };
 using UniqueFile = std::unique_ptr<FILE, FileCloser>;
-} // namespace
+}  // namespace
 
 MountInfo MountInfo::load(const std::string &file)
 {
@@ -225,4 +225,4 @@ const MountEntry *MountInfo::find_by_id(int id) const
     return nullptr;
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -14,13 +14,13 @@ struct MountEntry {
     int parent = 0;
     unsigned major = 0;
     unsigned minor = 0;
-    std::string root;          // path inside the filesystem that is mounted ("/" unless a bind)
+    std::string root;  // path inside the filesystem that is mounted ("/" unless a bind)
     std::string mountpoint;
     std::string fstype;
     std::string source;
-    std::string options;       // per-mount (VFS) options, e.g. "ro,nosuid,relatime"
-    std::string super_options; // superblock options, e.g. "rw,size=4k"
-    std::string propagation;   // optional fields, e.g. "shared:12 master:3"; empty = private
+    std::string options;        // per-mount (VFS) options, e.g. "ro,nosuid,relatime"
+    std::string super_options;  // superblock options, e.g. "rw,size=4k"
+    std::string propagation;    // optional fields, e.g. "shared:12 master:3"; empty = private
 
     // `ro` either on this mount or on the superblock: nothing can be written through it.
     bool read_only() const;
@@ -53,4 +53,4 @@ private:
     std::vector<MountEntry> entries_;
 };
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

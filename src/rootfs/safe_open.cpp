@@ -28,8 +28,10 @@ int sys_openat2(int dirfd, const char *path, std::uint64_t flags, std::uint64_t 
 
 Error no_openat2(const std::string &path)
 {
-    return Error("open `" + path + "`: openat2 is not supported by this kernel (Linux 5.6 or later "
-                 "is needed to resolve paths safely)", ENOSYS);
+    return Error("open `" + path +
+                     "`: openat2 is not supported by this kernel (Linux 5.6 or later "
+                     "is needed to resolve paths safely)",
+                 ENOSYS);
 }
 
 const char *file_type(mode_t mode)
@@ -49,7 +51,7 @@ const char *file_type(mode_t mode)
     return "not a file";
 }
 
-} // namespace
+}  // namespace
 
 UniqueFd reopen_same(const std::string &path, int checked_fd, int flags)
 {
@@ -93,7 +95,8 @@ UniqueFd open_in_root(int root_dirfd, const std::string &path, int flags)
     int err = errno;
     std::string root = fd_path(root_dirfd);
     if (err == EXDEV)
-        throw Error("`" + path + "` in `" + root + "` escapes it through a symlink, .. or a mount inside it",
+        throw Error("`" + path + "` in `" + root +
+                        "` escapes it through a symlink, .. or a mount inside it",
                     EXDEV);
     if (err == ENOSYS)
         throw no_openat2(path);
@@ -112,8 +115,10 @@ UniqueFd open_no_symlinks(const std::string &abs_path, int flags)
     if (err == ELOOP) {
         std::string link = first_symlink_component(abs_path);
         if (!link.empty())
-            throw Error("`" + abs_path + "`: `" + link + "` is a symlink, and symlinks are not "
-                        "followed here", ELOOP);
+            throw Error("`" + abs_path + "`: `" + link +
+                            "` is a symlink, and symlinks are not "
+                            "followed here",
+                        ELOOP);
     }
     throw sys_error("open `" + abs_path + "`", err);
 }
@@ -142,4 +147,4 @@ std::uint64_t regular_file_size(int fd, const std::string &what)
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

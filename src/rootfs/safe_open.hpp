@@ -42,4 +42,4 @@ UniqueFd reopen_same(const std::string &path, int checked_fd, int flags = 0);
 // The path the kernel reports for `fd` (readlink of /proc/self/fd/N), for messages.
 std::string fd_path(int fd);
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -17,7 +17,7 @@ namespace urunc::rootfs {
 namespace {
 
 struct MountId {
-    int id = 0; // 0 when the kernel does not report it (before 5.8)
+    int id = 0;  // 0 when the kernel does not report it (before 5.8)
     dev_t dev = 0;
 };
 
@@ -37,7 +37,7 @@ bool under_prefix(const std::string &path, const std::string &prefix)
     return prefix == "/" || path == prefix || starts_with(path, prefix + "/");
 }
 
-} // namespace
+}  // namespace
 
 SnapshotView validate_view(const std::string &value, const std::string &rootfs_dir,
                            const std::vector<std::string> &allowed_prefixes, const MountInfo &mi)
@@ -78,7 +78,8 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
         if (e.code() == ELOOP) {
             std::string link = first_symlink_component(value);
             throw fail("must not go through a symlink (`" + (link.empty() ? value : link) +
-                           "` is one)", ELOOP);
+                           "` is one)",
+                       ELOOP);
         }
         throw wrap(who.substr(0, who.size() - 2), e);
     }
@@ -88,13 +89,16 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
     MountId mine = mount_id_of(view.dirfd.get(), "", AT_EMPTY_PATH, value);
     const MountEntry *m = mine.id ? mi.find_by_id(mine.id) : mi.find_mount(value);
     if (mine.id && !m)
-        throw fail("its mount (id " + std::to_string(mine.id) + ") is not in the mount table; was "
-                   "it mounted after the table was read?", ESTALE);
+        throw fail("its mount (id " + std::to_string(mine.id) +
+                       ") is not in the mount table; was "
+                       "it mounted after the table was read?",
+                   ESTALE);
     if (!m || m->mountpoint != value)
         throw fail("must be a mountpoint (the shim mounts the view there)", EINVAL);
     if (!m->read_only())
         throw fail("must be mounted read-only (mount options `" + m->options + "`, filesystem `" +
-                       m->super_options + "`)", EROFS);
+                       m->super_options + "`)",
+                   EROFS);
 
     if (rootfs_dir.empty())
         throw fail("the container rootfs path is empty, so the view cannot be checked against it");
@@ -104,7 +108,8 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
     if (mine.dev == rootfs.dev)
         throw fail("must be on another filesystem than the container rootfs `" + rootfs_dir +
                        "` (both are on device " + std::to_string(major(mine.dev)) + ":" +
-                       std::to_string(minor(mine.dev)) + ")", EINVAL);
+                       std::to_string(minor(mine.dev)) + ")",
+                   EINVAL);
 
     view.dev = mine.dev;
     view.mount_id = m->id;
@@ -125,8 +130,8 @@ std::string dirname_of(const std::string &p)
 std::optional<std::pair<unsigned, unsigned>> thin_pool_of(unsigned major, unsigned minor)
 {
     std::vector<DmDevice> lineage = dm_lineage(major, minor);
-    if (lineage.empty() ||
-        std::find(lineage[0].targets.begin(), lineage[0].targets.end(), "thin") == lineage[0].targets.end())
+    if (lineage.empty() || std::find(lineage[0].targets.begin(), lineage[0].targets.end(),
+                                     "thin") == lineage[0].targets.end())
         return std::nullopt;
     for (const auto &d : lineage)
         if (std::find(d.targets.begin(), d.targets.end(), "thin-pool") != d.targets.end())
@@ -139,7 +144,7 @@ std::string devno_text(unsigned major, unsigned minor)
     return std::to_string(major) + ":" + std::to_string(minor);
 }
 
-} // namespace
+}  // namespace
 
 void check_view_provenance(const std::string &value, dev_t view_dev, const BlockDevice &rootfs,
                            const std::string &sysfs)
@@ -149,40 +154,42 @@ void check_view_provenance(const std::string &value, dev_t view_dev, const Block
     view.minor = minor(view_dev);
     describe_from_sysfs(view, sysfs);
     auto refuse = [&](const std::string &why) {
-        return Error("snapshot view `" + value + "`: does not come from the container rootfs's snapshotter (" +
-                         why + ")",
+        return Error("snapshot view `" + value +
+                         "`: does not come from the container rootfs's snapshotter (" + why + ")",
                      EPERM);
     };
     const std::string vdev = "device " + devno_text(view.major, view.minor);
     switch (rootfs.kind) {
     case BlockKind::loop: {
         if (view.kind != BlockKind::loop)
-            throw refuse("the rootfs `" + rootfs.path + "` is a loop device, the view's " + vdev + " is not");
+            throw refuse("the rootfs `" + rootfs.path + "` is a loop device, the view's " + vdev +
+                         " is not");
         const std::string &rb = rootfs.loop_backing_file;
         const std::string &vb = view.loop_backing_file;
         for (const std::string *b : {&rb, &vb})
             if (b->empty() || b->front() != '/' || b->find(" (deleted)") != std::string::npos)
                 throw refuse("loop backing file `" + *b + "` is not a file that exists");
         if (dirname_of(rb) != dirname_of(vb))
-            throw refuse("the view's loop " + vdev + " is backed by `" + vb + "`, not in `" + dirname_of(rb) +
-                         "` with the rootfs's `" + rb + "`");
+            throw refuse("the view's loop " + vdev + " is backed by `" + vb + "`, not in `" +
+                         dirname_of(rb) + "` with the rootfs's `" + rb + "`");
         return;
     }
     case BlockKind::device_mapper: {
         if (view.kind != BlockKind::device_mapper)
-            throw refuse("the rootfs `" + rootfs.path + "` is a device-mapper device, the view's " + vdev +
-                         " is not");
+            throw refuse("the rootfs `" + rootfs.path + "` is a device-mapper device, the view's " +
+                         vdev + " is not");
         auto rpool = thin_pool_of(rootfs.major, rootfs.minor);
         auto vpool = thin_pool_of(view.major, view.minor);
         if (!rpool || !vpool || *rpool != *vpool)
-            throw refuse("the view's " + vdev + " (`" + view.dm_name + "`) is not a thin device of the pool of `" +
-                         rootfs.path + "`");
+            throw refuse("the view's " + vdev + " (`" + view.dm_name +
+                         "`) is not a thin device of the pool of `" + rootfs.path + "`");
         return;
     }
     case BlockKind::other:
-        throw refuse("the rootfs `" + rootfs.path + "` is neither a loop nor a device-mapper device, so the "
+        throw refuse("the rootfs `" + rootfs.path +
+                     "` is neither a loop nor a device-mapper device, so the "
                      "view's origin cannot be checked");
     }
 }
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -51,4 +51,4 @@ SnapshotView validate_view(const std::string &value, const std::string &rootfs_d
 void check_view_provenance(const std::string &value, dev_t view_dev, const BlockDevice &rootfs,
                            const std::string &sysfs = "/sys");
 
-} // namespace urunc::rootfs
+}  // namespace urunc::rootfs

@@ -44,15 +44,17 @@ struct Containerd::Impl {
     void check(const grpc::Status &s, const std::string &what) const
     {
         g_stats.calls++;
-        g_stats.time += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                              call_started);
+        g_stats.time += std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - call_started);
         if (!s.ok())
-            throw ContainerdError("containerd `" + address + "`: " + what + ": " + s.error_message(),
+            throw ContainerdError("containerd `" + address + "`: " + what + ": " +
+                                      s.error_message(),
                                   static_cast<int>(s.error_code()));
     }
 };
 
-Containerd::Containerd(const std::string &address, const std::string &ns, std::chrono::milliseconds timeout)
+Containerd::Containerd(const std::string &address, const std::string &ns,
+                       std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>())
 {
     impl_->address = address;
@@ -61,7 +63,8 @@ Containerd::Containerd(const std::string &address, const std::string &ns, std::c
     grpc::ChannelArguments args;
     // One local socket, one short-lived client: no retries behind our back.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    impl_->channel = grpc::CreateCustomChannel("unix:" + address, grpc::InsecureChannelCredentials(), args);
+    impl_->channel =
+        grpc::CreateCustomChannel("unix:" + address, grpc::InsecureChannelCredentials(), args);
     impl_->containers = cv1::Containers::NewStub(impl_->channel);
     impl_->snapshots = sv1::Snapshots::NewStub(impl_->channel);
     impl_->leases = lv1::Leases::NewStub(impl_->channel);
@@ -84,7 +87,8 @@ ContainerInfo Containerd::get_container(const std::string &id)
     return out;
 }
 
-void Containerd::set_container_label(const std::string &id, const std::string &key, const std::string &value)
+void Containerd::set_container_label(const std::string &id, const std::string &key,
+                                     const std::string &value)
 {
     cv1::UpdateContainerRequest req;
     req.mutable_container()->set_id(id);
@@ -95,7 +99,8 @@ void Containerd::set_container_label(const std::string &id, const std::string &k
     cv1::UpdateContainerResponse resp;
     auto c = impl_->ctx();
     impl_->check(impl_->containers->Update(c.get(), req, &resp),
-                 (value.empty() ? "remove label `" : "set label `") + key + "` of container `" + id + "`");
+                 (value.empty() ? "remove label `" : "set label `") + key + "` of container `" +
+                     id + "`");
 }
 
 std::vector<std::string> Containerd::list_containers(const std::string &filter)
@@ -125,7 +130,8 @@ SnapshotInfo Containerd::stat_snapshot(const std::string &snapshotter, const std
 
 namespace {
 
-std::vector<MountSpec> to_mounts(const google::protobuf::RepeatedPtrField<containerd::types::Mount> &ms)
+std::vector<MountSpec>
+to_mounts(const google::protobuf::RepeatedPtrField<containerd::types::Mount> &ms)
 {
     std::vector<MountSpec> out;
     for (const auto &m : ms)
@@ -133,7 +139,7 @@ std::vector<MountSpec> to_mounts(const google::protobuf::RepeatedPtrField<contai
     return out;
 }
 
-} // namespace
+}  // namespace
 
 std::vector<MountSpec> Containerd::view(const std::string &snapshotter, const std::string &key,
                                         const std::string &parent, const std::string &lease)
@@ -187,7 +193,8 @@ void Containerd::create_lease(const std::string &id, std::chrono::seconds ttl)
     impl_->check(impl_->leases->Create(c.get(), req, &resp), "create lease `" + id + "`");
 }
 
-void Containerd::add_lease_snapshot(const std::string &id, const std::string &snapshotter, const std::string &key)
+void Containerd::add_lease_snapshot(const std::string &id, const std::string &snapshotter,
+                                    const std::string &key)
 {
     lv1::AddResourceRequest req;
     req.set_id(id);
@@ -209,4 +216,4 @@ void Containerd::delete_lease(const std::string &id)
     impl_->check(impl_->leases->Delete(c.get(), req, &resp), "delete lease `" + id + "`");
 }
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -56,7 +56,8 @@ public:
 
     ContainerInfo get_container(const std::string &id);
     // Sets (value non-empty) or removes (value empty) one container label.
-    void set_container_label(const std::string &id, const std::string &key, const std::string &value);
+    void set_container_label(const std::string &id, const std::string &key,
+                             const std::string &value);
     // Ids of the containers that match a containerd filter.
     std::vector<std::string> list_containers(const std::string &filter);
 
@@ -68,7 +69,8 @@ public:
 
     // A lease that expires on its own after `ttl` (a crashed shim's lease goes by itself).
     void create_lease(const std::string &id, std::chrono::seconds ttl);
-    void add_lease_snapshot(const std::string &id, const std::string &snapshotter, const std::string &key);
+    void add_lease_snapshot(const std::string &id, const std::string &snapshotter,
+                            const std::string &key);
     void delete_lease(const std::string &id);
 
 private:
@@ -76,4 +78,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -38,7 +38,8 @@ bool wants_view(const RuncArgs &args)
     }
 }
 
-[[noreturn]] void exec_helper(const std::string &urunc, std::vector<std::string> argv, const RuncArgs &args)
+[[noreturn]] void exec_helper(const std::string &urunc, std::vector<std::string> argv,
+                              const RuncArgs &args)
 {
     std::string helper = find_helper();
     std::vector<std::string> hargv{helper, urunc};
@@ -47,8 +48,10 @@ bool wants_view(const RuncArgs &args)
     int err = errno;
     try {
         log::setup({args.log, args.log_format == "json", log::Level::info});
-        log::warn("snapshot view for container {}: run `{}`: {}; urunc {}", args.id, helper, std::strerror(err),
-                  args.verb == "create" ? "copies the boot artifacts instead" : "deletes it without releasing its view");
+        log::warn("snapshot view for container {}: run `{}`: {}; urunc {}", args.id, helper,
+                  std::strerror(err),
+                  args.verb == "create" ? "copies the boot artifacts instead"
+                                        : "deletes it without releasing its view");
     } catch (const Error &) {
     }
     // The annotation is the shim's alone: without a view, a value from the image or the
@@ -66,7 +69,7 @@ bool wants_view(const RuncArgs &args)
     exec_urunc(urunc, std::move(argv));
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char **argv)
 {
@@ -79,7 +82,8 @@ int main(int argc, char **argv)
     if (args && args->verb == "delete") {
         // A container the helper never prepared: one stat, then urunc as if called directly.
         struct stat st;
-        if (::stat(marker_path(host.snapshot_view.views_dir, args->root, args->id).c_str(), &st) == 0)
+        if (::stat(marker_path(host.snapshot_view.views_dir, args->root, args->id).c_str(), &st) ==
+            0)
             exec_helper(urunc, std::move(av), *args);
     }
     exec_urunc(urunc, std::move(av));

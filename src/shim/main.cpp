@@ -37,8 +37,8 @@ std::string containerd_address(const oci::HostConfig &host)
         parent = split_cmdline(read_file("/proc/" + std::to_string(::getppid()) + "/cmdline"));
     } catch (const Error &) {
     }
-    return find_containerd_address(host.view_shim.containerd_address, std::getenv("GRPC_ADDRESS"), parent,
-                                   std::getenv("TTRPC_ADDRESS"), &parent_address_source);
+    return find_containerd_address(host.view_shim.containerd_address, std::getenv("GRPC_ADDRESS"),
+                                   parent, std::getenv("TTRPC_ADDRESS"), &parent_address_source);
 }
 
 [[noreturn]] void create(const RuncArgs &args, const std::vector<std::string> &argv,
@@ -52,8 +52,8 @@ std::string containerd_address(const oci::HostConfig &host)
     }
 
     auto ms = [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                     helper_started)
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - helper_started)
             .count();
     };
     std::optional<std::string> view;
@@ -69,19 +69,20 @@ std::string containerd_address(const oci::HostConfig &host)
             throw Error("no containerd namespace: neither NAMESPACE nor --root names one");
         view = prepare_view(in, marker);
         if (view)
-            log::info("snapshot view {} for container {} (containerd {} from {}; {} ms, {} containerd calls {} ms)",
-                      *view, args.id, in.address, parent_address_source, ms(), rpc_stats().calls,
-                      rpc_stats().time.count() / 1000);
+            log::info(
+                "snapshot view {} for container {} (containerd {} from {}; {} ms, {} containerd calls {} ms)",
+                *view, args.id, in.address, parent_address_source, ms(), rpc_stats().calls,
+                rpc_stats().time.count() / 1000);
     } catch (const std::exception &e) {
         view.reset();
-        log::warn("snapshot view for container {}: {}; urunc copies the boot artifacts instead", args.id,
-                  e.what());
+        log::warn("snapshot view for container {}: {}; urunc copies the boot artifacts instead",
+                  args.id, e.what());
         if (marker) {
             try {
                 release_view(*marker);
             } catch (const std::exception &e2) {
-                log::warn("snapshot view for container {}: undo: {} (its delete tries again)", args.id,
-                          e2.what());
+                log::warn("snapshot view for container {}: undo: {} (its delete tries again)",
+                          args.id, e2.what());
             }
         }
     }
@@ -92,7 +93,8 @@ std::string containerd_address(const oci::HostConfig &host)
         if (out != bundle.text)
             rewrite_config(bundle, out);
     } catch (const std::exception &e) {
-        log::warn("snapshot view for container {}: rewrite `{}`: {}", args.id, bundle.config_path, e.what());
+        log::warn("snapshot view for container {}: rewrite `{}`: {}", args.id, bundle.config_path,
+                  e.what());
     }
     step("create:annotation");
     exec_urunc(urunc, argv);
@@ -123,18 +125,21 @@ int remove(const RuncArgs &args, const std::vector<std::string> &argv, const oci
     try {
         release_view(*marker);
     } catch (const std::exception &e) {
-        log::warn("snapshot view for container {}: release: {} (the next delete or create tries again)",
-                  args.id, e.what());
+        log::warn(
+            "snapshot view for container {}: release: {} (the next delete or create tries again)",
+            args.id, e.what());
     }
     return rc;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr, "urunc-view-helper: run by urunc-view-shim only: urunc-view-helper <urunc> <argv...>\n");
+        std::fprintf(
+            stderr,
+            "urunc-view-helper: run by urunc-view-shim only: urunc-view-helper <urunc> <argv...>\n");
         return 2;
     }
     std::string urunc = argv[1];

@@ -50,7 +50,8 @@ std::string find_containerd_address(const std::string &config_key, const char *g
     if (ttrpc_env && *ttrpc_env) {
         std::string t = ttrpc_env;
         constexpr std::string_view suffix = ".ttrpc";
-        if (t.size() > suffix.size() && t.compare(t.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        if (t.size() > suffix.size() &&
+            t.compare(t.size() - suffix.size(), suffix.size(), suffix) == 0) {
             said("TTRPC_ADDRESS without .ttrpc");
             return t.substr(0, t.size() - suffix.size());
         }
@@ -122,7 +123,8 @@ ViewNames view_names(const std::string &views_dir, const std::string &address,
     return v;
 }
 
-std::string marker_path(const std::string &views_dir, const std::string &root, const std::string &id)
+std::string marker_path(const std::string &views_dir, const std::string &root,
+                        const std::string &id)
 {
     return views_dir + "/containers/" + hash_parts({root, id}).substr(0, 32) + ".json";
 }
@@ -132,17 +134,19 @@ std::string pin_filter(const ViewNames &v)
     return "labels.\"" + v.label + "\"==\"" + v.key + "\"";
 }
 
-std::string rewrite_view_annotation(const std::string &config_json, const std::optional<std::string> &view)
+std::string rewrite_view_annotation(const std::string &config_json,
+                                    const std::optional<std::string> &view)
 {
     rapidjson::Document doc;
     // Iterative: the default parser recurses once per nesting level, and a bundle's
     // config.json of a few hundred KB of `[` overflowed the shim's stack. The same
     // encoding check as urunc's parser, so both refuse the same files.
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(config_json.data(),
-                                                                                     config_json.size());
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+        config_json.data(), config_json.size());
     if (doc.HasParseError())
-        throw Error(std::string("config.json: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                    " at offset " + std::to_string(doc.GetErrorOffset()));
+        throw Error(std::string("config.json: ") +
+                    rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
+                    std::to_string(doc.GetErrorOffset()));
     if (!doc.IsObject())
         throw Error("config.json: the document must be an object");
     // Writing the document back (Accept) recurses once per level: refuse what urunc's own
@@ -163,20 +167,23 @@ std::string rewrite_view_annotation(const std::string &config_json, const std::o
         it = doc.FindMember("annotations");
     }
     rapidjson::Value &ann = it->value;
-    const rapidjson::Value key(kViewAnnotation.data(), static_cast<rapidjson::SizeType>(kViewAnnotation.size()));
+    const rapidjson::Value key(kViewAnnotation.data(),
+                               static_cast<rapidjson::SizeType>(kViewAnnotation.size()));
     bool had = ann.HasMember(key);
     if (!view && !had)
         return config_json;
     // Any spelling already there (from the image or the user) goes: only the shim names views.
-    while (ann.RemoveMember(key)) {
-    }
+    while (ann.RemoveMember(key)) {}
     if (view)
-        ann.AddMember(rapidjson::Value(kViewAnnotation.data(), static_cast<rapidjson::SizeType>(kViewAnnotation.size()), alloc),
-                      rapidjson::Value(view->data(), static_cast<rapidjson::SizeType>(view->size()), alloc), alloc);
+        ann.AddMember(
+            rapidjson::Value(kViewAnnotation.data(),
+                             static_cast<rapidjson::SizeType>(kViewAnnotation.size()), alloc),
+            rapidjson::Value(view->data(), static_cast<rapidjson::SizeType>(view->size()), alloc),
+            alloc);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     doc.Accept(w);
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -32,10 +32,11 @@ std::string hash_parts(const std::vector<std::string> &parts);
 
 // Names of the one view shared by every container of one committed snapshot.
 struct ViewNames {
-    std::string hash;        // 32 hex digits of hash(address, namespace, snapshotter, parent)
-    std::string key;         // the view snapshot's key in containerd: urunc-view-<hash>
-    std::string lease;       // the lease that protects it until it is pinned
-    std::string label;       // container label that pins it: containerd.io/gc.ref.snapshot.<sn>/urunc-view
+    std::string hash;   // 32 hex digits of hash(address, namespace, snapshotter, parent)
+    std::string key;    // the view snapshot's key in containerd: urunc-view-<hash>
+    std::string lease;  // the lease that protects it until it is pinned
+    std::string
+        label;  // container label that pins it: containerd.io/gc.ref.snapshot.<sn>/urunc-view
     std::string mountpoint;  // <views_dir>/<hash>
     std::string lock;        // <views_dir>/<hash>.lock
 };
@@ -46,13 +47,15 @@ ViewNames view_names(const std::string &views_dir, const std::string &address,
 // The marker that says "the shim prepared this container": <views_dir>/containers/<hash>.
 // Keyed by the runtime root (which holds the namespace) and the container id, both of which
 // every later verb gets.
-std::string marker_path(const std::string &views_dir, const std::string &root, const std::string &id);
+std::string marker_path(const std::string &views_dir, const std::string &root,
+                        const std::string &id);
 
 // The containerd list filter that finds the containers pinning a view.
 std::string pin_filter(const ViewNames &v);
 
 // config.json text with the snapshotView annotation set to `view` (or removed when `view`
 // is nullopt), every other byte of meaning kept. Throws Error on malformed JSON.
-std::string rewrite_view_annotation(const std::string &config_json, const std::optional<std::string> &view);
+std::string rewrite_view_annotation(const std::string &config_json,
+                                    const std::optional<std::string> &view);
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

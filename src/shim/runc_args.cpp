@@ -7,7 +7,7 @@ namespace {
 
 // Options that take a value (all others are booleans).
 const std::set<std::string> kGlobalWithValue = {"root", "log", "log-format", "criu", "rootless"};
-const std::set<std::string> kVerbWithValue = {"bundle", "b", "pid-file", "console-socket",
+const std::set<std::string> kVerbWithValue = {"bundle",       "b",     "pid-file", "console-socket",
                                               "preserve-fds", "format"};
 
 struct Opt {
@@ -32,7 +32,7 @@ std::optional<Opt> as_option(const std::string &a)
     return o;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<RuncArgs> parse_runc_args(const std::vector<std::string> &argv)
 {
@@ -83,4 +83,4 @@ std::optional<RuncArgs> parse_runc_args(const std::vector<std::string> &argv)
     return r;
 }
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -23,4 +23,4 @@ struct RuncArgs {
 // nullopt when the line cannot be understood: the caller hands it to urunc unchanged.
 std::optional<RuncArgs> parse_runc_args(const std::vector<std::string> &argv);
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -49,7 +49,7 @@ std::vector<char *> c_argv(std::vector<std::string> &argv)
     return out;
 }
 
-} // namespace
+}  // namespace
 
 oci::HostConfig host_config()
 {
@@ -67,7 +67,9 @@ std::string find_urunc(const oci::HostConfig &host)
     if (std::string dir = self_dir(); executable(dir + "/urunc"))
         return dir + "/urunc";
     const char *path = std::getenv("PATH");
-    for (const auto &d : split(path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ':'))
+    for (const auto &d : split(
+             path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             ':'))
         if (!d.empty() && d[0] == '/' && executable(d + "/urunc"))
             return d + "/urunc";
     return "urunc";
@@ -113,7 +115,8 @@ int run_urunc(const std::string &urunc, std::vector<std::string> argv)
         throw sys_error("fork");
     if (pid == 0) {
         ::execv(urunc.c_str(), cv.data());
-        std::fprintf(stderr, "urunc-view-shim: exec `%s`: %s\n", urunc.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "urunc-view-shim: exec `%s`: %s\n", urunc.c_str(),
+                     std::strerror(errno));
         std::_Exit(127);
     }
     int st = 0;
@@ -172,4 +175,4 @@ void rewrite_config(const Bundle &b, const std::string &text)
     write_file_atomic(b.config_path, text, mode);
 }
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -45,4 +45,4 @@ Bundle load_bundle(const std::string &bundle_arg);
 // Replace config.json with `text` (temp file + rename), keeping its mode.
 void rewrite_config(const Bundle &b, const std::string &text);
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -66,8 +66,8 @@ public:
             if (::flock(fd.get(), LOCK_EX) < 0)
                 throw sys_error("lock `" + path + "`");
             struct stat a, b;
-            if (::fstat(fd.get(), &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
-                a.st_dev == b.st_dev) {
+            if (::fstat(fd.get(), &a) == 0 && ::stat(path.c_str(), &b) == 0 &&
+                a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
                 fd_ = std::move(fd);
                 return;
             }
@@ -106,7 +106,8 @@ void mount_readonly(const MountSpec &m, const std::string &target)
         if (o != "rw" && o != "ro")
             opts.push_back(o);
     opts.push_back("ro");
-    std::unique_ptr<libmnt_context, decltype(&mnt_free_context)> cxt(mnt_new_context(), mnt_free_context);
+    std::unique_ptr<libmnt_context, decltype(&mnt_free_context)> cxt(mnt_new_context(),
+                                                                     mnt_free_context);
     if (!cxt)
         throw Error("mount view: libmount: out of memory", ENOMEM);
     mnt_context_disable_helpers(cxt.get(), 1);  // no /sbin/mount.<type> from the host
@@ -121,8 +122,9 @@ void mount_readonly(const MountSpec &m, const std::string &target)
     if (rc != 0 || mnt_context_get_status(cxt.get()) != 1) {
         char buf[BUFSIZ] = {0};
         mnt_context_get_excode(cxt.get(), rc, buf, sizeof buf);
-        throw Error("mount view (" + m.type + " `" + m.source + "`, options `" + joined + "`) at `" +
-                    target + "`: " + (buf[0] ? std::string(buf) : "libmount error " + std::to_string(rc)));
+        throw Error("mount view (" + m.type + " `" + m.source + "`, options `" + joined +
+                    "`) at `" + target +
+                    "`: " + (buf[0] ? std::string(buf) : "libmount error " + std::to_string(rc)));
     }
 }
 
@@ -145,7 +147,8 @@ void unmount_all(const std::string &path)
 // The committed snapshot a view is made of: `key` itself when committed, else its parent
 // (the image's top layer for a container rootfs). containerd only prepares or views on a
 // committed parent, so one Stat is enough.
-std::string committed_ancestor(Containerd &cd, const std::string &snapshotter, const std::string &key)
+std::string committed_ancestor(Containerd &cd, const std::string &snapshotter,
+                               const std::string &key)
 {
     SnapshotInfo st = cd.stat_snapshot(snapshotter, key);
     if (st.kind == kCommitted)
@@ -157,7 +160,10 @@ std::string committed_ancestor(Containerd &cd, const std::string &snapshotter, c
 
 // Is `key` the view this shim makes of `parent`? (A snapshot of that name made by someone
 // else is never used nor removed.)
-bool is_our_view(const SnapshotInfo &st, const std::string &parent) { return st.kind == kView && st.parent == parent; }
+bool is_our_view(const SnapshotInfo &st, const std::string &parent)
+{
+    return st.kind == kView && st.parent == parent;
+}
 
 void write_marker(const Marker &m)
 {
@@ -183,7 +189,8 @@ void sweep_markers(Containerd &cd, const Marker &self)
             continue;
         try {
             auto m = read_marker(p);
-            if (!m || m->view.key != self.view.key || m->address != self.address || m->ns != self.ns)
+            if (!m || m->view.key != self.view.key || m->address != self.address ||
+                m->ns != self.ns)
                 continue;
             cd.get_container(m->id);
         } catch (const ContainerdError &ce) {
@@ -194,7 +201,7 @@ void sweep_markers(Containerd &cd, const Marker &self)
     }
 }
 
-} // namespace
+}  // namespace
 
 std::string marker_to_json(const Marker &m)
 {
@@ -274,8 +281,8 @@ Marker write_new_marker(const PrepareInput &in, const ContainerInfo &c, const st
 // a container pins it, or a crash left it). Pin it first, then check that the snapshot is
 // still there: once pinned, containerd's GC cannot take it. Two calls, no lease, no mount.
 // False when the full path must run.
-bool pin_mounted_view(Containerd &cd, const PrepareInput &in, const ContainerInfo &c, const std::string &parent,
-                      const ViewNames &v)
+bool pin_mounted_view(Containerd &cd, const PrepareInput &in, const ContainerInfo &c,
+                      const std::string &parent, const ViewNames &v)
 {
     if (!mounted_at(v.mountpoint))
         return false;
@@ -306,16 +313,16 @@ void take_lease(Containerd &cd, const ViewNames &v)
 
 // The view snapshot's one mount: the existing view's (when it is ours), or a new view's
 // (`fresh`).
-MountSpec view_mount(Containerd &cd, const ContainerInfo &c, const std::string &parent, const ViewNames &v,
-                     bool &fresh)
+MountSpec view_mount(Containerd &cd, const ContainerInfo &c, const std::string &parent,
+                     const ViewNames &v, bool &fresh)
 {
     std::vector<MountSpec> mounts;
     fresh = false;
     try {
         SnapshotInfo st = cd.stat_snapshot(c.snapshotter, v.key);
         if (!is_our_view(st, parent))
-            throw Error("snapshot `" + v.key + "` (" + c.snapshotter + ") exists but is not a view of `" +
-                        parent + "`");
+            throw Error("snapshot `" + v.key + "` (" + c.snapshotter +
+                        ") exists but is not a view of `" + parent + "`");
         cd.add_lease_snapshot(v.lease, c.snapshotter, v.key);
         mounts = cd.mounts(c.snapshotter, v.key);
     } catch (const ContainerdError &e) {
@@ -326,8 +333,8 @@ MountSpec view_mount(Containerd &cd, const ContainerInfo &c, const std::string &
     }
     step("create:view");
     if (mounts.size() != 1)
-        throw Error("view `" + v.key + "` (" + c.snapshotter + "): " + std::to_string(mounts.size()) +
-                    " mounts, one expected");
+        throw Error("view `" + v.key + "` (" + c.snapshotter +
+                    "): " + std::to_string(mounts.size()) + " mounts, one expected");
     return mounts[0];
 }
 
@@ -362,7 +369,7 @@ void pin_and_unlease(Containerd &cd, const PrepareInput &in, const ViewNames &v)
     step("create:unlease");
 }
 
-} // namespace
+}  // namespace
 
 std::optional<std::string> prepare_view(const PrepareInput &in, std::optional<Marker> &marker_out)
 {
@@ -426,11 +433,12 @@ void release_view(const Marker &m)
             sweep_markers(cd, m);
             lock.remove_file();
         } else {
-            log::debug("snapshot view `{}` is still used by {} container(s)", m.view.key, users.size());
+            log::debug("snapshot view `{}` is still used by {} container(s)", m.view.key,
+                       users.size());
         }
     }
     if (::unlink(m.path.c_str()) < 0 && errno != ENOENT)
         throw sys_error("remove view marker `" + m.path + "`");
 }
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

@@ -42,4 +42,4 @@ void release_view(const Marker &m);
 // URUNC_VIEW_SHIM_KILL_AT holds `name`, the file is removed and the shim SIGKILLs itself.
 void step(const char *name);
 
-} // namespace urunc::shim
+}  // namespace urunc::shim

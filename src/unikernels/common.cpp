@@ -74,4 +74,4 @@ bool same_subnet(std::string_view ip, std::string_view gw, std::string_view mask
 
 std::string join_args(const std::vector<std::string> &args) { return join(args, " "); }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

@@ -36,4 +36,4 @@ bool same_subnet(std::string_view ip, std::string_view gw, std::string_view mask
 // process.args joined by single spaces (the usual unikernel application command).
 std::string join_args(const std::vector<std::string> &args);
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

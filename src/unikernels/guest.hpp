@@ -29,23 +29,23 @@ struct Net {
 
 // A disk the guest gets. `source` is the path as the VMM sees it.
 struct Block {
-    std::string id;          // "rootfs" for the container rootfs, "vol<N>", "annot_vol"
+    std::string id;  // "rootfs" for the container rootfs, "vol<N>", "annot_vol"
     std::string source;
     std::string mountpoint;  // where the guest mounts it
     std::string fstype;
-    bool readonly = false;   // root.readonly, or a volume mounted `ro`: the guest may not write it
+    bool readonly = false;  // root.readonly, or a volume mounted `ro`: the guest may not write it
 };
 
 struct GuestParams {
     std::vector<std::string> args;  // process.args (or the cmdline annotation split)
     std::vector<std::string> env;   // process.env
-    std::string monitor;            // VMM registry name: qemu, firecracker, hvt, spt, cloud-hypervisor
-    std::string version;            // com.urunc.unikernel.unikernelVersion
-    std::string arch = "x86_64";    // x86_64 | aarch64
+    std::string monitor;  // VMM registry name: qemu, firecracker, hvt, spt, cloud-hypervisor
+    std::string version;  // com.urunc.unikernel.unikernelVersion
+    std::string arch = "x86_64";  // x86_64 | aarch64
     std::optional<Net> net;
-    std::vector<Block> blocks;      // rootfs block first when rootfs == block
+    std::vector<Block> blocks;  // rootfs block first when rootfs == block
     RootfsKind rootfs = RootfsKind::none;
-    bool readonly_rootfs = false;   // root.readonly: mounted `ro` by the guest (block, 9p)
+    bool readonly_rootfs = false;           // root.readonly: mounted `ro` by the guest (block, 9p)
     std::string solo5_net_dev = "service";  // Mirage manifest device names
     std::string solo5_blk_dev = "storage";
     uint32_t uid = 0;
@@ -59,13 +59,13 @@ struct BlockArg {
     std::string id;
     std::string path;
     std::vector<std::string> exact;
-    bool readonly = false;   // the VMM presents it read-only, or refuses
+    bool readonly = false;  // the VMM presents it read-only, or refuses
 };
 
 // What a guest adds to the VMM's argv (double dispatch: the VMM asks, the guest answers
 // for that monitor in GuestParams::monitor).
 struct MonitorArgs {
-    std::vector<std::string> net;    // non-empty: replaces the VMM's default net words
+    std::vector<std::string> net;  // non-empty: replaces the VMM's default net words
     std::vector<BlockArg> blocks;
     std::string extra_initrd;        // path inside the monitor root
     std::vector<std::string> other;  // appended before the guest command line
@@ -98,4 +98,4 @@ public:
 const Guest *find_guest(std::string_view name);
 std::span<const Guest *const> all_guests();
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

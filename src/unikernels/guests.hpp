@@ -12,4 +12,4 @@ const Guest &mewz_guest();
 const Guest &linux_guest();
 const Guest &hermit_guest();
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

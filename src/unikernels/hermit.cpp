@@ -55,7 +55,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &hermit_guest()
 {
@@ -63,4 +63,4 @@ const Guest &hermit_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

@@ -106,7 +106,7 @@ public:
         const bool urunit = is_urunit(init);
         std::vector<std::string> w{"panic=-1"};
         w.push_back(p.arch == "aarch64" && p.monitor == "qemu" ? "console=ttyAMA0"
-                                                                : "console=ttyS0");
+                                                               : "console=ttyS0");
         std::string rd;
         // root.readonly: the guest mounts its root `ro` too (the disk or share is read-only
         // at the VMM as well, so this only spares the guest a failing rw mount).
@@ -118,7 +118,8 @@ public:
             rd = "rd";
             break;
         case RootfsKind::ninep:
-            w.push_back("root=fs0 " + rw + " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
+            w.push_back("root=fs0 " + rw +
+                        " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
                         "msize=5000000,cache=mmap,posixacl");
             break;
         case RootfsKind::none: break;
@@ -144,17 +145,19 @@ public:
     MonitorArgs monitor_args(const GuestParams &p) const override
     {
         MonitorArgs m;
-        const bool known = p.monitor == "qemu" || p.monitor == "firecracker" ||
-                           p.monitor == "cloud-hypervisor";
+        const bool known =
+            p.monitor == "qemu" || p.monitor == "firecracker" || p.monitor == "cloud-hypervisor";
         if (!known)
             return m;
         for (const auto &b : p.blocks) {
             if (p.monitor == "qemu")
-                m.blocks.push_back({"", "",
-                                    {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id,
-                                     "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.source +
-                                                   (b.readonly ? ",readonly=on" : "")},
-                                    b.readonly});
+                m.blocks.push_back(
+                    {"",
+                     "",
+                     {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id, "-drive",
+                      "format=raw,if=none,id=" + b.id + ",file=" + b.source +
+                          (b.readonly ? ",readonly=on" : "")},
+                     b.readonly});
             else
                 m.blocks.push_back({drive_id(p, b), b.source, {}, b.readonly});
         }
@@ -172,7 +175,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &linux_guest()
 {
@@ -180,4 +183,4 @@ const Guest &linux_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

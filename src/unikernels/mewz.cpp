@@ -42,7 +42,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &mewz_guest()
 {
@@ -50,4 +50,4 @@ const Guest &mewz_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

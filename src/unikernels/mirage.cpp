@@ -55,13 +55,15 @@ public:
             m.net = {"--net:" + netdev + "=" + tap->tap, "--net-mac:" + netdev + "=" + tap->mac};
         // One block: the name must match the image's manifest, and only one is known.
         if (!p.blocks.empty())
-            m.blocks.push_back({or_default(p.solo5_blk_dev, kStorage), p.blocks.front().source, {},
+            m.blocks.push_back({or_default(p.solo5_blk_dev, kStorage),
+                                p.blocks.front().source,
+                                {},
                                 p.blocks.front().readonly});
         return m;
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &mirage_guest()
 {
@@ -69,4 +71,4 @@ const Guest &mirage_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

@@ -22,17 +22,13 @@ namespace {
 const std::array<const Guest *, 6> &table()
 {
     static const std::array<const Guest *, 6> guests{
-        &unikraft_guest(),
-        &rumprun_guest(),
-        &mirage_guest(),
-        &mewz_guest(),
-        &linux_guest(),
-        &hermit_guest(),
+        &unikraft_guest(), &rumprun_guest(), &mirage_guest(),
+        &mewz_guest(),     &linux_guest(),   &hermit_guest(),
     };
     return guests;
 }
 
-} // namespace
+}  // namespace
 
 const Guest *find_guest(std::string_view name)
 {
@@ -44,4 +40,4 @@ const Guest *find_guest(std::string_view name)
 
 std::span<const Guest *const> all_guests() { return {table().data(), table().size()}; }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

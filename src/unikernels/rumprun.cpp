@@ -48,8 +48,8 @@ public:
             std::string mask = "1";
             if (same_subnet(net->ip, net->gateway, net->mask))
                 mask = std::to_string(prefix_or("rumprun", net->mask, 24));
-            out += R"(,"net":{)" + member("if", "ukvmif0") + "," + member("cloner", "True") +
-                   "," + member("type", "inet") + "," + member("method", "static") + "," +
+            out += R"(,"net":{)" + member("if", "ukvmif0") + "," + member("cloner", "True") + "," +
+                   member("type", "inet") + "," + member("method", "static") + "," +
                    member("addr", net->ip) + "," + member("mask", mask) + "," +
                    member("gw", net->gateway) + "}";
         }
@@ -75,7 +75,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &rumprun_guest()
 {
@@ -83,4 +83,4 @@ const Guest &rumprun_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

@@ -148,13 +148,12 @@ public:
         case VersionForm::unparseable:
             return {"unikraft: cannot parse unikernelVersion `" + p.version +
                     "`, using the >= 0.16.1 command line"};
-        default:
-            return {};
+        default: return {};
         }
     }
 };
 
-} // namespace
+}  // namespace
 
 const Guest &unikraft_guest()
 {
@@ -162,4 +161,4 @@ const Guest &unikraft_guest()
     return g;
 }
 
-} // namespace urunc::unikernels
+}  // namespace urunc::unikernels

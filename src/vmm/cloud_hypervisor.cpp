@@ -32,7 +32,8 @@ public:
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view) const override { return false; }
 
-    Command build(const ExecPlan &plan, const Guest &guest, const GuestParams &params) const override
+    Command build(const ExecPlan &plan, const Guest &guest,
+                  const GuestParams &params) const override
     {
         check_request(*this, plan, guest, params);
         check_shared_fs(*this, plan);
@@ -77,7 +78,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Vmm &cloud_hypervisor_vmm()
 {
@@ -85,4 +86,4 @@ const Vmm &cloud_hypervisor_vmm()
     return v;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

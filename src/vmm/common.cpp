@@ -34,8 +34,8 @@ std::string single_initrd(std::string_view vmm, const ExecPlan &plan,
                           const unikernels::MonitorArgs &guest)
 {
     if (!plan.initrd.empty() && !guest.extra_initrd.empty())
-        throw Error(std::string(vmm) + ": the guest needs a second initrd `" +
-                    guest.extra_initrd + "` besides `" + plan.initrd + "`, but only one can be loaded");
+        throw Error(std::string(vmm) + ": the guest needs a second initrd `" + guest.extra_initrd +
+                    "` besides `" + plan.initrd + "`, but only one can be loaded");
     return plan.initrd.empty() ? guest.extra_initrd : plan.initrd;
 }
 
@@ -51,4 +51,4 @@ void append(std::vector<std::string> &out, const std::vector<std::string> &words
     out.insert(out.end(), words.begin(), words.end());
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

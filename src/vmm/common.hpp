@@ -29,4 +29,4 @@ void check_shared_fs(const Vmm &vmm, const ExecPlan &plan);
 
 void append(std::vector<std::string> &out, const std::vector<std::string> &words);
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -35,7 +35,9 @@ std::string config_json(const ExecPlan &plan, const unikernels::MonitorArgs &g,
 {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+    auto str = [&](std::string_view s) {
+        w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    };
     w.StartObject();
     w.Key("boot-source");
     w.StartObject();
@@ -102,7 +104,8 @@ public:
     bool supports_shared_fs(std::string_view) const override { return false; }
     bool wants_libs() const override { return false; }  // static binary
 
-    Command build(const ExecPlan &plan, const Guest &guest, const GuestParams &params) const override
+    Command build(const ExecPlan &plan, const Guest &guest,
+                  const GuestParams &params) const override
     {
         check_request(*this, plan, guest, params);
         check_shared_fs(*this, plan);
@@ -127,7 +130,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Vmm &firecracker_vmm()
 {
@@ -135,4 +138,4 @@ const Vmm &firecracker_vmm()
     return v;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

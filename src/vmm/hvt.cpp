@@ -31,7 +31,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Vmm &hvt_vmm()
 {
@@ -39,4 +39,4 @@ const Vmm &hvt_vmm()
     return v;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -11,12 +11,25 @@ std::vector<std::string_view> hvt_allowed_syscalls(bool aarch64)
     // What solo5-hvt (and the dynamic loader before its main) needs: KVM ioctls, epoll and
     // timerfd for its event loop, net and block I/O, memory management, exit.
     std::vector<std::string_view> names{
-        "rt_sigaction", "ioctl", "pread64", "mmap", "recvmsg", "openat", "sendto", "mprotect",
-        "write", "epoll_ctl", "epoll_create1", "read", "close", "fstat", "munmap", "brk",
-        "execve", "timerfd_create", "lseek", "personality", "socket", "bind", "getsockname",
-        "exit", "exit_group", "getpid", "tgkill", "nanosleep", "futex", "epoll_pwait",
-        "rt_sigreturn", "timerfd_settime", "pwrite64", "set_tid_address", "set_robust_list",
-        "rseq", "prlimit64", "getrandom",
+        "rt_sigaction",    "ioctl",
+        "pread64",         "mmap",
+        "recvmsg",         "openat",
+        "sendto",          "mprotect",
+        "write",           "epoll_ctl",
+        "epoll_create1",   "read",
+        "close",           "fstat",
+        "munmap",          "brk",
+        "execve",          "timerfd_create",
+        "lseek",           "personality",
+        "socket",          "bind",
+        "getsockname",     "exit",
+        "exit_group",      "getpid",
+        "tgkill",          "nanosleep",
+        "futex",           "epoll_pwait",
+        "rt_sigreturn",    "timerfd_settime",
+        "pwrite64",        "set_tid_address",
+        "set_robust_list", "rseq",
+        "prlimit64",       "getrandom",
     };
     if (aarch64)
         // arm64 has only the *at forms; the kernel calls fstatat "newfstatat"
@@ -60,4 +73,4 @@ void load_hvt_filter()
         throw sys_error("hvt seccomp: load filter", -rc);
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -39,4 +39,4 @@ SeccompFilter build_hvt_filter();
 // Build and load it into the calling process (all threads). Throws Error.
 void load_hvt_filter();
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -47,7 +47,10 @@ struct SysFd {
     }
 };
 
-std::string errno_text(int err) { return std::strerror(err) + (" (errno " + std::to_string(err) + ")"); }
+std::string errno_text(int err)
+{
+    return std::strerror(err) + (" (errno " + std::to_string(err) + ")");
+}
 
 #if defined(__x86_64__) || defined(__i386__)
 constexpr uint32_t kMsrArchCapabilities = 0x10a;
@@ -123,7 +126,7 @@ uint64_t feature_msr_value(KvmSys &sys, int kvm_fd, uint32_t index)
 }
 #endif
 
-} // namespace
+}  // namespace
 
 KvmSys &kernel_kvm_sys()
 {
@@ -133,7 +136,9 @@ KvmSys &kernel_kvm_sys()
 
 KvmProbe probe_kvm(KvmSys &sys, const char *path)
 {
-    auto no = [&](const std::string &why) { return KvmProbe{false, std::string(path) + ": " + why}; };
+    auto no = [&](const std::string &why) {
+        return KvmProbe{false, std::string(path) + ": " + why};
+    };
     SysFd kvm(sys, sys.open(path));
     if (kvm.fd < 0)
         return no("cannot open: " + errno_text(errno));
@@ -141,7 +146,8 @@ KvmProbe probe_kvm(KvmSys &sys, const char *path)
     if (version < 0)
         return no("KVM_GET_API_VERSION failed, not a KVM device: " + errno_text(errno));
     if (version != KVM_API_VERSION)
-        return no("KVM API version " + std::to_string(version) + ", not " + std::to_string(KVM_API_VERSION));
+        return no("KVM API version " + std::to_string(version) + ", not " +
+                  std::to_string(KVM_API_VERSION));
     SysFd vm(sys, sys.ioctl(kvm.fd, KVM_CREATE_VM, nullptr));
     if (vm.fd < 0)
         return no("KVM_CREATE_VM failed: " + errno_text(errno));
@@ -163,9 +169,10 @@ KvmProbe probe_kvm(KvmSys &sys, const char *path)
         OneMsr m(kMsrArchCapabilities, feature_msr_value(sys, kvm.fd, kMsrArchCapabilities));
         int set = sys.ioctl(vcpu.fd, KVM_SET_MSRS, m.msrs());
         if (set != 1)
-            return no("KVM_SET_MSRS of MSR 0x10a (IA32_ARCH_CAPABILITIES) on a vCPU set " +
-                      (set < 0 ? "nothing (" + errno_text(errno) + ")" : std::to_string(set) + " of 1") +
-                      ": a paravirtual KVM without vmx/svm? QEMU would abort there");
+            return no(
+                "KVM_SET_MSRS of MSR 0x10a (IA32_ARCH_CAPABILITIES) on a vCPU set " +
+                (set < 0 ? "nothing (" + errno_text(errno) + ")" : std::to_string(set) + " of 1") +
+                ": a paravirtual KVM without vmx/svm? QEMU would abort there");
     }
 #endif
     return {true, ""};
@@ -190,4 +197,4 @@ KvmProbe probe_host_kvm()
 
 bool kvm_usable() { return probe_host_kvm().usable; }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -36,4 +36,4 @@ KvmProbe probe_kvm(KvmSys &sys, const char *path);
 // The host's /dev/kvm (test builds: see URUNC_TEST_ASSUME_KVM in kvm.cpp).
 KvmProbe probe_host_kvm();
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

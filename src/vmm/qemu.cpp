@@ -33,7 +33,8 @@ public:
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view fs) const override { return fs == "9p"; }
 
-    Command build(const ExecPlan &plan, const Guest &guest, const GuestParams &params) const override
+    Command build(const ExecPlan &plan, const Guest &guest,
+                  const GuestParams &params) const override
     {
         check_request(*this, plan, guest, params);
         check_shared_fs(*this, plan);
@@ -80,9 +81,11 @@ public:
 
         for (const auto &b : g.blocks) {
             if (!b.id.empty() && !b.path.empty())
-                append(a, {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id + ",scsi=off",
-                           "-drive", "format=raw,if=none,id=" + b.id + ",file=" + b.path +
-                                         (b.readonly ? ",readonly=on" : "")});
+                append(a,
+                       {"-device", "virtio-blk-pci,serial=" + b.id + ",drive=" + b.id + ",scsi=off",
+                        "-drive",
+                        "format=raw,if=none,id=" + b.id + ",file=" + b.path +
+                            (b.readonly ? ",readonly=on" : "")});
             else
                 append(a, b.exact);
         }
@@ -95,9 +98,10 @@ public:
             // security_model=none: files keep their host owners and modes (an image rootfs
             // must look the same to the guest). Device nodes in the share cannot be opened
             // through it: the share is bound nodev into the monitor root.
-            append(a, {"-fsdev", "local,id=rootfs9p,security_model=none," +
-                                     std::string(plan.shared_readonly ? "readonly=on," : "") +
-                                     "path=" + plan.shared_path,
+            append(a, {"-fsdev",
+                       "local,id=rootfs9p,security_model=none," +
+                           std::string(plan.shared_readonly ? "readonly=on," : "") +
+                           "path=" + plan.shared_path,
                        "-device", "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"});
         }
 
@@ -110,7 +114,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Vmm &qemu_vmm()
 {
@@ -118,4 +122,4 @@ const Vmm &qemu_vmm()
     return v;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -10,16 +10,12 @@ namespace {
 const std::array<const Vmm *, 5> &table()
 {
     static const std::array<const Vmm *, 5> vmms{
-        &qemu_vmm(),
-        &firecracker_vmm(),
-        &hvt_vmm(),
-        &spt_vmm(),
-        &cloud_hypervisor_vmm(),
+        &qemu_vmm(), &firecracker_vmm(), &hvt_vmm(), &spt_vmm(), &cloud_hypervisor_vmm(),
     };
     return vmms;
 }
 
-} // namespace
+}  // namespace
 
 const Vmm *find_vmm(std::string_view name)
 {
@@ -31,4 +27,4 @@ const Vmm *find_vmm(std::string_view name)
 
 std::span<const Vmm *const> all_vmms() { return {table().data(), table().size()}; }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -28,7 +28,8 @@ Command solo5_command(const Vmm &tender, const ExecPlan &plan, const unikernels:
             append(a, b.exact);
         else if (b.readonly && !b.path.empty())
             // Solo5 has no read-only block device: refused rather than given read-write.
-            throw Error("solo5: disk `" + b.id + "` must be read-only (root.readonly or a `ro` "
+            throw Error("solo5: disk `" + b.id +
+                        "` must be read-only (root.readonly or a `ro` "
                         "volume), and solo5 can only give a disk read-write");
         else if (!b.path.empty())  // a guest may name a device it has no image for
             a.push_back("--block:" + b.id + "=" + b.path);
@@ -41,4 +42,4 @@ Command solo5_command(const Vmm &tender, const ExecPlan &plan, const unikernels:
     return cmd;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -13,4 +13,4 @@ namespace urunc::vmm {
 Command solo5_command(const Vmm &tender, const ExecPlan &plan, const unikernels::Guest &guest,
                       const unikernels::GuestParams &params);
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

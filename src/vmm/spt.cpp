@@ -21,7 +21,7 @@ public:
     }
 };
 
-} // namespace
+}  // namespace
 
 const Vmm &spt_vmm()
 {
@@ -29,4 +29,4 @@ const Vmm &spt_vmm()
     return v;
 }
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

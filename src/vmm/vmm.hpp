@@ -17,17 +17,17 @@ namespace urunc::vmm {
 // Everything a VMM needs to build its argv. Paths are as the VMM sees them (inside the
 // monitor root, which mirrors host paths for binaries and data).
 struct ExecPlan {
-    std::string binary;          // absolute path of the VMM binary
+    std::string binary;  // absolute path of the VMM binary
     std::string kernel;
-    std::string initrd;          // empty: none
-    uint64_t memory_mib = 256;   // MiB throughout (deliberate: upstream mixed decimal MB)
+    std::string initrd;         // empty: none
+    uint64_t memory_mib = 256;  // MiB throughout (deliberate: upstream mixed decimal MB)
     unsigned vcpus = 1;
-    bool kvm = true;             // false: TCG where the VMM can (qemu), else refused earlier
-    bool seccomp = false;        // run the VMM under its own sandbox
-    bool vhost = false;          // only true when /dev/vhost-net exists
-    std::string data_dir;        // qemu -L (firmware), empty: /usr/share/qemu
-    std::string shared_fs;       // "" or "9p"
-    std::string shared_path;     // path shared with the guest (inside the monitor root)
+    bool kvm = true;               // false: TCG where the VMM can (qemu), else refused earlier
+    bool seccomp = false;          // run the VMM under its own sandbox
+    bool vhost = false;            // only true when /dev/vhost-net exists
+    std::string data_dir;          // qemu -L (firmware), empty: /usr/share/qemu
+    std::string shared_fs;         // "" or "9p"
+    std::string shared_path;       // path shared with the guest (inside the monitor root)
     bool shared_readonly = false;  // root.readonly: the share is read-only for the guest
     std::string guest_cmdline;
     std::optional<unikernels::Net> net;
@@ -42,12 +42,13 @@ struct Command {
 class Vmm {
 public:
     virtual ~Vmm() = default;
-    virtual std::string_view name() const = 0;            // registry name, e.g. "qemu"
-    virtual std::string_view default_binary() const = 0;  // looked up in PATH, e.g. "qemu-system-x86_64"
-    virtual bool needs_kvm() const = 0;                    // true: refuse without usable /dev/kvm
-    virtual bool uses_kvm() const = 0;                     // true: wants /dev/kvm when usable
+    virtual std::string_view name() const = 0;  // registry name, e.g. "qemu"
+    virtual std::string_view
+    default_binary() const = 0;          // looked up in PATH, e.g. "qemu-system-x86_64"
+    virtual bool needs_kvm() const = 0;  // true: refuse without usable /dev/kvm
+    virtual bool uses_kvm() const = 0;   // true: wants /dev/kvm when usable
     virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p"
-    virtual bool wants_libs() const { return true; }       // dynamic binary: /lib etc. in its root
+    virtual bool wants_libs() const { return true; }  // dynamic binary: /lib etc. in its root
     // Throws urunc::Error when the combination cannot be expressed.
     virtual Command build(const ExecPlan &plan, const unikernels::Guest &guest,
                           const unikernels::GuestParams &params) const = 0;
@@ -61,4 +62,4 @@ std::span<const Vmm *const> all_vmms();
 // /dev/kvm can run an ordinary guest (probe_host_kvm() in kvm.hpp says why not).
 bool kvm_usable();
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

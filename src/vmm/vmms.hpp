@@ -11,4 +11,4 @@ const Vmm &hvt_vmm();
 const Vmm &spt_vmm();
 const Vmm &cloud_hypervisor_vmm();
 
-} // namespace urunc::vmm
+}  // namespace urunc::vmm

@@ -26,7 +26,7 @@ std::vector<std::string> strings(FuzzedDataProvider &fdp)
     return out;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {
@@ -38,9 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FuzzedDataProvider fdp(data, size);
     auto guests = unikernels::all_guests();
-    const unikernels::Guest &guest = *guests[fdp.ConsumeIntegralInRange<size_t>(0, guests.size() - 1)];
+    const unikernels::Guest &guest =
+        *guests[fdp.ConsumeIntegralInRange<size_t>(0, guests.size() - 1)];
     auto monitors = guest.monitors();
-    const vmm::Vmm *vmm = vmm::find_vmm(monitors[fdp.ConsumeIntegralInRange<size_t>(0, monitors.size() - 1)]);
+    const vmm::Vmm *vmm =
+        vmm::find_vmm(monitors[fdp.ConsumeIntegralInRange<size_t>(0, monitors.size() - 1)]);
     FUZZ_CHECK(vmm != nullptr);  // the guest registry names only registered VMMs
 
     unikernels::GuestParams p;
@@ -55,8 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.rootfs = static_cast<unikernels::RootfsKind>(fdp.ConsumeIntegralInRange<int>(0, 3));
     // Network and disks come from the host (netlink, the snapshotter): plausible values.
     if (fdp.ConsumeBool())
-        p.net = unikernels::Net{"tap0_urunc", "10.4.0.2", "255.255.255.0", "10.4.0.1",
-                                "aa:bb:cc:dd:ee:ff", fdp.ConsumeBool() ? "8.8.8.8" : "", 1500};
+        p.net =
+            unikernels::Net{"tap0_urunc", "10.4.0.2",          "255.255.255.0",
+                            "10.4.0.1",   "aa:bb:cc:dd:ee:ff", fdp.ConsumeBool() ? "8.8.8.8" : "",
+                            1500};
     if (p.rootfs == unikernels::RootfsKind::block)
         p.blocks.push_back({"rootfs", "/dev/loop7", "/", "ext4"});
     if (fdp.ConsumeBool())

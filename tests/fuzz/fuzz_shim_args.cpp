@@ -27,7 +27,8 @@ namespace {
 
 bool is_hex(std::string_view s)
 {
-    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool in_argv(const std::vector<std::string> &argv, const std::string &s)
@@ -42,7 +43,7 @@ bool in_argv(const std::vector<std::string> &argv, const std::string &s)
     return false;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     auto r = shim::parse_runc_args(argv);
     if (r) {
-        for (const std::string *v : {&r->root, &r->log, &r->log_format, &r->bundle, &r->id, &r->verb})
+        for (const std::string *v :
+             {&r->root, &r->log, &r->log_format, &r->bundle, &r->id, &r->verb})
             FUZZ_CHECK(v->empty() || in_argv(argv, *v));
         if (r->verb == "create" || r->verb == "delete")
             FUZZ_CHECK(!r->id.empty() || in_argv(argv, ""));

@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!view && out != json) {
         // Removing: the text changes only when there was something to remove.
-        FUZZ_CHECK(json.find("snapshotView") != std::string::npos || json.find("\\u") != std::string::npos);
+        FUZZ_CHECK(json.find("snapshotView") != std::string::npos ||
+                   json.find("\\u") != std::string::npos);
     }
     oci::Spec before;
     try {

@@ -20,84 +20,85 @@ typedef unsigned long size_t;
 
 static long sys3(long n, long a, long b, long c)
 {
-	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return r;
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
 }
 
 static size_t len(const char *s)
 {
-	size_t n = 0;
-	while (s[n])
-		n++;
-	return n;
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
 }
 
 static void out(const char *s, size_t n)
 {
-	while (n > 0) {
-		long w = sys3(SYS_write, 1, (long)s, (long)n);
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
+    while (n > 0) {
+        long w = sys3(SYS_write, 1, (long)s, (long)n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
 }
 
 static void puts_(const char *s) { out(s, len(s)); }
 
 static int starts(const char *s, size_t n, const char *p)
 {
-	size_t k = len(p);
-	if (n < k)
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		if (s[i] != p[i])
-			return 0;
-	return 1;
+    size_t k = len(p);
+    if (n < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (s[i] != p[i])
+            return 0;
+    return 1;
 }
 
 static char status[8192];
 
 void probe_main(long *sp)
 {
-	long argc = sp[0];
-	char **argv = (char **)(sp + 1);
-	for (long i = 0; i < argc; i++) {
-		puts_("probe: argv=");
-		puts_(argv[i]);
-		puts_("\n");
-	}
-	long fd = sys3(SYS_open, (long)"/proc/self/status", 0, 0);
-	size_t n = 0;
-	if (fd >= 0) {
-		long r;
-		while (n < sizeof(status) && (r = sys3(SYS_read, fd, (long)(status + n), (long)(sizeof(status) - n))) > 0)
-			n += (size_t)r;
-	}
-	for (size_t i = 0; i < n;) {
-		size_t e = i;
-		while (e < n && status[e] != '\n')
-			e++;
-		if (starts(status + i, e - i, "Seccomp:") || starts(status + i, e - i, "NoNewPrivs:")) {
-			puts_("probe: ");
-			out(status + i, e - i);
-			puts_("\n");
-		}
-		i = e + 1;
-	}
-	puts_("probe: calling getuid\n");
-	sys3(SYS_getuid, 0, 0, 0);
-	puts_("probe: survived\n");
-	sys3(SYS_exit_group, 0, 0, 0);
-	for (;;)
-		;
+    long argc = sp[0];
+    char **argv = (char **)(sp + 1);
+    for (long i = 0; i < argc; i++) {
+        puts_("probe: argv=");
+        puts_(argv[i]);
+        puts_("\n");
+    }
+    long fd = sys3(SYS_open, (long)"/proc/self/status", 0, 0);
+    size_t n = 0;
+    if (fd >= 0) {
+        long r;
+        while (n < sizeof(status) &&
+               (r = sys3(SYS_read, fd, (long)(status + n), (long)(sizeof(status) - n))) > 0)
+            n += (size_t)r;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t e = i;
+        while (e < n && status[e] != '\n')
+            e++;
+        if (starts(status + i, e - i, "Seccomp:") || starts(status + i, e - i, "NoNewPrivs:")) {
+            puts_("probe: ");
+            out(status + i, e - i);
+            puts_("\n");
+        }
+        i = e + 1;
+    }
+    puts_("probe: calling getuid\n");
+    sys3(SYS_getuid, 0, 0, 0);
+    puts_("probe: survived\n");
+    sys3(SYS_exit_group, 0, 0, 0);
+    for (;;)
+        ;
 }
 
 /* The kernel starts us with argc at (%rsp); keep the stack 16-byte aligned for the call. */
 __asm__(".globl _start\n"
-	"_start:\n"
-	"  mov %rsp, %rdi\n"
-	"  and $-16, %rsp\n"
-	"  call probe_main\n"
-	"  hlt\n");
+        "_start:\n"
+        "  mov %rsp, %rdi\n"
+        "  and $-16, %rsp\n"
+        "  call probe_main\n"
+        "  hlt\n");

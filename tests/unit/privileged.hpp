@@ -10,8 +10,8 @@
 
 #include <string>
 
-#define REQUIRE_PRIVILEGED(what)                                                               \
-    do {                                                                                       \
-        if (::geteuid() != 0)                                                                  \
-            FAIL("needs root (" << (what) << "); exclude root-only tests with '~[privileged]'"); \
+#define REQUIRE_PRIVILEGED(what)                                                                   \
+    do {                                                                                           \
+        if (::geteuid() != 0)                                                                      \
+            FAIL("needs root (" << (what) << "); exclude root-only tests with '~[privileged]'");   \
     } while (0)

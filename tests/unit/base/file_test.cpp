@@ -34,10 +34,11 @@ std::string error_of(const std::string &path, size_t max)
     return "";
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("read_regular_file: regular files up to the cap; FIFOs, directories and big files refused",
-          "[base][file]")
+TEST_CASE(
+    "read_regular_file: regular files up to the cap; FIFOs, directories and big files refused",
+    "[base][file]")
 {
     Dir d;
     std::string f = d.path + "/f", fifo = d.path + "/fifo", big = d.path + "/big";
@@ -51,7 +52,8 @@ TEST_CASE("read_regular_file: regular files up to the cap; FIFOs, directories an
     // Sparse: the size is refused before a byte is read.
     UniqueFd b(::open(big.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     REQUIRE(::ftruncate(b.get(), 1LL << 30) == 0);
-    CHECK(error_of(big, kMaxUruncJson) == "`" + big + "` is 1073741824 bytes, more than the 16384 allowed");
+    CHECK(error_of(big, kMaxUruncJson) ==
+          "`" + big + "` is 1073741824 bytes, more than the 16384 allowed");
 }
 
 TEST_CASE("require_free_space: a request larger than the filesystem is ENOSPC with the numbers",
@@ -65,6 +67,8 @@ TEST_CASE("require_free_space: a request larger than the filesystem is ENOSPC wi
         FAIL("no error");
     } catch (const Error &e) {
         CHECK(e.code() == ENOSPC);
-        CHECK(std::string(e.what()).rfind("not enough space in `" + d.path + "`: need 1152921504606846976 bytes, have ", 0) == 0);
+        CHECK(std::string(e.what()).rfind("not enough space in `" + d.path +
+                                              "`: need 1152921504606846976 bytes, have ",
+                                          0) == 0);
     }
 }

@@ -51,7 +51,7 @@ struct Fixture {
     }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("guest rootfs: initrd wins over everything else", "[guest_rootfs]")
 {
@@ -86,7 +86,8 @@ TEST_CASE("guest rootfs: a block image at / comes next, handed over read-write",
     CHECK(l.writable_binds.size() == 1);
 }
 
-TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when guest and VMM share", "[guest_rootfs]")
+TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when guest and VMM share",
+          "[guest_rootfs]")
 {
     Fixture f;
     UnikernelConfig c;
@@ -100,7 +101,8 @@ TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when gue
     CHECK(l.rootfs_choice.rfind("9pfs:", 0) == 0);
 }
 
-TEST_CASE("guest rootfs: mountRootfs that no way can satisfy is an error naming why", "[guest_rootfs]")
+TEST_CASE("guest rootfs: mountRootfs that no way can satisfy is an error naming why",
+          "[guest_rootfs]")
 {
     Fixture f;
     UnikernelConfig c;
@@ -120,8 +122,9 @@ TEST_CASE("guest rootfs: nothing requested is none", "[guest_rootfs]")
     CHECK(l.params.blocks.empty());
 }
 
-TEST_CASE("guest rootfs: a rootfs that is a block device goes to the guest; artifacts copied without a view",
-          "[guest_rootfs][privileged]")
+TEST_CASE(
+    "guest rootfs: a rootfs that is a block device goes to the guest; artifacts copied without a view",
+    "[guest_rootfs][privileged]")
 {
     REQUIRE_PRIVILEGED("loop devices, mounts");
     t::enter_private_mount_ns();

@@ -66,7 +66,7 @@ struct Fifo {
     }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("init protocol: each sync stage round-trips in its direction")
 {
@@ -149,7 +149,8 @@ TEST_CASE("exec fifo: the network report comes before the exec report")
 
 TEST_CASE("exec fifo: an error report carries its message, also after the exec report")
 {
-    SECTION("before exec") {
+    SECTION("before exec")
+    {
         Fifo f;
         proto::report_network(f.w.get(), "eth1", "tap000001_urunc");
         proto::report_error(f.w.get(), "setuid 1000: Operation not permitted");
@@ -160,7 +161,8 @@ TEST_CASE("exec fifo: an error report carries its message, also after the exec r
         CHECK(*r.net_iface == "eth1");
         CHECK(r.net_tap == "tap000001_urunc");
     }
-    SECTION("execve failed") {
+    SECTION("execve failed")
+    {
         Fifo f;
         proto::report_exec(f.w.get());
         proto::report_error(f.w.get(), "exec `/usr/bin/qemu`: No such file or directory");
@@ -172,17 +174,20 @@ TEST_CASE("exec fifo: an error report carries its message, also after the exec r
 
 TEST_CASE("exec fifo: a writer that closes early or sends an unknown byte")
 {
-    SECTION("nothing written") {
+    SECTION("nothing written")
+    {
         auto r = proto::parse_exec_report("");
         CHECK_FALSE(r.execed);
         CHECK(r.error == "container init exited before the VMM started");
     }
-    SECTION("only the network report") {
+    SECTION("only the network report")
+    {
         auto r = proto::parse_exec_report("Neth0\n");
         CHECK_FALSE(r.execed);
         CHECK(r.error == "container init exited before the VMM started");
     }
-    SECTION("unknown byte") {
+    SECTION("unknown byte")
+    {
         auto r = proto::parse_exec_report("X");
         CHECK_FALSE(r.execed);
         CHECK(r.error == "exec fifo: unexpected report 'X' from the container init (it exited "

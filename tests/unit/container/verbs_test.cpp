@@ -63,12 +63,13 @@ std::vector<std::string> argv(std::initializer_list<const char *> l)
     return v;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("scan_command: globals, verb, runc's flag forms and the id", "[verbs]")
 {
-    auto c = scan_command(argv({"--root", "/r", "--log=/l", "-debug", "exec", "-e", "A=1", "--env=B=2", "-t",
-                                "--process", "/p.json", "-d", "--pid-file=/x.pid", "id1", "sh", "-c", "echo"}));
+    auto c = scan_command(
+        argv({"--root", "/r", "--log=/l", "-debug", "exec", "-e", "A=1", "--env=B=2", "-t",
+              "--process", "/p.json", "-d", "--pid-file=/x.pid", "id1", "sh", "-c", "echo"}));
     CHECK(c.verb == "exec");
     CHECK(c.global("root") == "/r");
     CHECK(c.global("log") == "/l");
@@ -124,8 +125,10 @@ TEST_CASE("parse_size and parse_go_duration_ms: runc's syntaxes", "[verbs]")
     CHECK(parse_go_duration_ms("0.4ms") == 0);
     CHECK(parse_go_duration_ms("0.5ms") == 1);
     CHECK(parse_go_duration_ms("2562047h") == 9223369200000LL);
-    CHECK_THROWS_WITH(parse_go_duration_ms("2562048h"), "invalid duration `2562048h`: out of range");
-    CHECK_THROWS_WITH(parse_go_duration_ms("99999999999999999999h"), Catch::EndsWith("out of range"));
+    CHECK_THROWS_WITH(parse_go_duration_ms("2562048h"),
+                      "invalid duration `2562048h`: out of range");
+    CHECK_THROWS_WITH(parse_go_duration_ms("99999999999999999999h"),
+                      Catch::EndsWith("out of range"));
     CHECK_THROWS(parse_go_duration_ms("5"));
     CHECK_THROWS(parse_go_duration_ms("s"));
     CHECK_THROWS(parse_go_duration_ms("3 days"));
@@ -149,7 +152,8 @@ TEST_CASE("parse_resources_json: LinuxResources as runc's update reads it", "[ve
     auto rt = parse_resources_json(R"({"cpu":{"realtimeRuntime":5},"blockIO":{"weight":100}})");
     CHECK(rt.unsupported.size() == 2);
     CHECK_THROWS_WITH(parse_resources_json("{"), Catch::Contains("resources JSON"));
-    CHECK_THROWS_WITH(parse_resources_json(R"({"memory":{"limit":"1g"}})"), Catch::Contains("memory.limit"));
+    CHECK_THROWS_WITH(parse_resources_json(R"({"memory":{"limit":"1g"}})"),
+                      Catch::Contains("memory.limit"));
     CHECK_THROWS(parse_resources_json("[]"));
 }
 
@@ -173,7 +177,8 @@ TEST_CASE("freezer v1 (fake tree): FROZEN/THAWED written and read back", "[verbs
     CHECK_THROWS_WITH(freeze(find_freezer({mem})), Catch::Contains("no cgroup freezer"));
 }
 
-TEST_CASE("freezer v2 (fake tree): waits for cgroup.events, thaws back on timeout", "[verbs][freezer]")
+TEST_CASE("freezer v2 (fake tree): waits for cgroup.events, thaws back on timeout",
+          "[verbs][freezer]")
 {
     TempTree t;
     std::string d = t.dir("unified");
@@ -196,7 +201,8 @@ TEST_CASE("freezer v2 (fake tree): waits for cgroup.events, thaws back on timeou
     CHECK(find_freezer({d, fz}).kind == Freezer::Kind::v1);
 }
 
-TEST_CASE("freezer v2 on a real cgroup2 directory: the task is frozen and thawed", "[verbs][freezer][root]")
+TEST_CASE("freezer v2 on a real cgroup2 directory: the task is frozen and thawed",
+          "[verbs][freezer][root]")
 {
     std::string mount;
     for (auto &line : split(read_file("/proc/self/mountinfo"), '\n')) {
@@ -245,7 +251,8 @@ TEST_CASE("freezer v2 on a real cgroup2 directory: the task is frozen and thawed
 TEST_CASE("cgroup_stats_json: runc's layout from v1 files", "[verbs][stats]")
 {
     TempTree t;
-    std::string acct = t.dir("cpuacct"), cpu = t.dir("cpu"), mem = t.dir("memory"), pids = t.dir("pids");
+    std::string acct = t.dir("cpuacct"), cpu = t.dir("cpu"), mem = t.dir("memory"),
+                pids = t.dir("pids");
     put(acct, "cpuacct.usage", "123456\n");
     put(acct, "cpuacct.usage_percpu", "100000 23456 \n");
     put(acct, "cpuacct.stat", "user 3\nsystem 2\n");
@@ -284,7 +291,8 @@ TEST_CASE("cgroup_stats_json: runc's layout from cgroup2 files", "[verbs][stats]
     TempTree t;
     std::string d2 = t.dir("unified");
     put(d2, "cgroup.controllers", "cpu memory pids\n");
-    put(d2, "cpu.stat", "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 1\nnr_throttled 0\nthrottled_usec 0\n");
+    put(d2, "cpu.stat",
+        "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 1\nnr_throttled 0\nthrottled_usec 0\n");
     put(d2, "memory.current", "65536\n");
     put(d2, "memory.max", "max\n");
     put(d2, "memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
@@ -307,7 +315,8 @@ TEST_CASE("cgroup_stats_json: runc's layout from cgroup2 files", "[verbs][stats]
 TEST_CASE("update_cgroup v1 (fake tree): memory+swap order, cpu, cpuset, pids", "[verbs][update]")
 {
     TempTree t;
-    std::string mem = t.dir("memory"), cpu = t.dir("cpu"), cs = t.dir("cpuset"), pids = t.dir("pids");
+    std::string mem = t.dir("memory"), cpu = t.dir("cpu"), cs = t.dir("cpuset"),
+                pids = t.dir("pids");
     put(mem, "memory.limit_in_bytes", "1000\n");
     put(mem, "memory.memsw.limit_in_bytes", "1000\n");
     put(mem, "memory.soft_limit_in_bytes", "0\n");
@@ -348,7 +357,8 @@ TEST_CASE("update_cgroup v1 (fake tree): memory+swap order, cpu, cpuset, pids", 
     CHECK_THROWS_WITH(update_cgroup({mem}, p), Catch::Contains("no pids cgroup"));
 }
 
-TEST_CASE("update_cgroup v2 (fake tree): memory.max, swap part alone, cpu.max kept in step", "[verbs][update]")
+TEST_CASE("update_cgroup v2 (fake tree): memory.max, swap part alone, cpu.max kept in step",
+          "[verbs][update]")
 {
     TempTree t;
     std::string d = t.dir("unified");

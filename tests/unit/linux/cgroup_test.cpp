@@ -75,7 +75,10 @@ bool can_use_cgroups()
     return true;
 }
 
-bool has_cgroup2() { return read_file("/proc/self/mountinfo").find(" - cgroup2 ") != std::string::npos; }
+bool has_cgroup2()
+{
+    return read_file("/proc/self/mountinfo").find(" - cgroup2 ") != std::string::npos;
+}
 
 // The path of `pid` for the v1 hierarchy holding `ctrl`, or for cgroup2 with ctrl == ""
 // or when no v1 hierarchy holds `ctrl` (a cgroup2-only host).
@@ -132,7 +135,7 @@ std::string first_with(const Cgroup &cg, const std::string &file)
     return "";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("cgroupfs paths resolve like runc", "[cgroup]")
 {
@@ -178,7 +181,8 @@ TEST_CASE("cgroup state round-trips through JSON", "[cgroup]")
     CHECK_THROWS(cgroup_from_json("nope"));
 }
 
-TEST_CASE("a child is placed in every hierarchy with its limits, then removed", "[cgroup][privileged]")
+TEST_CASE("a child is placed in every hierarchy with its limits, then removed",
+          "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
         return;
@@ -340,7 +344,7 @@ struct FakeCgroup2 {
     std::vector<CgroupMount> hierarchies() const { return {CgroupMount{mnt, "/", true, {}}}; }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("cgroup2 (fake tree): memory.max, the swap part alone, cpu.max, cpu.weight, pids.max",
           "[cgroup][cgroup2][privileged]")
@@ -368,7 +372,8 @@ TEST_CASE("cgroup2 (fake tree): memory.max, the swap part alone, cpu.max, cpu.we
     CHECK(fake.get(name, "cgroup.procs") == std::to_string(child.pid));
 }
 
-TEST_CASE("cgroup2 (fake tree): unlimited values are written as max", "[cgroup][cgroup2][privileged]")
+TEST_CASE("cgroup2 (fake tree): unlimited values are written as max",
+          "[cgroup][cgroup2][privileged]")
 {
     REQUIRE_PRIVILEGED("a tmpfs mount");
     FakeCgroup2 fake;
@@ -431,7 +436,9 @@ TEST_CASE("cgroup2 on this host's unified hierarchy: limits where its controller
     std::string name = "/" + unique_name("uni");
     std::string dir = v2[0].mountpoint + name;
     auto ctrls = split_ws(read_file(v2[0].mountpoint + "/cgroup.controllers"));
-    auto has = [&](const char *c) { return std::find(ctrls.begin(), ctrls.end(), c) != ctrls.end(); };
+    auto has = [&](const char *c) {
+        return std::find(ctrls.begin(), ctrls.end(), c) != ctrls.end();
+    };
     Blocker child;
     CgroupGuard guard;
 
@@ -448,8 +455,9 @@ TEST_CASE("cgroup2 on this host's unified hierarchy: limits where its controller
         // A hybrid host whose controllers are all bound to v1 (as the project's machines):
         // the asked limit is refused by name and nothing is left in the hierarchy.
         std::string missing = !has("cpu") ? "cpu" : !has("memory") ? "memory" : "pids";
-        CHECK_THROWS_WITH(place_in_cgroup(child.pid, req, v2),
-                          "cannot set " + missing + " limit: no " + missing + " controller is available");
+        CHECK_THROWS_WITH(place_in_cgroup(child.pid, req, v2), "cannot set " + missing +
+                                                                   " limit: no " + missing +
+                                                                   " controller is available");
         CHECK_FALSE(path_exists(dir));
         // Without limits the placement itself works on the unified hierarchy.
         guard.cg = place_in_cgroup(child.pid, {name, false, "x", {}}, v2);

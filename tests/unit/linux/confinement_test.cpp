@@ -42,13 +42,15 @@ DeviceRule rule(bool allow, char type, int64_t major, int64_t minor, const char 
 // Docker's default list, shortened: deny all, a few nodes, mknod of anything.
 std::vector<DeviceRule> docker_rules()
 {
-    return {rule(false, 'a', -1, -1, "rwm"), rule(true, 'c', 1, 3, "rwm"), rule(true, 'c', 1, 9, "rwm"),
-            rule(false, 'c', 10, 229, "rwm"), rule(true, 'c', -1, -1, "m"), rule(true, 'b', -1, -1, "m")};
+    return {rule(false, 'a', -1, -1, "rwm"), rule(true, 'c', 1, 3, "rwm"),
+            rule(true, 'c', 1, 9, "rwm"),    rule(false, 'c', 10, 229, "rwm"),
+            rule(true, 'c', -1, -1, "m"),    rule(true, 'b', -1, -1, "m")};
 }
 
 // A tiny interpreter of the program we emit (only the instructions we use), to check the
 // verdicts without a kernel.
-int run_program(const std::vector<bpf_insn> &p, uint32_t type, uint32_t access, uint32_t major, uint32_t minor)
+int run_program(const std::vector<bpf_insn> &p, uint32_t type, uint32_t access, uint32_t major,
+                uint32_t minor)
 {
     uint64_t r[11] = {};
     uint32_t ctx[3] = {type | (access << 16), major, minor};
@@ -82,7 +84,7 @@ int run_program(const std::vector<bpf_insn> &p, uint32_t type, uint32_t access, 
 constexpr uint32_t B = BPF_DEVCG_DEV_BLOCK, C = BPF_DEVCG_DEV_CHAR;
 constexpr uint32_t M = BPF_DEVCG_ACC_MKNOD, R = BPF_DEVCG_ACC_READ, W = BPF_DEVCG_ACC_WRITE;
 
-} // namespace
+}  // namespace
 
 TEST_CASE("device rules: cgroup v1 lines, in order after the last deny-all", "[oci][devices]")
 {
@@ -107,13 +109,13 @@ TEST_CASE("device rules: cgroup v1 lines, in order after the last deny-all", "[o
 TEST_CASE("device rules: the eBPF program gives cgroup v1's verdicts", "[oci][devices]")
 {
     auto p = device_bpf_program(docker_rules());
-    CHECK(run_program(p, C, R | W, 1, 3) == 1);   // /dev/null
-    CHECK(run_program(p, C, R, 1, 9) == 1);       // /dev/urandom
-    CHECK(run_program(p, B, R | W, 7, 0) == 0);   // a loop device: read/write refused
-    CHECK(run_program(p, B, M, 7, 0) == 1);       // ... mknod allowed (b *:* m)
-    CHECK(run_program(p, C, R, 10, 229) == 0);    // fuse: denied
-    CHECK(run_program(p, C, M, 10, 229) == 1);    // the later c *:* m wins, as in v1
-    CHECK(run_program(p, C, R, 4, 1) == 0);       // anything else
+    CHECK(run_program(p, C, R | W, 1, 3) == 1);  // /dev/null
+    CHECK(run_program(p, C, R, 1, 9) == 1);      // /dev/urandom
+    CHECK(run_program(p, B, R | W, 7, 0) == 0);  // a loop device: read/write refused
+    CHECK(run_program(p, B, M, 7, 0) == 1);      // ... mknod allowed (b *:* m)
+    CHECK(run_program(p, C, R, 10, 229) == 0);   // fuse: denied
+    CHECK(run_program(p, C, M, 10, 229) == 1);   // the later c *:* m wins, as in v1
+    CHECK(run_program(p, C, R, 4, 1) == 0);      // anything else
     // No deny-all: the kernel's default, allow.
     auto open = device_bpf_program({rule(false, 'b', 8, -1, "rw")});
     CHECK(run_program(open, B, R, 8, 1) == 0);
@@ -228,7 +230,7 @@ int mknod_errno(const char *path, mode_t mode, dev_t dev)
     return 0;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("device rules: the program attached to a cgroup2 directory refuses opens and mknods",
           "[oci][devices][privileged]")
@@ -289,7 +291,18 @@ TEST_CASE("device rules: the program attached to a cgroup2 directory refuses ope
     const std::string procs = cg.path + "/cgroup.procs";
 
     // The probes the child runs once it is in the cgroup, and what each must give.
-    enum { Join, DevNullRw, DevZeroRo, LoopCtlRw, BlkRo, MknodBlk, MknodChr, UrandomRo, UrandomRw, N };
+    enum {
+        Join,
+        DevNullRw,
+        DevZeroRo,
+        LoopCtlRw,
+        BlkRo,
+        MknodBlk,
+        MknodChr,
+        UrandomRo,
+        UrandomRw,
+        N
+    };
     int pipefd[2];
     REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
     UniqueFd rd_end(pipefd[0]), wr_end(pipefd[1]);
@@ -337,14 +350,14 @@ TEST_CASE("device rules: the program attached to a cgroup2 directory refuses ope
     REQUIRE(got == sizeof res);
 
     REQUIRE(res[Join] == 0);
-    CHECK(res[DevNullRw] == 0);         // c 1:3 rwm
-    CHECK(res[DevZeroRo] == 0);         // c 1:5 rwm
-    CHECK(res[LoopCtlRw] == EPERM);     // c 10:237: denied by "a *:* rwm"
-    CHECK(res[BlkRo] == EPERM);         // a block device: denied
-    CHECK(res[MknodBlk] == EPERM);      // no "b *:* m"
-    CHECK(res[MknodChr] == 0);          // c *:* m
-    CHECK(res[UrandomRo] == 0);         // c 1:9 r
-    CHECK(res[UrandomRw] == EPERM);     // ... but not w
+    CHECK(res[DevNullRw] == 0);      // c 1:3 rwm
+    CHECK(res[DevZeroRo] == 0);      // c 1:5 rwm
+    CHECK(res[LoopCtlRw] == EPERM);  // c 10:237: denied by "a *:* rwm"
+    CHECK(res[BlkRo] == EPERM);      // a block device: denied
+    CHECK(res[MknodBlk] == EPERM);   // no "b *:* m"
+    CHECK(res[MknodChr] == 0);       // c *:* m
+    CHECK(res[UrandomRo] == 0);      // c 1:9 r
+    CHECK(res[UrandomRw] == EPERM);  // ... but not w
 }
 
 TEST_CASE("spec: devices, rlimits, oomScoreAdj, sysctl, masked paths, uid -1", "[oci][spec]")
@@ -354,8 +367,9 @@ TEST_CASE("spec: devices, rlimits, oomScoreAdj, sysctl, masked paths, uid -1", "
                               R"(},"root":{"path":"rootfs"},"linux":{)" + linux_ + "}}",
                           "/b");
     };
-    Spec s = parse(R"(,"rlimits":[{"type":"RLIMIT_NOFILE","soft":10,"hard":20}],"oomScoreAdj":-5)",
-                   R"("resources":{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]},
+    Spec s = parse(
+        R"(,"rlimits":[{"type":"RLIMIT_NOFILE","soft":10,"hard":20}],"oomScoreAdj":-5)",
+        R"("resources":{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]},
                       "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"],"sysctl":{"net.core.somaxconn":"7"},
                       "devices":[{"path":"/dev/xvda","type":"b","major":8,"minor":0}])");
     REQUIRE(s.rlimits.size() == 1);
@@ -380,14 +394,21 @@ TEST_CASE("spec: devices, rlimits, oomScoreAdj, sysctl, masked paths, uid -1", "
         }
         return std::string("no error");
     };
-    CHECK_THAT(err(R"(,"user":{"uid":4294967295,"gid":0})", ""), Catch::Contains("process.user.uid"));
-    CHECK_THAT(err(R"(,"user":{"uid":0,"gid":4294967295})", ""), Catch::Contains("process.user.gid"));
-    CHECK_THAT(err(R"(,"rlimits":[{"type":"RLIMIT_X","soft":1,"hard":1}])", ""), Catch::Contains("RLIMIT_X"));
-    CHECK_THAT(err(R"(,"rlimits":[{"type":"RLIMIT_CORE","soft":2,"hard":1}])", ""), Catch::Contains("above"));
+    CHECK_THAT(err(R"(,"user":{"uid":4294967295,"gid":0})", ""),
+               Catch::Contains("process.user.uid"));
+    CHECK_THAT(err(R"(,"user":{"uid":0,"gid":4294967295})", ""),
+               Catch::Contains("process.user.gid"));
+    CHECK_THAT(err(R"(,"rlimits":[{"type":"RLIMIT_X","soft":1,"hard":1}])", ""),
+               Catch::Contains("RLIMIT_X"));
+    CHECK_THAT(err(R"(,"rlimits":[{"type":"RLIMIT_CORE","soft":2,"hard":1}])", ""),
+               Catch::Contains("above"));
     CHECK_THAT(err(R"(,"oomScoreAdj":1001)", ""), Catch::Contains("oomScoreAdj"));
-    CHECK_THAT(err("", R"("resources":{"devices":[{"allow":true,"access":"rwx"}]})"), Catch::Contains("rwm"));
-    CHECK_THAT(err("", R"("devices":[{"path":"/etc/passwd","type":"c"}])"), Catch::Contains("under /dev"));
-    CHECK_THAT(err("", R"("devices":[{"path":"/dev/../etc/x","type":"c"}])"), Catch::Contains("under /dev"));
+    CHECK_THAT(err("", R"("resources":{"devices":[{"allow":true,"access":"rwx"}]})"),
+               Catch::Contains("rwm"));
+    CHECK_THAT(err("", R"("devices":[{"path":"/etc/passwd","type":"c"}])"),
+               Catch::Contains("under /dev"));
+    CHECK_THAT(err("", R"("devices":[{"path":"/dev/../etc/x","type":"c"}])"),
+               Catch::Contains("under /dev"));
     CHECK_THAT(err("", R"("maskedPaths":["proc/kcore"])"), Catch::Contains("absolute"));
 }
 
@@ -398,10 +419,10 @@ TEST_CASE("rlimits: the name table covers every RLIMIT_*", "[oci][rlimits]")
     CHECK(rlimit_number("RLIMIT_AS") == RLIMIT_AS);
     CHECK(rlimit_number("NOFILE") == -1);
     int found = 0;
-    for (const char *n : {"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE",
-                          "RLIMIT_LOCKS", "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
-                          "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS", "RLIMIT_RTPRIO",
-                          "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"})
+    for (const char *n :
+         {"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+          "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+          "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"})
         found += rlimit_number(n) >= 0;
     CHECK(found == RLIM_NLIMITS);
 }
@@ -419,8 +440,10 @@ TEST_CASE("sysctl: only namespaced keys, in a namespace the container owns", "[o
                       Catch::Contains("network namespace"));
     CHECK_THROWS_WITH(validate_sysctls({{"kernel.core_pattern", "|x"}}, {"ipc", "network", "uts"}),
                       Catch::Contains("not in a separate kernel namespace"));
-    CHECK_THROWS_WITH(validate_sysctls({{"net..core", "1"}}, {"network"}), Catch::Contains("not a valid"));
-    CHECK_THROWS_WITH(validate_sysctls({{"net.core/../../x", "1"}}, {"network"}), Catch::Contains("not a valid"));
+    CHECK_THROWS_WITH(validate_sysctls({{"net..core", "1"}}, {"network"}),
+                      Catch::Contains("not a valid"));
+    CHECK_THROWS_WITH(validate_sysctls({{"net.core/../../x", "1"}}, {"network"}),
+                      Catch::Contains("not a valid"));
 }
 
 TEST_CASE("libraries: the loader's --list output, PT_INTERP of a binary", "[rootfs][elf]")
@@ -430,7 +453,8 @@ TEST_CASE("libraries: the loader's --list output, PT_INTERP of a binary", "[root
                       "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f17)\n"
                       "\t/lib64/ld-linux-x86-64.so.2 (0x00007f18)\n";
     CHECK(rootfs::parse_loader_list(out, "/usr/bin/x") ==
-          std::vector<std::string>{"/lib/x86_64-linux-gnu/libz.so.1", "/lib/x86_64-linux-gnu/libc.so.6",
+          std::vector<std::string>{"/lib/x86_64-linux-gnu/libz.so.1",
+                                   "/lib/x86_64-linux-gnu/libc.so.6",
                                    "/lib64/ld-linux-x86-64.so.2"});
     CHECK_THROWS_WITH(rootfs::parse_loader_list("\tlibgone.so.3 => not found\n", "/usr/bin/x"),
                       Catch::Contains("libgone.so.3"));

@@ -56,13 +56,14 @@ std::string error_of(const std::vector<Hook> &hooks, const char *stage = "presta
     return "(no error)";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("hooks of a stage run in array order", "[hooks]")
 {
     TempDir d;
     std::string f = d.file("order");
-    run_hooks({sh("echo 1 >> " + f), sh("echo 2 >> " + f), sh("echo 3 >> " + f)}, "createRuntime", "{}");
+    run_hooks({sh("echo 1 >> " + f), sh("echo 2 >> " + f), sh("echo 3 >> " + f)}, "createRuntime",
+              "{}");
     CHECK(read_file(f) == "1\n2\n3\n");
     run_hooks({}, "poststop", "{}");  // an empty stage is fine
 }
@@ -70,7 +71,8 @@ TEST_CASE("hooks of a stage run in array order", "[hooks]")
 TEST_CASE("a hook reads the state on stdin up to EOF", "[hooks]")
 {
     TempDir d;
-    std::string state = R"({"ociVersion":"1.0.2","id":"c1","status":"creating","pid":42,"bundle":"/b"})";
+    std::string state =
+        R"({"ociVersion":"1.0.2","id":"c1","status":"creating","pid":42,"bundle":"/b"})";
     run_hooks({sh("cat > " + d.file("stdin"))}, "prestart", state);
     CHECK(read_file(d.file("stdin")) == state);
 
@@ -88,8 +90,11 @@ TEST_CASE("hook argv and environment", "[hooks]")
     SECTION("args[0] is argv[0]; env replaces ours when given")
     {
         ::setenv("URUNC_HOOK_TEST", "ours", 1);
-        run_hooks({Hook{"/bin/sh", {"my-hook", "-c", "echo \"$0 $FOO [$URUNC_HOOK_TEST]\" > " + f},
-                        {"FOO=bar"}, true, 0}},
+        run_hooks({Hook{"/bin/sh",
+                        {"my-hook", "-c", "echo \"$0 $FOO [$URUNC_HOOK_TEST]\" > " + f},
+                        {"FOO=bar"},
+                        true,
+                        0}},
                   "poststart", "{}");
         CHECK(read_file(f) == "my-hook bar []\n");
     }
@@ -126,9 +131,9 @@ TEST_CASE("a failing hook stops the stage and reports status and output", "[hook
 {
     TempDir d;
     std::string never = d.file("never");
-    std::string msg = error_of({sh("true"), sh("echo out; echo line1 >&2; echo line2 >&2; exit 3"),
-                                sh("touch " + never)},
-                               "createRuntime");
+    std::string msg = error_of(
+        {sh("true"), sh("echo out; echo line1 >&2; echo line2 >&2; exit 3"), sh("touch " + never)},
+        "createRuntime");
     CHECK(msg == "error running createRuntime hook #1: /bin/sh: exit status 3, stdout: out, "
                  "stderr: line1 line2");
     CHECK_FALSE(path_exists(never));
@@ -163,7 +168,8 @@ TEST_CASE("with ns_pid a hook runs in that process's namespaces", "[hooks][privi
     int p[2];
     REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
     // A raw clone: fork semantics, the child is pid 1 of new uts, net and pid namespaces.
-    long pid = ::syscall(SYS_clone, CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+    long pid =
+        ::syscall(SYS_clone, CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
     REQUIRE(pid >= 0);
     if (pid == 0) {
         ::close(p[1]);

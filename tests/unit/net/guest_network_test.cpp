@@ -96,18 +96,19 @@ void record_tap(Facts &f, const std::string &prefix, const std::string &name = t
     f[prefix + "filter"] = sh("tc filter show dev " + name + " ingress");
 }
 
-} // namespace
+}  // namespace
 
 // Facts::operator[] would insert the key it looks for; check without touching the map.
-#define REQUIRE_NO_CHILD_ERROR(f)                                                             \
-    do {                                                                                       \
-        auto ex_ = (f).find("exception");                                                      \
-        INFO((ex_ == (f).end() ? std::string() : ex_->second));                                \
-        REQUIRE(ex_ == (f).end());                                                             \
-        REQUIRE((f).count("status") == 0);                                                     \
+#define REQUIRE_NO_CHILD_ERROR(f)                                                                  \
+    do {                                                                                           \
+        auto ex_ = (f).find("exception");                                                          \
+        INFO((ex_ == (f).end() ? std::string() : ex_->second));                                    \
+        REQUIRE(ex_ == (f).end());                                                                 \
+        REQUIRE((f).count("status") == 0);                                                         \
     } while (0)
 
-TEST_CASE("guest network mirrors the container interface through the container's own tap", "[net][privileged]")
+TEST_CASE("guest network mirrors the container interface through the container's own tap",
+          "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -132,7 +133,8 @@ TEST_CASE("guest network mirrors the container interface through the container's
         f["v0.qdisc"] = sh("tc qdisc show dev v0");
         f["v0.filter"] = sh("tc filter show dev v0 ingress");
         NlSocket s;
-        f["v0.targets"] = std::to_string(ingress_redirect_targets(s, find_link(s, "v0")->index).size());
+        f["v0.targets"] =
+            std::to_string(ingress_redirect_targets(s, find_link(s, "v0")->index).size());
     });
     REQUIRE_NO_CHILD_ERROR(f);
     REQUIRE(f["has_value"] == "yes");
@@ -164,11 +166,13 @@ TEST_CASE("guest network mirrors the container interface through the container's
     CHECK(f["v0.filter"].find("mirred (Egress Redirect to device " + tap_c1 + ") stolen") !=
           std::string::npos);
     CHECK(f["tap.filter"].find("match 00000000/00000000 at 0") != std::string::npos);
-    CHECK(f["tap.filter"].find("mirred (Egress Redirect to device v0) stolen") != std::string::npos);
+    CHECK(f["tap.filter"].find("mirred (Egress Redirect to device v0) stolen") !=
+          std::string::npos);
     CHECK(f["v0.targets"] == "1");
 }
 
-TEST_CASE("a second guest takes the next free container interface; a third is refused", "[net][privileged]")
+TEST_CASE("a second guest takes the next free container interface; a third is refused",
+          "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -205,7 +209,8 @@ TEST_CASE("a second guest takes the next free container interface; a third is re
     CHECK(f["g2"] == "w0 " + tap_c2 + " 10.202.0.2 10.202.0.1");
     INFO(f["third"]);
     CHECK(f["third"] == "set up guest network: no free container interface (one guest per "
-                       "interface): `v0` carries `" + tap_c1 + "`, `w0` carries `" + tap_c2 + "`");
+                        "interface): `v0` carries `" +
+                            tap_c1 + "`, `w0` carries `" + tap_c2 + "`");
     CHECK(f["errno"] == std::to_string(EEXIST));
     CHECK(f["c3.tap"] == "no");
     CHECK(f["v0.filter"].find("to device " + tap_c1) != std::string::npos);
@@ -304,7 +309,8 @@ TEST_CASE("teardown removes our tap and qdisc, and a new guest can follow", "[ne
     CHECK(f["restart"] == "yes");
 }
 
-TEST_CASE("teardown clears a qdisc left pointing at a vanished tap, not a foreign one", "[net][privileged]")
+TEST_CASE("teardown clears a qdisc left pointing at a vanished tap, not a foreign one",
+          "[net][privileged]")
 {
     if (!can_run())
         return;
@@ -336,8 +342,8 @@ constexpr size_t vnet_hdr_len = 10;          // struct virtio_net_hdr, the tap d
 std::vector<uint8_t> frame(const std::string &dst_mac, const std::string &marker)
 {
     std::vector<uint8_t> f(60, 0);
-    if (std::sscanf(dst_mac.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &f[0], &f[1], &f[2], &f[3], &f[4],
-                    &f[5]) != 6)
+    if (std::sscanf(dst_mac.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &f[0], &f[1], &f[2], &f[3],
+                    &f[4], &f[5]) != 6)
         throw std::runtime_error("bad MAC " + dst_mac);
     const uint8_t src[6] = {0x02, 0, 0, 0, 0, 0x01};
     std::memcpy(&f[6], src, 6);
@@ -362,7 +368,8 @@ bool exchange(int fd, size_t skip, const std::string &marker, const std::functio
             if (n < 0)
                 return false;
             if (static_cast<size_t>(n) >= skip + 14 + marker.size() &&
-                buf[skip + 12] == (test_ethertype >> 8) && buf[skip + 13] == (test_ethertype & 0xff) &&
+                buf[skip + 12] == (test_ethertype >> 8) &&
+                buf[skip + 13] == (test_ethertype & 0xff) &&
                 std::memcmp(buf + skip + 14, marker.data(), marker.size()) == 0)
                 return true;
         }
@@ -370,7 +377,7 @@ bool exchange(int fd, size_t skip, const std::string &marker, const std::functio
     return false;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[net][privileged]")
 {
@@ -408,19 +415,25 @@ TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[
 
         // Outside -> container iface -> (mirred) -> tap -> guest.
         auto in = frame(g->mac, "to-guest");
-        f["to_guest"] = exchange(tap.get(), vnet_hdr_len, "to-guest", [&] {
-            if (::send(pkt.get(), in.data(), in.size(), 0) < 0)
-                throw urunc::sys_error("send on `v1`");
-        }) ? "yes" : "no";
+        f["to_guest"] = exchange(tap.get(), vnet_hdr_len, "to-guest",
+                                 [&] {
+                                     if (::send(pkt.get(), in.data(), in.size(), 0) < 0)
+                                         throw urunc::sys_error("send on `v1`");
+                                 })
+                            ? "yes"
+                            : "no";
 
         // Guest -> tap -> (mirred) -> container iface -> outside.
         std::vector<uint8_t> out(vnet_hdr_len, 0);
         auto body = frame("ff:ff:ff:ff:ff:ff", "from-guest");
         out.insert(out.end(), body.begin(), body.end());
-        f["from_guest"] = exchange(pkt.get(), 0, "from-guest", [&] {
-            if (::write(tap.get(), out.data(), out.size()) < 0)
-                throw urunc::sys_error("write to tap");
-        }) ? "yes" : "no";
+        f["from_guest"] = exchange(pkt.get(), 0, "from-guest",
+                                   [&] {
+                                       if (::write(tap.get(), out.data(), out.size()) < 0)
+                                           throw urunc::sys_error("write to tap");
+                                   })
+                              ? "yes"
+                              : "no";
     });
     REQUIRE_NO_CHILD_ERROR(f);
     CHECK(f["attached"] == "yes");

@@ -28,7 +28,8 @@ TEST_CASE("a container's tap name: 6 digits from its id, within IFNAMSIZ, ours",
     CHECK(a != b);
     CHECK(guest_tap_name("c1") == a);  // stable: the same id gives the same name
     // The next attempt is the next number, wrapping at 10^6.
-    CHECK(std::stoul(guest_tap_name("c1", 1).substr(3, 6)) == (std::stoul(a.substr(3, 6)) + 1) % 1000000);
+    CHECK(std::stoul(guest_tap_name("c1", 1).substr(3, 6)) ==
+          (std::stoul(a.substr(3, 6)) + 1) % 1000000);
     const std::string long_id(1024, 'x');
     CHECK(guest_tap_name(long_id).size() == 15);
 }
@@ -37,8 +38,9 @@ TEST_CASE("first IPv4 nameserver of resolv.conf", "[net]")
 {
     CHECK(first_ipv4_nameserver("") == "");
     CHECK(first_ipv4_nameserver("search example.com\nnameserver 10.0.0.53\n") == "10.0.0.53");
-    CHECK(first_ipv4_nameserver("# nameserver 1.1.1.1\nnameserver fe80::1\n  nameserver\t8.8.8.8  \n"
-                                "nameserver 9.9.9.9") == "8.8.8.8");
+    CHECK(
+        first_ipv4_nameserver("# nameserver 1.1.1.1\nnameserver fe80::1\n  nameserver\t8.8.8.8  \n"
+                              "nameserver 9.9.9.9") == "8.8.8.8");
     CHECK(first_ipv4_nameserver("nameserver\nnameserver 300.1.1.1\n") == "");
 }
 

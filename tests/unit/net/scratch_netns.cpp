@@ -51,7 +51,7 @@ void child(int wfd, const std::function<void(Facts &)> &body)
     ::_exit(0);
 }
 
-} // namespace
+}  // namespace
 
 Facts in_scratch_netns(const std::function<void(Facts &)> &body)
 {
@@ -68,8 +68,7 @@ Facts in_scratch_netns(const std::function<void(Facts &)> &body)
     w.reset();
     std::string text = read_fd(r.get(), "facts pipe");
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 
     Facts facts;
     size_t pos = 0;
@@ -114,4 +113,4 @@ std::string slurp(const std::string &path)
     }
 }
 
-} // namespace urunc::net::test
+}  // namespace urunc::net::test

@@ -22,4 +22,4 @@ std::string sh(const std::string &cmd);
 // Whole file as text with the trailing newline removed; "<missing>" if unreadable.
 std::string slurp(const std::string &path);
 
-} // namespace urunc::net::test
+}  // namespace urunc::net::test

@@ -36,9 +36,12 @@ struct TempEnv {
     }
 };
 
-HostConfig parse(const std::string &toml) { return parse_host_config(toml, "/etc/urunc/config.toml"); }
+HostConfig parse(const std::string &toml)
+{
+    return parse_host_config(toml, "/etc/urunc/config.toml");
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("host config: empty file gives the defaults", "[oci][hostconfig]")
 {
@@ -139,7 +142,8 @@ TEST_CASE("host config: malformed TOML names file and line", "[oci][hostconfig]"
 {
     CHECK_THROWS_WITH(parse("[log]\nlevel = \"info\"\nsyslog = = true\n"),
                       Catch::StartsWith("config `/etc/urunc/config.toml`: line 3, column "));
-    CHECK_THROWS_WITH(parse("[log\n"), Catch::StartsWith("config `/etc/urunc/config.toml`: line 1"));
+    CHECK_THROWS_WITH(parse("[log\n"),
+                      Catch::StartsWith("config `/etc/urunc/config.toml`: line 1"));
     // Duplicate keys are a TOML error, not a silent override.
     CHECK_THROWS_WITH(parse("[runtime]\nrunc_path = \"a\"\nrunc_path = \"b\"\n"),
                       Catch::StartsWith("config `/etc/urunc/config.toml`: line 3"));
@@ -154,7 +158,8 @@ TEST_CASE("host config: non-ASCII outside comments is refused before toml++ sees
     CHECK_THROWS_WITH(parse("[monitors.qemu]\ndefault_vcpus = 2" + e_acute + "\n"),
                       where + "2, column 18: non-ASCII character (the host config is ASCII "
                               "outside comments)");
-    CHECK_THROWS_WITH(parse("[monitors" + u3047 + "]\n"), Catch::StartsWith(where + "1, column 10:"));
+    CHECK_THROWS_WITH(parse("[monitors" + u3047 + "]\n"),
+                      Catch::StartsWith(where + "1, column 10:"));
     CHECK_THROWS_WITH(parse("[runtime]\nrunc_path = \"/opt/" + ufc06 + "\"\n"),
                       Catch::StartsWith(where + "2, column 19:"));
     // A '#' inside a string does not start a comment; a line-ending backslash in a
@@ -298,9 +303,9 @@ memory_overhead = "add"
     CHECK(partial.runtime.runc_path == "runc");
 
     // State written before the virtiofsd section and log.syslog were dropped still reads.
-    auto older = host_config_from_json(
-        R"({"virtiofsd": {"path": "/usr/libexec/virtiofsd", "options": ""},)"
-        R"( "log": {"level": "warn", "syslog": false}})");
+    auto older =
+        host_config_from_json(R"({"virtiofsd": {"path": "/usr/libexec/virtiofsd", "options": ""},)"
+                              R"( "log": {"level": "warn", "syslog": false}})");
     CHECK(older.log.level == "warn");
 }
 
@@ -312,8 +317,9 @@ TEST_CASE("host config: malformed JSON is refused", "[oci][hostconfig]")
                       "host config json: `log.level`: expected a string");
     CHECK_THROWS_WITH(host_config_from_json(R"({"runtime": {"require_kvm": "yes"}})"),
                       "host config json: `runtime.require_kvm`: expected a boolean");
-    CHECK_THROWS_WITH(host_config_from_json(R"({"monitors": {"qemu": {"default_vcpus": -1}}})"),
-                      "host config json: `monitors.qemu.default_vcpus`: expected an unsigned integer");
+    CHECK_THROWS_WITH(
+        host_config_from_json(R"({"monitors": {"qemu": {"default_vcpus": -1}}})"),
+        "host config json: `monitors.qemu.default_vcpus`: expected an unsigned integer");
     CHECK_THROWS_WITH(host_config_from_json(R"({"monitors": {"qemu": 3}})"),
                       "host config json: `monitors.qemu`: expected an object");
     CHECK_THROWS_WITH(host_config_from_json(R"({"snapshot_view": {"allowed_prefixes": [1]}})"),
@@ -321,7 +327,8 @@ TEST_CASE("host config: malformed JSON is refused", "[oci][hostconfig]")
 }
 
 // Found by fuzzing: the state copy of the host config is parsed without recursion too.
-TEST_CASE("host config json: deep nesting is an error, not a stack overflow", "[oci][hostconfig][fuzz]")
+TEST_CASE("host config json: deep nesting is an error, not a stack overflow",
+          "[oci][hostconfig][fuzz]")
 {
     CHECK_THROWS_WITH(host_config_from_json(std::string(1'000'000, '[')),
                       Catch::StartsWith("host config json: "));

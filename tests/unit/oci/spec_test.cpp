@@ -12,7 +12,8 @@ using namespace urunc::oci;
 
 namespace {
 
-const char *kMinimal = R"({"ociVersion":"1.0.2","process":{"args":["a"],"cwd":"/"},"root":{"path":"rootfs"}})";
+const char *kMinimal =
+    R"({"ociVersion":"1.0.2","process":{"args":["a"],"cwd":"/"},"root":{"path":"rootfs"}})";
 
 std::string error_of(const std::string &json)
 {
@@ -24,7 +25,7 @@ std::string error_of(const std::string &json)
     return "";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("spec: a minimal config parses, relative root is bundle-relative", "[spec]")
 {
@@ -38,21 +39,28 @@ TEST_CASE("spec: a minimal config parses, relative root is bundle-relative", "[s
 
 TEST_CASE("spec: errors name the JSON path", "[spec]")
 {
-    CHECK(error_of("{") .find("config.json: invalid JSON at offset") == 0);
+    CHECK(error_of("{").find("config.json: invalid JSON at offset") == 0);
     CHECK(error_of(R"({"process":{},"root":{"path":"r"}})") == "config.json: ociVersion: missing");
     CHECK(error_of(R"({"ociVersion":"1","root":{"path":"r"}})") == "config.json: process: missing");
     CHECK(error_of(R"({"ociVersion":"1","process":{"args":["a",3]},"root":{"path":"r"}})") ==
           "config.json: process.args[1]: expected a string");
     CHECK(error_of(R"({"ociVersion":"1","process":{"cwd":"rel"},"root":{"path":"r"}})") ==
           "config.json: process.cwd: must be an absolute path");
-    CHECK(error_of(R"({"ociVersion":"1","process":{},"root":{"path":"r"},"linux":{"namespaces":[{"type":"bogus"}]}})") ==
-          "config.json: linux.namespaces[0].type: unknown namespace type `bogus`");
-    CHECK(error_of(R"({"ociVersion":"1","process":{},"root":{"path":"r"},"hooks":{"prestart":[{"path":"rel"}]}})") ==
-          "config.json: hooks.prestart[0].path: must be an absolute path");
-    CHECK(error_of(R"({"ociVersion":"1","process":{"capabilities":{"bounding":["CAP_NOPE"]}},"root":{"path":"r"}})") ==
-          "config.json: process.capabilities.bounding[0]: unknown capability `CAP_NOPE`");
-    CHECK(error_of(R"({"ociVersion":"1","process":{},"root":{"path":"r"},"annotations":{"k":1}})") ==
-          "config.json: annotations.k: expected a string");
+    CHECK(
+        error_of(
+            R"({"ociVersion":"1","process":{},"root":{"path":"r"},"linux":{"namespaces":[{"type":"bogus"}]}})") ==
+        "config.json: linux.namespaces[0].type: unknown namespace type `bogus`");
+    CHECK(
+        error_of(
+            R"({"ociVersion":"1","process":{},"root":{"path":"r"},"hooks":{"prestart":[{"path":"rel"}]}})") ==
+        "config.json: hooks.prestart[0].path: must be an absolute path");
+    CHECK(
+        error_of(
+            R"({"ociVersion":"1","process":{"capabilities":{"bounding":["CAP_NOPE"]}},"root":{"path":"r"}})") ==
+        "config.json: process.capabilities.bounding[0]: unknown capability `CAP_NOPE`");
+    CHECK(
+        error_of(R"({"ociVersion":"1","process":{},"root":{"path":"r"},"annotations":{"k":1}})") ==
+        "config.json: annotations.k: expected a string");
 }
 
 TEST_CASE("spec: linux section, hooks, capabilities, resources", "[spec]")
@@ -114,12 +122,14 @@ TEST_CASE("state: runc's state layout, pid 0 when stopped", "[spec]")
     st.rootfs = "/b/rootfs";
     st.oci_version = "1.0.2";
     st.created = "2026-11-24T10:03:54.000000001Z";
-    CHECK(oci_state_json(st, Status::running, false) ==
-          R"({"ociVersion":"1.0.2","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-11-24T10:03:54.000000001Z","owner":""})");
-    CHECK(oci_state_json(st, Status::stopped, false).find(R"("pid":0,"status":"stopped")") != std::string::npos);
-    st.annotations["k"] = "v";
-    CHECK(oci_state_json(st, Status::created, true).find("\n  \"annotations\": {\n    \"k\": \"v\"\n  },") !=
+    CHECK(
+        oci_state_json(st, Status::running, false) ==
+        R"({"ociVersion":"1.0.2","id":"c1","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-11-24T10:03:54.000000001Z","owner":""})");
+    CHECK(oci_state_json(st, Status::stopped, false).find(R"("pid":0,"status":"stopped")") !=
           std::string::npos);
+    st.annotations["k"] = "v";
+    CHECK(oci_state_json(st, Status::created, true)
+              .find("\n  \"annotations\": {\n    \"k\": \"v\"\n  },") != std::string::npos);
 }
 
 // Found by fuzzing: RapidJSON's default parser recurses once per nesting level, so a
@@ -129,9 +139,10 @@ TEST_CASE("spec: deep nesting is an error, not a stack overflow", "[spec][fuzz]"
     constexpr size_t kDepth = 1'000'000;
     std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
     CHECK(error_of(deep) == "config.json: (root): expected an object");
-    std::string in_annotation = R"({"ociVersion":"1","process":{},"root":{"path":"r"},"annotations":{"k":)" +
-                                deep + "}}";
-    CHECK(error_of(in_annotation) == "config.json: annotations.k[0][0]...: nested deeper than 64 levels");
+    std::string in_annotation =
+        R"({"ociVersion":"1","process":{},"root":{"path":"r"},"annotations":{"k":)" + deep + "}}";
+    CHECK(error_of(in_annotation) ==
+          "config.json: annotations.k[0][0]...: nested deeper than 64 levels");
     CHECK_THROWS_WITH(parse_spec(std::string(kDepth, '{'), "/b"),
                       Catch::StartsWith("config.json: invalid JSON at offset 1:"));
 }
@@ -152,5 +163,6 @@ TEST_CASE("state: state.json text round trip, deep nesting refused", "[spec][fuz
     CHECK(oci_state_json(s, Status::running, false).find(R"("k\u0000x":"v")") != std::string::npos);
     CHECK_THROWS_WITH(parse_state("{}", "/run/urunc/c1/state.json"),
                       "`/run/urunc/c1/state.json` is not a urunc state file");
-    CHECK_THROWS_WITH(parse_state(std::string(1'000'000, '['), "x"), "`x` is not a urunc state file");
+    CHECK_THROWS_WITH(parse_state(std::string(1'000'000, '['), "x"),
+                      "`x` is not a urunc state file");
 }

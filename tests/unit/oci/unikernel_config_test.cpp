@@ -54,14 +54,14 @@ void check_rejects(const UnikernelConfig &c, const std::string &key, const std::
     CHECK(m.find(what) != std::string::npos);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("annotations: upstream config_test vector", "[oci][config]")
 {
     std::map<std::string, std::string> a{
-        {P + "unikernelType", "type1"}, {P + "cmdline", "cmd1"},       {P + "binary", "binary1"},
-        {P + "hypervisor", "hypervisor1"}, {P + "initrd", "initrd1"},  {P + "block", "block1"},
-        {P + "blkMntPoint", "point1"},  {P + "mountRootfs", "true"},   {"org.other", "x"}};
+        {P + "unikernelType", "type1"},    {P + "cmdline", "cmd1"},     {P + "binary", "binary1"},
+        {P + "hypervisor", "hypervisor1"}, {P + "initrd", "initrd1"},   {P + "block", "block1"},
+        {P + "blkMntPoint", "point1"},     {P + "mountRootfs", "true"}, {"org.other", "x"}};
     auto c = config_from_annotations(a);
     REQUIRE(c);
     CHECK(c->type == "type1");
@@ -80,8 +80,8 @@ TEST_CASE("annotations: upstream config_test vector", "[oci][config]")
 TEST_CASE("annotations: none of ours means not a unikernel", "[oci][config]")
 {
     CHECK_FALSE(config_from_annotations({}));
-    CHECK_FALSE(config_from_annotations({{"org.opencontainers.image.title", "x"},
-                                         {"com.urunc.unikernelType", "linux"}}));
+    CHECK_FALSE(config_from_annotations(
+        {{"org.opencontainers.image.title", "x"}, {"com.urunc.unikernelType", "linux"}}));
     // Empty values count as unset (shims may forward empty labels).
     CHECK_FALSE(config_from_annotations({{P + "unikernelType", ""}, {P + "binary", ""}}));
     // Unknown keys of our prefix are ignored, not a reason to claim the bundle.
@@ -170,14 +170,14 @@ TEST_CASE("printable text and Go path cleaning", "[oci][config]")
     CHECK(is_printable_text("qemu 1.2/é"));
     CHECK(is_printable_text("日本"));
     CHECK(is_printable_text(""));
-    CHECK_FALSE(is_printable_text("\xa9\xe9\xae"));      // base64-decoded "qemu"
+    CHECK_FALSE(is_printable_text("\xa9\xe9\xae"));  // base64-decoded "qemu"
     CHECK_FALSE(is_printable_text("a\tb"));
     CHECK_FALSE(is_printable_text(std::string("a\0b", 3)));
     CHECK_FALSE(is_printable_text("\x7f"));
-    CHECK_FALSE(is_printable_text("\xc2\x85"));          // C1 NEL
-    CHECK_FALSE(is_printable_text("\xc0\xaf"));          // overlong "/"
-    CHECK_FALSE(is_printable_text("\xed\xa0\x80"));      // surrogate
-    CHECK_FALSE(is_printable_text("\xe6\x97"));          // truncated
+    CHECK_FALSE(is_printable_text("\xc2\x85"));      // C1 NEL
+    CHECK_FALSE(is_printable_text("\xc0\xaf"));      // overlong "/"
+    CHECK_FALSE(is_printable_text("\xed\xa0\x80"));  // surrogate
+    CHECK_FALSE(is_printable_text("\xe6\x97"));      // truncated
 
     CHECK(clean_path("") == ".");
     CHECK(clean_path("a//b/./c/..") == "a/b");
@@ -218,7 +218,8 @@ TEST_CASE("resolve: precedence between annotations and urunc.json", "[oci][confi
 
     // The registries decide whether full validation passes; the choice of source is the
     // point here, so look at the error text when it fails at the registry stage.
-    auto outcome = [](const std::optional<UnikernelConfig> &a, const std::optional<std::string> &j) {
+    auto outcome = [](const std::optional<UnikernelConfig> &a,
+                      const std::optional<std::string> &j) {
         try {
             return resolve(a, j)->hypervisor;
         } catch (const Error &e) {
@@ -280,10 +281,14 @@ TEST_CASE("validate: path annotations", "[oci][config]")
             auto c = base();
             c.block = "/disk.img";
             c.blk_mount_point = "/data";
-            if (key == "binary") c.binary = value;
-            if (key == "initrd") c.initrd = value;
-            if (key == "block") c.block = value;
-            if (key == "blkMntPoint") c.blk_mount_point = value;
+            if (key == "binary")
+                c.binary = value;
+            if (key == "initrd")
+                c.initrd = value;
+            if (key == "block")
+                c.block = value;
+            if (key == "blkMntPoint")
+                c.blk_mount_point = value;
             if (key == "blkMntPoint" && value == "/")
                 CHECK(passes_value_checks(c));
             else
@@ -321,7 +326,8 @@ TEST_CASE("validate: version, cmdline, solo5 devices, snapshot view", "[oci][con
     cl.cmdline = std::string("a\0b", 3);
     check_rejects(cl, "cmdline", "NUL");
 
-    for (std::string bad : std::vector<std::string>{"", std::string(68, 'n'), "net-0", "n_1", "é"}) {
+    for (std::string bad :
+         std::vector<std::string>{"", std::string(68, 'n'), "net-0", "n_1", "é"}) {
         INFO(bad);
         auto s = base();
         s.solo5_net_dev = bad;
@@ -415,7 +421,8 @@ TEST_CASE("urunc.json: deep nesting is parsed without recursion", "[oci][config]
     auto c = config_from_urunc_json(R"({"foreign":)" + deep +
                                     R"(,"com.urunc.unikernel.hypervisor":"qemu"})");
     CHECK(c.hypervisor == "qemu");
-    CHECK_THROWS_WITH(config_from_urunc_json(deep), "urunc.json: the document must be a JSON object");
+    CHECK_THROWS_WITH(config_from_urunc_json(deep),
+                      "urunc.json: the document must be a JSON object");
     CHECK_THROWS_WITH(config_from_urunc_json(std::string(kDepth, '[')),
                       Catch::StartsWith("urunc.json: ") && Catch::Contains("at offset 1000000"));
 }

@@ -43,12 +43,14 @@ std::string mode_of(const std::string &path)
     return buf;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("artifacts: kernel, initrd and urunc.json are opened inside the root", "[rootfs][artifacts]")
+TEST_CASE("artifacts: kernel, initrd and urunc.json are opened inside the root",
+          "[rootfs][artifacts]")
 {
     Image img;
-    auto a = open_artifacts(img.rootfd.get(), {"/unikernel/app", "unikernel/initrd", "/urunc.json"});
+    auto a =
+        open_artifacts(img.rootfd.get(), {"/unikernel/app", "unikernel/initrd", "/urunc.json"});
     CHECK(a.kernel.path == "/unikernel/app");
     CHECK(a.kernel.relpath == "unikernel/app");
     CHECK(a.kernel.size == 10000);
@@ -69,27 +71,34 @@ TEST_CASE("artifacts: optional parts", "[rootfs][artifacts]")
     ::unlink((img.root + "/urunc.json").c_str());
     auto a = open_artifacts(img.rootfd.get(), {"/unikernel/app", "", "/urunc.json"});
     CHECK_FALSE(a.initrd);
-    CHECK_FALSE(a.config); // absent urunc.json: config comes from annotations
-    CHECK(error_of([&] { open_artifacts(img.rootfd.get(), {"/unikernel/app", "/absent", ""}); }) ==
-          "initrd: open `/absent` in `" + img.root + "`: No such file or directory");
-    CHECK(error_of([&] { open_artifacts(img.rootfd.get(), {"", "", ""}); }) == "kernel: the path is empty");
+    CHECK_FALSE(a.config);  // absent urunc.json: config comes from annotations
+    CHECK(error_of([&] {
+              open_artifacts(img.rootfd.get(), {"/unikernel/app", "/absent", ""});
+          }) == "initrd: open `/absent` in `" + img.root + "`: No such file or directory");
+    CHECK(error_of([&] {
+              open_artifacts(img.rootfd.get(), {"", "", ""});
+          }) == "kernel: the path is empty");
 }
 
 TEST_CASE("artifacts: directories, fifos and escapes are refused", "[rootfs][artifacts]")
 {
     Image img;
-    CHECK(error_of([&] { open_artifacts(img.rootfd.get(), {"/unikernel", "", ""}); }) ==
-          "kernel: `/unikernel` is not a regular file (it is a directory)");
+    CHECK(error_of([&] {
+              open_artifacts(img.rootfd.get(), {"/unikernel", "", ""});
+          }) == "kernel: `/unikernel` is not a regular file (it is a directory)");
     // O_PATH: a fifo is refused without blocking on it.
     REQUIRE(::mkfifo((img.root + "/fifo").c_str(), 0644) == 0);
-    CHECK(error_of([&] { open_artifacts(img.rootfd.get(), {"/fifo", "", ""}); }) ==
-          "kernel: `/fifo` is not a regular file (it is a fifo)");
+    CHECK(error_of([&] {
+              open_artifacts(img.rootfd.get(), {"/fifo", "", ""});
+          }) == "kernel: `/fifo` is not a regular file (it is a fifo)");
     write_text(img.tmp / "host-file", "secret");
-    REQUIRE(::symlink((img.tmp / "host-file").c_str(), (img.root + "/urunc.json.lnk").c_str()) == 0);
+    REQUIRE(::symlink((img.tmp / "host-file").c_str(), (img.root + "/urunc.json.lnk").c_str()) ==
+            0);
     // Optional does not mean an escape is ignored.
     CHECK(error_of([&] {
               open_artifacts(img.rootfd.get(), {"/unikernel/app", "", "/urunc.json.lnk"});
-          }) == "urunc.json: `/urunc.json.lnk` in `" + img.root + "` escapes it through a symlink, .. or a mount inside it");
+          }) == "urunc.json: `/urunc.json.lnk` in `" + img.root +
+                    "` escapes it through a symlink, .. or a mount inside it");
     REQUIRE(::symlink("app", (img.root + "/unikernel/current").c_str()) == 0);
     CHECK(open_artifacts(img.rootfd.get(), {"/unikernel/current", "", ""}).kernel.size == 10000);
 }
@@ -97,7 +106,8 @@ TEST_CASE("artifacts: directories, fifos and escapes are refused", "[rootfs][art
 TEST_CASE("artifacts: the fallback copy keeps relative paths and modes", "[rootfs][artifacts]")
 {
     Image img;
-    auto a = open_artifacts(img.rootfd.get(), {"/unikernel/app", "/unikernel/initrd", "/urunc.json"});
+    auto a =
+        open_artifacts(img.rootfd.get(), {"/unikernel/app", "/unikernel/initrd", "/urunc.json"});
     std::string dest = img.tmp / "copy";
     {
         auto c = copy_artifacts(a, dest);
@@ -125,7 +135,8 @@ TEST_CASE("artifacts: the fallback copy keeps relative paths and modes", "[rootf
     CHECK(remove_tree(dest).empty());
 }
 
-TEST_CASE("artifacts: copy across filesystems and refusal when space is short", "[rootfs][artifacts][privileged]")
+TEST_CASE("artifacts: copy across filesystems and refusal when space is short",
+          "[rootfs][artifacts][privileged]")
 {
     enter_private_mount_ns();
     Image img;

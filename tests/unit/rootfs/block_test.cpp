@@ -37,7 +37,7 @@ std::optional<BlockDevice> detect(const std::string &path, std::string &why)
     return block_device_for(path, MountInfo::load(), &why);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("block: a mounted loop device is a block rootfs", "[rootfs][block][privileged]")
 {
@@ -84,13 +84,15 @@ TEST_CASE("block: tmpfs, overlay and plain directories are refused", "[rootfs][b
     mkdir_p(tmp / "tmpfs");
     ScopedMount t("tmpfs", tmp / "tmpfs", "tmpfs", 0);
     CHECK_FALSE(detect(tmp / "tmpfs", why));
-    CHECK(why == "`" + (tmp / "tmpfs") + "` is mounted from `tmpfs` (tmpfs), not from a block device");
+    CHECK(why ==
+          "`" + (tmp / "tmpfs") + "` is mounted from `tmpfs` (tmpfs), not from a block device");
 
     for (auto d : {"lower", "upper", "work", "ovl"})
         mkdir_p(tmp / "tmpfs" + "/" + d);
     std::string base = tmp / "tmpfs";
     ScopedMount ovl("overlay", base + "/ovl", "overlay", 0,
-                    "lowerdir=" + base + "/lower,upperdir=" + base + "/upper,workdir=" + base + "/work");
+                    "lowerdir=" + base + "/lower,upperdir=" + base + "/upper,workdir=" + base +
+                        "/work");
     CHECK_FALSE(detect(base + "/ovl", why));
     CHECK(why == "`" + base + "/ovl` is mounted from `overlay` (overlay), not from a block device");
 
@@ -98,7 +100,8 @@ TEST_CASE("block: tmpfs, overlay and plain directories are refused", "[rootfs][b
     mkdir_p(tmp / "liar");
     ScopedMount liar("/dev/loop0", tmp / "liar", "tmpfs", 0);
     CHECK_FALSE(detect(tmp / "liar", why));
-    CHECK(why.find("`" + (tmp / "liar") + "` is mounted from `/dev/loop0` but its filesystem is on 0:") == 0);
+    CHECK(why.find("`" + (tmp / "liar") +
+                   "` is mounted from `/dev/loop0` but its filesystem is on 0:") == 0);
 }
 
 TEST_CASE("block: an unresolvable path throws with the path", "[rootfs][block]")
@@ -137,7 +140,8 @@ TEST_CASE("devmapper: the kernel is asked before libdevmapper", "[rootfs][devmap
     write_text(proc / "misc", "237 loop-control\n236 device-mapper\n");
     CHECK(kernel_has_device_mapper(proc.path()));
     write_text(proc / "misc", "237 loop-control\n");
-    write_text(proc / "devices", "Character devices:\n  1 mem\n\nBlock devices:\n253 device-mapper\n");
+    write_text(proc / "devices",
+               "Character devices:\n  1 mem\n\nBlock devices:\n253 device-mapper\n");
     CHECK(kernel_has_device_mapper(proc.path()));
     write_text(proc / "devices", "Character devices:\n  1 mem\n\nBlock devices:\n  7 loop\n");
     CHECK_FALSE(kernel_has_device_mapper(proc.path()));
@@ -151,7 +155,8 @@ TEST_CASE("devmapper: no device-mapper gives one clear error and touches nothing
         SUCCEED("this kernel has device-mapper; the refusal path is not reachable here");
     else {
         bool had_control = path_exists("/dev/mapper/control");
-        CHECK(error_of([] { dm_lineage(253, 0); }) == "device-mapper is not available in this kernel");
+        CHECK(error_of([] { dm_lineage(253, 0); }) ==
+              "device-mapper is not available in this kernel");
         CHECK(path_exists("/dev/mapper/control") == had_control);
     }
 }

@@ -53,9 +53,10 @@ void mount_ext4(const std::string &dev, const std::string &dir)
         throw sys_error("mount `" + dev + "`");
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("block unmount: the device is unmounted and free afterwards", "[rootfs][block_unmount][privileged]")
+TEST_CASE("block unmount: the device is unmounted and free afterwards",
+          "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string mnt = d.tmp / "rootfs";
@@ -68,7 +69,8 @@ TEST_CASE("block unmount: the device is unmounted and free afterwards", "[rootfs
     CHECK(mounts_of_device(d.major, d.minor).empty());
 }
 
-TEST_CASE("block unmount: only a whole block device is unmounted", "[rootfs][block_unmount][privileged]")
+TEST_CASE("block unmount: only a whole block device is unmounted",
+          "[rootfs][block_unmount][privileged]")
 {
     enter_private_mount_ns();
     TempDir tmp;
@@ -80,7 +82,8 @@ TEST_CASE("block unmount: only a whole block device is unmounted", "[rootfs][blo
     CHECK(MountInfo::load().is_mountpoint(tmp / "t"));
 }
 
-TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached", "[rootfs][block_unmount][privileged]")
+TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached",
+          "[rootfs][block_unmount][privileged]")
 {
     Disk d;
     std::string mnt = d.tmp / "rootfs";
@@ -89,9 +92,10 @@ TEST_CASE("block unmount: a busy filesystem is refused, never lazily detached", 
         UniqueFd busy(::open((mnt + "/held").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
         REQUIRE(busy);
         std::string msg = error_of([&] { unmount_for_guest(mnt); });
-        CHECK(msg == "unmount `" + mnt + "` for the guest (a process still uses it; it is not detached "
-                     "lazily, or the host could go on writing to `" + d.loop.path() +
-                     "`): Device or resource busy");
+        CHECK(msg == "unmount `" + mnt +
+                         "` for the guest (a process still uses it; it is not detached "
+                         "lazily, or the host could go on writing to `" +
+                         d.loop.path() + "`): Device or resource busy");
         CHECK(d.mounted_here());
     }
     unmount_for_guest(mnt);
@@ -114,11 +118,11 @@ TEST_CASE("block unmount: a private copy in another namespace is found and refus
     });
     std::string msg = error_of([&] { unmount_for_guest(mnt); });
     CHECK(msg == "unmount `" + mnt + "` for the guest: `" + d.loop.path() +
-                     "` is still mounted elsewhere (pid " + std::to_string(other.pid()) + ": " + mnt +
-                     "); refusing to hand it to the guest");
+                     "` is still mounted elsewhere (pid " + std::to_string(other.pid()) + ": " +
+                     mnt + "); refusing to hand it to the guest");
     CHECK_FALSE(d.mounted_here());
     CHECK(block_device_claimed(d.loop.path()));
-    other.release(); // its namespace dies, and the last mount with it
+    other.release();  // its namespace dies, and the last mount with it
     CHECK_FALSE(block_device_claimed(d.loop.path()));
 }
 
@@ -142,7 +146,8 @@ TEST_CASE("block unmount: copies under a shared parent go away by propagation",
     auto theirs = MountInfo::load("/proc/" + std::to_string(slave.pid()) + "/mountinfo");
     REQUIRE(theirs.is_mountpoint(mnt));
     unmount_for_guest(mnt);
-    CHECK_FALSE(MountInfo::load("/proc/" + std::to_string(slave.pid()) + "/mountinfo").is_mountpoint(mnt));
+    CHECK_FALSE(
+        MountInfo::load("/proc/" + std::to_string(slave.pid()) + "/mountinfo").is_mountpoint(mnt));
     CHECK_FALSE(block_device_claimed(d.loop.path()));
 }
 
@@ -154,8 +159,8 @@ TEST_CASE("block unmount: a second mount of the device in our namespace is refus
     mount_ext4(d.loop.path(), a);
     mount_ext4(d.loop.path(), b);
     CHECK(error_of([&] { unmount_for_guest(a); }) ==
-          "unmount `" + a + "` for the guest: `" + d.loop.path() + "` is still mounted elsewhere (" + b +
-              "); refusing to hand it to the guest");
+          "unmount `" + a + "` for the guest: `" + d.loop.path() +
+              "` is still mounted elsewhere (" + b + "); refusing to hand it to the guest");
 }
 
 namespace {
@@ -166,13 +171,13 @@ bool exclusive_waiter_on(ino_t ino)
 {
     std::string tail = ":" + std::to_string(ino) + " ";
     for (const auto &line : split(read_file("/proc/locks"), '\n'))
-        if (line.find("-> FLOCK") != std::string::npos && line.find(" WRITE ") != std::string::npos &&
-            line.find(tail) != std::string::npos)
+        if (line.find("-> FLOCK") != std::string::npos &&
+            line.find(" WRITE ") != std::string::npos && line.find(tail) != std::string::npos)
             return true;
     return false;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("block unmount: a urunc init between copying the host's mounts and detaching them is "
           "waited for, not refused and not raced",
@@ -202,7 +207,8 @@ TEST_CASE("block unmount: a urunc init between copying the host's mounts and det
         ::close(ready[0]);
         try {
             MountCopyLock copying(MountCopyLock::shared);
-            if (::unshare(CLONE_NEWNS) < 0 || ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+            if (::unshare(CLONE_NEWNS) < 0 ||
+                ::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
                 ::_exit(2);
             struct stat st;
             if (::stat(lock.c_str(), &st) < 0 || ::write(ready[1], "r", 1) != 1)

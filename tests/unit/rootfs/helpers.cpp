@@ -148,8 +148,7 @@ std::string run_in_child(const std::function<void()> &fn)
     wr.reset();
     std::string msg = read_fd(rd.get(), "child pipe");
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!msg.empty())
         return msg;
     if (WIFSIGNALED(status))
@@ -184,8 +183,7 @@ ParkedChild::ParkedChild(const std::function<void()> &setup)
         (void)!::write(ready[1], msg.data(), msg.size());
         ::close(ready[1]);
         char c;
-        while (::read(rel[0], &c, 1) < 0 && errno == EINTR) {
-        }
+        while (::read(rel[0], &c, 1) < 0 && errno == EINTR) {}
         ::_exit(0);
     }
     ::close(ready[1]);
@@ -207,8 +205,7 @@ void ParkedChild::release()
     }
     if (pid_ > 0) {
         int status;
-        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
         pid_ = -1;
     }
 }
@@ -225,4 +222,4 @@ std::string error_of(const std::function<void()> &fn)
     return "";
 }
 
-} // namespace urunc::rootfs::test
+}  // namespace urunc::rootfs::test

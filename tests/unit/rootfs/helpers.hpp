@@ -70,7 +70,7 @@ public:
     ParkedChild(const ParkedChild &) = delete;
     ParkedChild &operator=(const ParkedChild &) = delete;
     pid_t pid() const { return pid_; }
-    void release(); // let it exit and reap it
+    void release();  // let it exit and reap it
 
 private:
     pid_t pid_ = -1;
@@ -80,4 +80,4 @@ private:
 // The message of the Error `fn` throws, or "" when it throws nothing.
 std::string error_of(const std::function<void()> &fn);
 
-} // namespace urunc::rootfs::test
+}  // namespace urunc::rootfs::test

@@ -55,9 +55,10 @@ int run(const char *path, const char *arg0, const char *arg1)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[rootfs][monitor_root][privileged]")
+TEST_CASE("monitor root: build, pivot and find exactly what was asked for",
+          "[rootfs][monitor_root][privileged]")
 {
     TempDir tmp;
     mkdir_p(tmp / "root");
@@ -67,7 +68,8 @@ TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[ro
     struct stat host_null = stat_of("/dev/null");
     struct stat host_root = stat_of("/");
     bool have_kvm = path_exists("/dev/kvm");
-    bool have_ovmf = path_exists("/usr/share/qemu/OVMF.fd") && path_exists("/usr/share/ovmf/OVMF.fd");
+    bool have_ovmf =
+        path_exists("/usr/share/qemu/OVMF.fd") && path_exists("/usr/share/ovmf/OVMF.fd");
 
     std::string err = run_in_child([&] {
         if (::unshare(CLONE_NEWNS) < 0)
@@ -101,18 +103,21 @@ TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[ro
         expect(S_ISDIR(stat_of("/usr/share/qemu").st_mode), "/usr/share/qemu");
         expect(S_ISDIR(stat_of("/usr/share/seabios").st_mode), "/usr/share/seabios");
         if (have_ovmf)
-            expect(S_ISREG(stat_of("/usr/share/qemu/OVMF.fd").st_mode), "OVMF.fd -> ../ovmf/OVMF.fd");
+            expect(S_ISREG(stat_of("/usr/share/qemu/OVMF.fd").st_mode),
+                   "OVMF.fd -> ../ovmf/OVMF.fd");
         expect(missing("/usr/share/no-such-data"), "a missing data dir is skipped");
         expect(missing("/usr/bin"), "nothing else of /usr");
         // The artifact bound from an O_PATH fd, read-only.
         expect(read_file("/unikernel/kernel") == "KERNEL IMAGE", "kernel content");
-        expect(::open("/unikernel/kernel", O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS, "kernel is read-only");
+        expect(::open("/unikernel/kernel", O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS,
+               "kernel is read-only");
         // Written files.
         expect(read_file("/etc/urunc.json") == "{\"a\":1}", "urunc.json content");
         expect((stat_of("/etc/urunc.json").st_mode & 07777) == 0600, "urunc.json mode");
         // Device nodes: host numbers, world read-write.
         struct stat null = stat_of("/dev/null");
-        expect(S_ISCHR(null.st_mode) && null.st_rdev == host_null.st_rdev, "/dev/null is the host's");
+        expect(S_ISCHR(null.st_mode) && null.st_rdev == host_null.st_rdev,
+               "/dev/null is the host's");
         expect((null.st_mode & 0777) == 0666, "/dev/null mode 0666");
         struct stat blk = stat_of(loop.path());
         expect(S_ISBLK(blk.st_mode) && blk.st_rdev == host_loop.st_rdev, "loop device node");
@@ -126,15 +131,16 @@ TEST_CASE("monitor root: build, pivot and find exactly what was asked for", "[ro
         expect(::mknod("/dev/made", S_IFBLK | 0600, host_loop.st_rdev) < 0 && errno == EROFS,
                "mknod in /dev: EROFS");
         struct stat extra = stat_of("/dev/extra");
-        expect(S_ISCHR(extra.st_mode) && extra.st_rdev == makedev(1, 5) && (extra.st_mode & 07777) == 0600 &&
-                   extra.st_uid == 12 && extra.st_gid == 34,
+        expect(S_ISCHR(extra.st_mode) && extra.st_rdev == makedev(1, 5) &&
+                   (extra.st_mode & 07777) == 0600 && extra.st_uid == 12 && extra.st_gid == 34,
                "a linux.devices node, as asked");
         // Masked and read-only /proc paths; /proc/sys read-only without being asked.
         char c;
         UniqueFd keys(::open("/proc/keys", O_RDONLY | O_CLOEXEC));
         expect(keys && ::read(keys.get(), &c, 1) == 0, "/proc/keys reads as /dev/null");
         if (path_exists("/proc/acpi"))
-            expect(::rmdir("/proc/acpi/x") < 0 && ::access("/proc/acpi", W_OK) < 0 && errno == EROFS,
+            expect(::rmdir("/proc/acpi/x") < 0 && ::access("/proc/acpi", W_OK) < 0 &&
+                       errno == EROFS,
                    "/proc/acpi is an empty read-only tmpfs");
         expect(::open("/proc/sys/kernel/core_pattern", O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS,
                "/proc/sys is read-only");
@@ -174,17 +180,20 @@ TEST_CASE("monitor root: errors name the step and the path", "[rootfs][monitor_r
           "monitor root: bind `/usr/bin/no-such-vmm`: No such file or directory");
     MonitorRootRequest not_dev;
     not_dev.devices = {"/dev/../etc/passwd"};
-    CHECK(build_in_child(not_dev) == "monitor root: device `/dev/../etc/passwd` must be under /dev");
+    CHECK(build_in_child(not_dev) ==
+          "monitor root: device `/dev/../etc/passwd` must be under /dev");
     MonitorRootRequest regular;
     regular.devices = {"/dev/shm"};
     CHECK(build_in_child(regular) == "monitor root: `/dev/shm` is not a device node");
     MonitorRootRequest bad_source;
     bad_source.file_binds = {{tmp / "absent", "/unikernel/kernel"}};
     CHECK(build_in_child(bad_source) == "monitor root: mount `" + (tmp / "absent") + "` on `" +
-                                            (tmp / "root") + "/unikernel/kernel`: No such file or directory");
+                                            (tmp / "root") +
+                                            "/unikernel/kernel`: No such file or directory");
     MonitorRootRequest relative;
     relative.binds = {"usr/bin/qemu"};
-    CHECK(build_in_child(relative) == "monitor root: bind `usr/bin/qemu`: must be an absolute path");
+    CHECK(build_in_child(relative) ==
+          "monitor root: bind `usr/bin/qemu`: must be an absolute path");
     CHECK(error_of([&] { enter_monitor_root(tmp / "absent"); }) ==
           "enter monitor root `" + (tmp / "absent") + "`: chdir: No such file or directory");
 }

@@ -12,12 +12,13 @@ using namespace urunc::rootfs;
 
 namespace {
 std::string fixture(const std::string &name) { return std::string(ROOTFS_FIXTURES) + "/" + name; }
-} // namespace
+}  // namespace
 
 TEST_CASE("mountinfo: a real block device mount", "[rootfs][mountinfo]")
 {
     auto mi = MountInfo::load(fixture("host.mountinfo"));
-    const auto *e = mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/web/rootfs");
+    const auto *e =
+        mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/web/rootfs");
     REQUIRE(e);
     CHECK(e->id == 30);
     CHECK(e->parent == 25);
@@ -35,29 +36,31 @@ TEST_CASE("mountinfo: a real block device mount", "[rootfs][mountinfo]")
 TEST_CASE("mountinfo: a bind mount of a subdirectory keeps its root", "[rootfs][mountinfo]")
 {
     auto mi = MountInfo::load(fixture("host.mountinfo"));
-    const auto *e = mi.find_mount("/srv/bound lib"); // \040 decoded
+    const auto *e = mi.find_mount("/srv/bound lib");  // \040 decoded
     REQUIRE(e);
     CHECK(e->root == "/lib");
     CHECK(e->source == "/dev/loop3");
-    CHECK(e->read_only()); // per-mount ro over an rw superblock
+    CHECK(e->read_only());  // per-mount ro over an rw superblock
 }
 
 TEST_CASE("mountinfo: overlay, device-mapper and superblock-ro tmpfs", "[rootfs][mountinfo]")
 {
     auto mi = MountInfo::load(fixture("host.mountinfo"));
-    const auto *ov = mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/app/rootfs");
+    const auto *ov =
+        mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/app/rootfs");
     REQUIRE(ov);
     CHECK(ov->fstype == "overlay");
     CHECK(ov->major == 0);
     CHECK(has_option(ov->super_options, "workdir=/var/lib/containerd/w"));
-    const auto *dm = mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/db/rootfs");
+    const auto *dm =
+        mi.find_mount("/run/containerd/io.containerd.runtime.v2.task/default/db/rootfs");
     REQUIRE(dm);
     CHECK(dm->major == 253);
     CHECK(dm->source == "/dev/mapper/containerd-pool-snap-7");
     const auto *ro = mi.find_mount("/mnt/ro");
     REQUIRE(ro);
     CHECK(ro->options == "rw,relatime");
-    CHECK(ro->read_only()); // superblock ro
+    CHECK(ro->read_only());  // superblock ro
     CHECK(ro->propagation.empty());
 }
 

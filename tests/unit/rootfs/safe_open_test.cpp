@@ -39,12 +39,13 @@ struct Tree {
     }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("open_in_root follows symlinks that stay inside", "[rootfs][safe_open]")
 {
     Tree t;
-    for (const char *p : {"kernel", "/kernel", "boot/vmlinuz", "/boot/../kernel", "rel-dotdot-inside"}) {
+    for (const char *p :
+         {"kernel", "/kernel", "boot/vmlinuz", "/boot/../kernel", "rel-dotdot-inside"}) {
         INFO(p);
         auto fd = open_in_root(t.rootfd.get(), p, O_PATH);
         REQUIRE(fd);
@@ -60,7 +61,8 @@ TEST_CASE("open_in_root refuses any escape", "[rootfs][safe_open]")
     for (const char *p : {"abs-out", "abs-in", "rel-out", "../outside", "dir/../../outside"}) {
         INFO(p);
         std::string msg = error_of([&] { open_in_root(t.rootfd.get(), p, O_PATH); });
-        CHECK(msg == "`" + std::string(p) + "` in `" + t.root + "` escapes it through a symlink, .. or a mount inside it");
+        CHECK(msg == "`" + std::string(p) + "` in `" + t.root +
+                         "` escapes it through a symlink, .. or a mount inside it");
     }
     try {
         open_in_root(t.rootfd.get(), "abs-out", O_RDONLY);
@@ -83,8 +85,9 @@ TEST_CASE("open_no_symlinks names the symlink component", "[rootfs][safe_open]")
     Tree t;
     CHECK(open_no_symlinks(t.root + "/kernel", O_PATH));
     CHECK(error_of([&] { open_no_symlinks(t.root + "/boot/vmlinuz", O_PATH); }) ==
-          "`" + t.root + "/boot/vmlinuz`: `" + t.root + "/boot/vmlinuz` is a symlink, and symlinks "
-          "are not followed here");
+          "`" + t.root + "/boot/vmlinuz`: `" + t.root +
+              "/boot/vmlinuz` is a symlink, and symlinks "
+              "are not followed here");
     ::symlink("root", (t.tmp / "link").c_str());
     CHECK(error_of([&] { open_no_symlinks(t.tmp / "link/kernel", O_PATH); }) ==
           "`" + (t.tmp / "link/kernel") + "`: `" + (t.tmp / "link") +
@@ -118,5 +121,6 @@ TEST_CASE("reopen_same: the same inode passes, a swapped symlink is refused", "[
     REQUIRE(::unlink(link.c_str()) == 0);
     REQUIRE(::symlink("b", link.c_str()) == 0);
     std::string err = error_of([&] { reopen_same(link, checked.get(), O_DIRECTORY); });
-    CHECK(err == "`" + link + "` changed since it was checked (it was `" + a + "`, it is now `" + b + "`)");
+    CHECK(err == "`" + link + "` changed since it was checked (it was `" + a + "`, it is now `" +
+                     b + "`)");
 }

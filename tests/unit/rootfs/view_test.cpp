@@ -50,7 +50,7 @@ std::string rule(const std::string &value, const std::string &text)
     return "snapshot view `" + value + "`: " + text;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("view: a read-only mount on another filesystem is accepted", "[rootfs][view][privileged]")
 {
@@ -91,8 +91,9 @@ TEST_CASE("view: must be under an allowed prefix when there are any", "[rootfs][
     CHECK(s.check(s.view, {"/"}).empty());
     // Prefixes match whole components: "/tmp/urunc-x" does not allow "/tmp/urunc-xy".
     std::string partial = s.tmp.path().substr(0, s.tmp.path().size() - 1);
-    CHECK(s.check(s.view, {partial, "/run/urunc"}) ==
-          rule(s.view, "must be under one of the allowed prefixes `" + partial + "`, `/run/urunc`"));
+    CHECK(
+        s.check(s.view, {partial, "/run/urunc"}) ==
+        rule(s.view, "must be under one of the allowed prefixes `" + partial + "`, `/run/urunc`"));
 }
 
 TEST_CASE("view: an empty prefix list allows nothing (it no longer means anywhere)",
@@ -114,11 +115,12 @@ TEST_CASE("view: no component may be a symlink", "[rootfs][view][privileged]")
 {
     Setup s;
     REQUIRE(::symlink(s.view.c_str(), (s.tmp / "link").c_str()) == 0);
-    CHECK(s.check(s.tmp / "link") ==
-          rule(s.tmp / "link", "must not go through a symlink (`" + (s.tmp / "link") + "` is one)"));
+    CHECK(s.check(s.tmp / "link") == rule(s.tmp / "link", "must not go through a symlink (`" +
+                                                              (s.tmp / "link") + "` is one)"));
     REQUIRE(::symlink(".", (s.tmp / "here").c_str()) == 0);
     std::string via = s.tmp / "here/view";
-    CHECK(s.check(via) == rule(via, "must not go through a symlink (`" + (s.tmp / "here") + "` is one)"));
+    CHECK(s.check(via) ==
+          rule(via, "must not go through a symlink (`" + (s.tmp / "here") + "` is one)"));
 }
 
 TEST_CASE("view: must be a mountpoint", "[rootfs][view][privileged]")
@@ -132,7 +134,8 @@ TEST_CASE("view: must be a mountpoint", "[rootfs][view][privileged]")
           rule(s.view + "/sub", "must be a mountpoint (the shim mounts the view there)"));
 }
 
-TEST_CASE("view: must be mounted read-only, per mount or per superblock", "[rootfs][view][privileged]")
+TEST_CASE("view: must be mounted read-only, per mount or per superblock",
+          "[rootfs][view][privileged]")
 {
     Setup s;
     std::string rw = s.tmp / "rw";
@@ -144,7 +147,8 @@ TEST_CASE("view: must be mounted read-only, per mount or per superblock", "[root
     std::string bind = s.tmp / "robind";
     mkdir_p(bind);
     ScopedMount b(rw, bind, "", MS_BIND);
-    REQUIRE(::mount(nullptr, bind.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    REQUIRE(::mount(nullptr, bind.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) ==
+            0);
     CHECK(s.check(bind).empty());
     CHECK(MountInfo::load().find_mount(bind)->super_options.find("rw") == 0);
 }
@@ -153,20 +157,22 @@ TEST_CASE("view: must not be the rootfs nor share its filesystem", "[rootfs][vie
 {
     Setup s;
     // The rootfs is itself a mount here (as with a block rootfs), read-only for the test.
-    CHECK(s.check(s.view, {"/"}, s.view) == rule(s.view, "must not be the container rootfs `" +
-                                                          s.view + "` itself"));
+    CHECK(s.check(s.view, {"/"}, s.view) ==
+          rule(s.view, "must not be the container rootfs `" + s.view + "` itself"));
     // A read-only bind of a directory on the rootfs' filesystem is the rootfs in disguise.
     std::string bind = s.tmp / "bind";
     mkdir_p(bind);
     ScopedMount b(s.rootfs, bind, "", MS_BIND);
-    REQUIRE(::mount(nullptr, bind.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0);
+    REQUIRE(::mount(nullptr, bind.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) ==
+            0);
     std::string msg = s.check(bind);
-    CHECK(msg.find(rule(bind, "must be on another filesystem than the container rootfs `" + s.rootfs +
-                                  "` (both are on device ")) == 0);
+    CHECK(msg.find(rule(bind, "must be on another filesystem than the container rootfs `" +
+                                  s.rootfs + "` (both are on device ")) == 0);
     // And the rootfs path must be given.
     auto mi = MountInfo::load();
     CHECK(error_of([&] { validate_view(s.view, "", {"/"}, mi); }) ==
-          rule(s.view, "the container rootfs path is empty, so the view cannot be checked against it"));
+          rule(s.view,
+               "the container rootfs path is empty, so the view cannot be checked against it"));
 }
 
 TEST_CASE("view: a mount table older than the view is refused", "[rootfs][view][privileged]")
@@ -189,7 +195,8 @@ struct FakeSysfs {
     TempDir tmp;
     void loop(unsigned major, unsigned minor, const std::string &backing)
     {
-        std::string d = tmp / ("dev/block/" + std::to_string(major) + ":" + std::to_string(minor) + "/loop");
+        std::string d =
+            tmp / ("dev/block/" + std::to_string(major) + ":" + std::to_string(minor) + "/loop");
         mkdir_p(d);
         write_text(d + "/backing_file", backing + "\n");
     }
@@ -210,14 +217,17 @@ BlockDevice loop_rootfs(const std::string &backing)
     return d;
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("view provenance: loop views must be backed in the rootfs image's directory", "[rootfs][view]")
+TEST_CASE("view provenance: loop views must be backed in the rootfs image's directory",
+          "[rootfs][view]")
 {
     FakeSysfs fs;
-    const std::string pre = "snapshot view `/v`: does not come from the container rootfs's snapshotter (";
+    const std::string pre =
+        "snapshot view `/v`: does not come from the container rootfs's snapshotter (";
     auto check = [&](const BlockDevice &root, unsigned minor) {
-        return error_of([&] { check_view_provenance("/v", makedev(7, minor), root, fs.tmp.path()); });
+        return error_of(
+            [&] { check_view_provenance("/v", makedev(7, minor), root, fs.tmp.path()); });
     };
     fs.loop(7, 2, "/var/lib/blk/snapshots/3");
     fs.loop(7, 3, "/var/lib/other/snapshots/3");
@@ -229,19 +239,22 @@ TEST_CASE("view provenance: loop views must be backed in the rootfs image's dire
           pre + "the view's loop device 7:3 is backed by `/var/lib/other/snapshots/3`, not in "
                 "`/var/lib/blk/snapshots` with the rootfs's `/var/lib/blk/snapshots/7`)");
     CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 4) ==
-          pre + "loop backing file `/var/lib/blk/snapshots/9 (deleted)` is not a file that exists)");
+          pre +
+              "loop backing file `/var/lib/blk/snapshots/9 (deleted)` is not a file that exists)");
     CHECK(check(loop_rootfs("/var/lib/blk/snapshots/7"), 5) ==
           pre + "the rootfs `/dev/loop1` is a loop device, the view's device 7:5 is not)");
     // not a loop nor device-mapper rootfs: nothing to check the view against
     BlockDevice disk = loop_rootfs("");
     disk.kind = BlockKind::other;
     disk.path = "/dev/sdb";
-    CHECK(check(disk, 2) == pre + "the rootfs `/dev/sdb` is neither a loop nor a device-mapper device, so the "
-                                  "view's origin cannot be checked)");
+    CHECK(check(disk, 2) ==
+          pre + "the rootfs `/dev/sdb` is neither a loop nor a device-mapper device, so the "
+                "view's origin cannot be checked)");
     // a device-mapper rootfs and a loop view
     BlockDevice dm = loop_rootfs("");
     dm.kind = BlockKind::device_mapper;
     dm.path = "/dev/mapper/pool-snap-1";
-    CHECK(check(dm, 2) == pre + "the rootfs `/dev/mapper/pool-snap-1` is a device-mapper device, the view's "
-                                "device 7:2 is not)");
+    CHECK(check(dm, 2) ==
+          pre + "the rootfs `/dev/mapper/pool-snap-1` is a device-mapper device, the view's "
+                "device 7:2 is not)");
 }

@@ -8,13 +8,16 @@ using namespace urunc::shim;
 TEST_CASE("shim: containerd's address, in order of precedence", "[shim]")
 {
     std::string src;
-    std::vector<std::string> parent = {"containerd-shim-runc-v2", "-namespace", "default", "-address",
-                                       "/run/x/containerd.sock", "-id", "c1"};
-    CHECK(find_containerd_address("/cfg.sock", "/grpc.sock", parent, "/t.sock.ttrpc", &src) == "/cfg.sock");
+    std::vector<std::string> parent = {
+        "containerd-shim-runc-v2", "-namespace", "default", "-address",
+        "/run/x/containerd.sock",  "-id",        "c1"};
+    CHECK(find_containerd_address("/cfg.sock", "/grpc.sock", parent, "/t.sock.ttrpc", &src) ==
+          "/cfg.sock");
     CHECK(src == "host config view_shim.containerd_address");
     CHECK(find_containerd_address("", "/grpc.sock", parent, "/t.sock.ttrpc", &src) == "/grpc.sock");
     CHECK(src == "GRPC_ADDRESS");
-    CHECK(find_containerd_address("", "", parent, "/t.sock.ttrpc", &src) == "/run/x/containerd.sock");
+    CHECK(find_containerd_address("", "", parent, "/t.sock.ttrpc", &src) ==
+          "/run/x/containerd.sock");
     CHECK(src == "the parent shim's -address");
     CHECK(find_containerd_address("", nullptr, {"shim", "-address=/y.sock"}, nullptr) == "/y.sock");
     CHECK(find_containerd_address("", nullptr, {"bash"}, "/t.sock.ttrpc", &src) == "/t.sock");
@@ -53,16 +56,20 @@ TEST_CASE("shim: one view per (containerd, namespace, snapshotter, parent)", "[s
     CHECK(a.mountpoint == "/run/urunc/views/" + a.hash);
     CHECK(a.lock == "/run/urunc/views/" + a.hash + ".lock");
     // same inputs, same view; any input different, another view
-    CHECK(view_names("/run/urunc/views", "/run/c.sock", "default", "overlayfs", "sha256:abc").key == a.key);
+    CHECK(view_names("/run/urunc/views", "/run/c.sock", "default", "overlayfs", "sha256:abc").key ==
+          a.key);
     CHECK(view_names("/v", "/run/c2.sock", "default", "overlayfs", "sha256:abc").hash != a.hash);
     CHECK(view_names("/v", "/run/c.sock", "k8s.io", "overlayfs", "sha256:abc").hash != a.hash);
     CHECK(view_names("/v", "/run/c.sock", "default", "blk", "sha256:abc").hash != a.hash);
     CHECK(view_names("/v", "/run/c.sock", "default", "overlayfs", "sha256:abd").hash != a.hash);
     // parts are separated: ("ab", "c") is not ("a", "bc")
     CHECK(hash_parts({"ab", "c"}) != hash_parts({"a", "bc"}));
-    CHECK(hash_parts({"abc"}) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(pin_filter(a) == "labels.\"containerd.io/gc.ref.snapshot.overlayfs/urunc-view\"==\"" + a.key + "\"");
-    CHECK(marker_path("/v", "/run/containerd/runc/default", "c1") != marker_path("/v", "/run/containerd/runc/k8s.io", "c1"));
+    CHECK(hash_parts({"abc"}) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(pin_filter(a) ==
+          "labels.\"containerd.io/gc.ref.snapshot.overlayfs/urunc-view\"==\"" + a.key + "\"");
+    CHECK(marker_path("/v", "/run/containerd/runc/default", "c1") !=
+          marker_path("/v", "/run/containerd/runc/k8s.io", "c1"));
     CHECK(marker_path("/v", "/r", "c1").rfind("/v/containers/", 0) == 0);
 }
 
@@ -76,7 +83,7 @@ rapidjson::Document parse(const std::string &s)
     return d;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("shim: the snapshotView annotation is the shim's alone", "[shim]")
 {
@@ -89,8 +96,8 @@ TEST_CASE("shim: the snapshotView annotation is the shim's alone", "[shim]")
     CHECK(std::string(d["annotations"]["a"].GetString()) == "1");
     CHECK(std::string(d["ociVersion"].GetString()) == "1.0.2");
     // no view: a supplied value is removed, nothing else changes
-    d = parse(rewrite_view_annotation(R"({"annotations":{"com.urunc.unikernel.snapshotView":"/etc","b":"2"}})",
-                                      std::nullopt));
+    d = parse(rewrite_view_annotation(
+        R"({"annotations":{"com.urunc.unikernel.snapshotView":"/etc","b":"2"}})", std::nullopt));
     CHECK_FALSE(d["annotations"].HasMember(key.c_str()));
     CHECK(d["annotations"].HasMember("b"));
     // duplicated keys: all of them go
@@ -118,7 +125,8 @@ TEST_CASE("rewrite_view_annotation: deep nesting is an error, not a stack overfl
     std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
     CHECK_THROWS_WITH(rewrite_view_annotation(R"({"annotations":{},"x":)" + deep + "}", "/v"),
                       "config.json: x[0][0][0]...: nested deeper than 64 levels");
-    CHECK_THROWS_WITH(rewrite_view_annotation(deep, "/v"), "config.json: the document must be an object");
+    CHECK_THROWS_WITH(rewrite_view_annotation(deep, "/v"),
+                      "config.json: the document must be an object");
     CHECK_THROWS_WITH(rewrite_view_annotation(std::string(kDepth, '{'), "/v"),
                       Catch::StartsWith("config.json: "));
     // What urunc accepts (64 levels below the object) is still rewritten.

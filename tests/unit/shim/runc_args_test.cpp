@@ -6,9 +6,10 @@ using urunc::shim::parse_runc_args;
 
 TEST_CASE("shim args: go-runc's create line", "[shim]")
 {
-    auto r = parse_runc_args({"/usr/bin/urunc-view-shim", "--root", "/run/containerd/runc/k8s.io", "--log",
-                              "/b/log.json", "--log-format", "json", "create", "--bundle", "/b",
-                              "--pid-file", "/b/init.pid", "--console-socket", "/tmp/s", "--no-pivot", "c1"});
+    auto r = parse_runc_args({"/usr/bin/urunc-view-shim", "--root", "/run/containerd/runc/k8s.io",
+                              "--log", "/b/log.json", "--log-format", "json", "create", "--bundle",
+                              "/b", "--pid-file", "/b/init.pid", "--console-socket", "/tmp/s",
+                              "--no-pivot", "c1"});
     REQUIRE(r);
     CHECK(r->root == "/run/containerd/runc/k8s.io");
     CHECK(r->log == "/b/log.json");

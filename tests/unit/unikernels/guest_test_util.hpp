@@ -32,4 +32,4 @@ inline Net net(std::string ip, std::string mask, std::string gw)
     return n;
 }
 
-} // namespace guest_test
+}  // namespace guest_test

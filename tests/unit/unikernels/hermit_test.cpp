@@ -28,7 +28,8 @@ TEST_CASE("hermit: QEMU words", "[guest][hermit]")
     p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
     MonitorArgs a = g.monitor_args(p);
     CHECK(a.net == std::vector<std::string>{
-                       "-netdev", "tap,id=net0,ifname=tap0_urunc,script=no,downscript=no", "-device",
+                       "-netdev", "tap,id=net0,ifname=tap0_urunc,script=no,downscript=no",
+                       "-device",
                        "virtio-net-pci,netdev=net0,disable-legacy=on,mac=aa:bb:cc:dd:ee:ff"});
     CHECK(a.other.empty());  // -no-reboot comes from our QEMU itself
     p.arch = "aarch64";

@@ -14,9 +14,12 @@ GuestParams base(const char *monitor = "qemu")
     return p;
 }
 
-bool contains(const std::string &s, std::string_view what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string &s, std::string_view what)
+{
+    return s.find(what) != std::string::npos;
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
 {
@@ -47,8 +50,9 @@ TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
     {
         GuestParams p = base();
         p.net = net("10.0.0.5", "255.255.255.0", "");
-        CHECK(g.command_line(p) ==
-              "panic=-1 console=ttyS0 ip=10.0.0.5:::255.255.255.0:urunc:eth0:off init=/init -- arg1");
+        CHECK(
+            g.command_line(p) ==
+            "panic=-1 console=ttyS0 ip=10.0.0.5:::255.255.255.0:urunc:eth0:off init=/init -- arg1");
     }
     SECTION("arguments with blanks are quoted for urunit")
     {
@@ -60,7 +64,8 @@ TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
     {
         GuestParams p = base();
         p.args = {};
-        CHECK_THROWS_WITH(g.command_line(p), "linux: no init was specified (process.args is empty)");
+        CHECK_THROWS_WITH(g.command_line(p),
+                          "linux: no init was specified (process.args is empty)");
     }
     SECTION("rootfs kinds")
     {
@@ -68,7 +73,8 @@ TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
         p.args = {"/sbin/init"};
         p.rootfs = RootfsKind::initrd;
         // upstream's " -- " leaves a trailing blank when there are no arguments
-        CHECK(g.command_line(p) == "panic=-1 console=ttyS0 root=/dev/ram0 rw rdinit=/sbin/init -- ");
+        CHECK(g.command_line(p) ==
+              "panic=-1 console=ttyS0 root=/dev/ram0 rw rdinit=/sbin/init -- ");
         p.rootfs = RootfsKind::ninep;
         CHECK(contains(g.command_line(p),
                        " root=fs0 rw rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
@@ -106,8 +112,9 @@ TEST_CASE("linux: urunit config blob", "[guest][linux]")
 
     SECTION("block rootfs: blob as an extra initrd, env off the command line")
     {
-        CHECK(g.command_line(p) == "panic=-1 console=ttyS0 root=/dev/vda rw retain_initrd "
-                                   "URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- /bin/app 'x y'");
+        CHECK(g.command_line(p) ==
+              "panic=-1 console=ttyS0 root=/dev/vda rw retain_initrd "
+              "URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- /bin/app 'x y'");
         MonitorArgs a = g.monitor_args(p);
         CHECK(a.extra_initrd == "/urunit.conf");
         REQUIRE(a.files.size() == 1);
@@ -135,8 +142,9 @@ TEST_CASE("linux: urunit config blob", "[guest][linux]")
         p.monitor = "firecracker";
         MonitorArgs a = g.monitor_args(p);
         REQUIRE(a.files.size() == 1);
-        CHECK(a.files[0].second ==
-              "UES\nUEE\nUCS\nUID:1000\nGID:100\nWD:/app\nUCE\nUBS\nID:FCdata\nMP:/mnt/data\nUBE\n");
+        CHECK(
+            a.files[0].second ==
+            "UES\nUEE\nUCS\nUID:1000\nGID:100\nWD:/app\nUCE\nUBS\nID:FCdata\nMP:/mnt/data\nUBE\n");
         CHECK(a.extra_initrd == "/urunit.conf");
     }
     SECTION("deliberate: cloud-hypervisor gets the blob too")
@@ -166,11 +174,11 @@ TEST_CASE("linux: block devices per monitor", "[guest][linux]")
     {
         MonitorArgs a = g.monitor_args(p);
         REQUIRE(a.blocks.size() == 2);
-        CHECK(a.blocks[0].exact == std::vector<std::string>{
-                                       "-device", "virtio-blk-pci,serial=rootfs,drive=rootfs", "-drive",
-                                       "format=raw,if=none,id=rootfs,file=/dev/dm-3"});
-        CHECK(a.blocks[1].exact == std::vector<std::string>{
-                                       "-device", "virtio-blk-pci,serial=data,drive=data", "-drive",
+        CHECK(a.blocks[0].exact ==
+              std::vector<std::string>{"-device", "virtio-blk-pci,serial=rootfs,drive=rootfs",
+                                       "-drive", "format=raw,if=none,id=rootfs,file=/dev/dm-3"});
+        CHECK(a.blocks[1].exact ==
+              std::vector<std::string>{"-device", "virtio-blk-pci,serial=data,drive=data", "-drive",
                                        "format=raw,if=none,id=data,file=/d"});
         CHECK(a.other == std::vector<std::string>{"-nodefaults"});
     }
@@ -208,7 +216,8 @@ TEST_CASE("linux: capabilities and monitors", "[guest][linux]")
     CHECK(g.monitors() == std::vector<std::string_view>{"qemu", "firecracker", "cloud-hypervisor"});
 }
 
-TEST_CASE("linux: root.readonly mounts the root `ro` and makes its qemu drive read-only", "[guest][linux]")
+TEST_CASE("linux: root.readonly mounts the root `ro` and makes its qemu drive read-only",
+          "[guest][linux]")
 {
     const Guest &g = guest("linux");
     GuestParams p = base();

@@ -26,10 +26,12 @@ TEST_CASE("mewz: QEMU words", "[guest][mewz]")
     CHECK(a.other == std::vector<std::string>{"-device", "isa-debug-exit,iobase=0x501,iosize=2"});
     p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
     a = g.monitor_args(p);
-    CHECK(a.net == std::vector<std::string>{
-                       "-device",
-                       "virtio-net-pci,netdev=net0,disable-legacy=on,disable-modern=off,mac=aa:bb:cc:dd:ee:ff",
-                       "-netdev", "tap,script=no,downscript=no,id=net0,ifname=tap0_urunc"});
+    CHECK(
+        a.net ==
+        std::vector<std::string>{
+            "-device",
+            "virtio-net-pci,netdev=net0,disable-legacy=on,disable-modern=off,mac=aa:bb:cc:dd:ee:ff",
+            "-netdev", "tap,script=no,downscript=no,id=net0,ifname=tap0_urunc"});
     CHECK(g.monitors() == std::vector<std::string_view>{"qemu"});
     CHECK_FALSE(g.supports_block());
     CHECK_FALSE(g.supports_fs("9pfs"));

@@ -45,8 +45,8 @@ TEST_CASE("mirage: monitor words", "[guest][mirage]")
         p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
         p.blocks = {{"annot_vol", "/data/disk.img", "/data", ""}};
         MonitorArgs a = g.monitor_args(p);
-        CHECK(a.net ==
-              std::vector<std::string>{"--net:service=tap0_urunc", "--net-mac:service=aa:bb:cc:dd:ee:ff"});
+        CHECK(a.net == std::vector<std::string>{"--net:service=tap0_urunc",
+                                                "--net-mac:service=aa:bb:cc:dd:ee:ff"});
         REQUIRE(a.blocks.size() == 1);
         CHECK(a.blocks[0].id == "storage");
         CHECK(a.blocks[0].path == "/data/disk.img");
@@ -54,7 +54,8 @@ TEST_CASE("mirage: monitor words", "[guest][mirage]")
         p.solo5_net_dev = "mgmt";
         p.solo5_blk_dev = "disk0";
         a = g.monitor_args(p);
-        CHECK(a.net == std::vector<std::string>{"--net:mgmt=tap0_urunc", "--net-mac:mgmt=aa:bb:cc:dd:ee:ff"});
+        CHECK(a.net == std::vector<std::string>{"--net:mgmt=tap0_urunc",
+                                                "--net-mac:mgmt=aa:bb:cc:dd:ee:ff"});
         CHECK(a.blocks[0].id == "disk0");
     }
     GuestParams p;

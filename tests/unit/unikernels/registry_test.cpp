@@ -31,7 +31,8 @@ TEST_CASE("guest registry: the six guests and the allowed monitor pairs", "[gues
             CHECK(listed == (guests.count(std::string(g->name())) == 1));
         }
     }
-    CHECK(names == std::set<std::string>{"unikraft", "rumprun", "mirage", "mewz", "linux", "hermit"});
+    CHECK(names ==
+          std::set<std::string>{"unikraft", "rumprun", "mirage", "mewz", "linux", "hermit"});
     CHECK(find_guest("osv") == nullptr);
     CHECK(find_guest("") == nullptr);
     CHECK(to_string(RootfsKind::ninep) == "9pfs");

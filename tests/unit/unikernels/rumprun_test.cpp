@@ -11,7 +11,7 @@ GuestParams base(const char *monitor = "hvt")
     return p;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("rumprun: reference example, byte for byte", "[guest][rumprun]")
 {
@@ -60,9 +60,11 @@ TEST_CASE("rumprun: upstream golden vectors", "[guest][rumprun]")
             GuestParams p = base(m);
             p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
             p.net->tap = "tap0";
-            p.blocks = {{"rootfs", "/dev/vda", "/data", "ext2"}, {"vol1", "/dev/vdb", "/x", "ext2"}};
+            p.blocks = {{"rootfs", "/dev/vda", "/data", "ext2"},
+                        {"vol1", "/dev/vdb", "/x", "ext2"}};
             MonitorArgs a = g.monitor_args(p);
-            CHECK(a.net == std::vector<std::string>{"--net:tap=tap0", "--net-mac:tap=aa:bb:cc:dd:ee:ff"});
+            CHECK(a.net ==
+                  std::vector<std::string>{"--net:tap=tap0", "--net-mac:tap=aa:bb:cc:dd:ee:ff"});
             REQUIRE(a.blocks.size() == 1);
             CHECK(a.blocks[0].id == "rootfs");
             CHECK(a.blocks[0].path == "/dev/vda");

@@ -14,7 +14,7 @@ GuestParams base(std::string version = "0.17.0")
     return p;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("unikraft: reference worked example, byte for byte", "[guest][unikraft]")
 {
@@ -64,8 +64,9 @@ TEST_CASE("unikraft: upstream golden vectors", "[guest][unikraft]")
         p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
         p.rootfs = RootfsKind::ninep;
         p.args = {"hello"};
-        CHECK(normalise(g.command_line(p)) ==
-              "Unikraft netdev.ip=10.0.0.2/24:10.0.0.1:8.8.8.8 vfs.fstab=[ \"fs0:/:9pfs:::\" ] -- hello");
+        CHECK(
+            normalise(g.command_line(p)) ==
+            "Unikraft netdev.ip=10.0.0.2/24:10.0.0.1:8.8.8.8 vfs.fstab=[ \"fs0:/:9pfs:::\" ] -- hello");
     }
     SECTION("the upstream subnet-mask table")
     {
@@ -73,8 +74,10 @@ TEST_CASE("unikraft: upstream golden vectors", "[guest][unikraft]")
             const char *mask, *ip, *gw, *want;
         } cases[] = {
             {"255.255.255.240", "10.0.0.1", "10.0.0.14", "netdev.ip=10.0.0.1/28:10.0.0.14:8.8.8.8"},
-            {"255.255.0.0", "10.244.1.3", "10.244.0.1", "netdev.ip=10.244.1.3/16:10.244.0.1:8.8.8.8"},
-            {"255.255.255.0", "192.168.1.5", "192.168.1.1", "netdev.ip=192.168.1.5/24:192.168.1.1:8.8.8.8"},
+            {"255.255.0.0", "10.244.1.3", "10.244.0.1",
+             "netdev.ip=10.244.1.3/16:10.244.0.1:8.8.8.8"},
+            {"255.255.255.0", "192.168.1.5", "192.168.1.1",
+             "netdev.ip=192.168.1.5/24:192.168.1.1:8.8.8.8"},
             {"255.255.255.128", "10.0.0.2", "10.0.0.1", "netdev.ip=10.0.0.2/25:10.0.0.1:8.8.8.8"},
         };
         for (const auto &c : cases) {

@@ -17,21 +17,42 @@ TEST_CASE("cloud-hypervisor: argv", "[vmm][cloud-hypervisor]")
     plan.vcpus = 2;
     plan.net = tap_net();
     plan.initrd = "/unikernel/initrd";
-    g.args.blocks = {{"rootfs", "/dev/dm-3", {}}, {"", "", {"--disk", "path=/x"}}, {"noimg", "", {}}};
+    g.args.blocks = {
+        {"rootfs", "/dev/dm-3", {}}, {"", "", {"--disk", "path=/x"}}, {"noimg", "", {}}};
     g.args.other = {"--rng"};
     CHECK(build_fake("cloud-hypervisor", g, plan).argv ==
-          Argv{"/usr/bin/cloud-hypervisor", "--memory", "size=256M", "--cpus", "boot=2",
-               "--kernel", "/unikernel/kernel", "--console", "off", "--serial", "tty", "--seccomp",
-               "true", "--net", "tap=tap0_urunc,mac=52:54:00:12:34:56", "--disk",
-               "path=/dev/dm-3,id=rootfs", "--disk", "path=/x", "--initramfs", "/unikernel/initrd",
-               "--rng", "--cmdline", "fake cmdline"});
+          Argv{"/usr/bin/cloud-hypervisor",
+               "--memory",
+               "size=256M",
+               "--cpus",
+               "boot=2",
+               "--kernel",
+               "/unikernel/kernel",
+               "--console",
+               "off",
+               "--serial",
+               "tty",
+               "--seccomp",
+               "true",
+               "--net",
+               "tap=tap0_urunc,mac=52:54:00:12:34:56",
+               "--disk",
+               "path=/dev/dm-3,id=rootfs",
+               "--disk",
+               "path=/x",
+               "--initramfs",
+               "/unikernel/initrd",
+               "--rng",
+               "--cmdline",
+               "fake cmdline"});
 
     g.args.net = {"--net", "tap=tap0_urunc,mtu=1400"};
     CHECK(has_seq(build_fake("cloud-hypervisor", g, plan).argv,
                   {"true", "--net", "tap=tap0_urunc,mtu=1400", "--disk"}));
 }
 
-TEST_CASE("cloud-hypervisor: deliberate - MiB memory and Linux disks", "[vmm][cloud-hypervisor][deviation]")
+TEST_CASE("cloud-hypervisor: deliberate - MiB memory and Linux disks",
+          "[vmm][cloud-hypervisor][deviation]")
 {
     GuestParams p;
     p.args = {"/sbin/init"};

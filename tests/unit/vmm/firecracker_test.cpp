@@ -13,7 +13,7 @@ const std::string &config_of(const Command &cmd)
     return cmd.files.back().second;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("firecracker: argv and JSON config", "[vmm][firecracker]")
 {
@@ -22,10 +22,11 @@ TEST_CASE("firecracker: argv and JSON config", "[vmm][firecracker]")
     plan.seccomp = true;
     Command cmd = build_fake("firecracker", g, plan);
     CHECK(cmd.argv == Argv{"/usr/bin/firecracker", "--no-api", "--config-file", "/tmp/fc.json"});
-    CHECK(config_of(cmd) ==
-          R"({"boot-source":{"kernel_image_path":"/unikernel/kernel","boot_args":"fake cmdline"},)"
-          R"("machine-config":{"vcpu_count":1,"mem_size_mib":256,"smt":false,"track_dirty_pages":false},)"
-          R"("drives":[]})");
+    CHECK(
+        config_of(cmd) ==
+        R"({"boot-source":{"kernel_image_path":"/unikernel/kernel","boot_args":"fake cmdline"},)"
+        R"("machine-config":{"vcpu_count":1,"mem_size_mib":256,"smt":false,"track_dirty_pages":false},)"
+        R"("drives":[]})");
 
     plan.seccomp = false;
     plan.vcpus = 2;
@@ -35,15 +36,16 @@ TEST_CASE("firecracker: argv and JSON config", "[vmm][firecracker]")
     plan.guest_cmdline = "a \"quoted\" line";
     g.args.blocks = {{"rootfs", "/dev/dm-3", {}}, {"FCdata", "/d", {}}};
     cmd = build_fake("firecracker", g, plan);
-    CHECK(cmd.argv ==
-          Argv{"/usr/bin/firecracker", "--no-api", "--config-file", "/tmp/fc.json", "--no-seccomp"});
-    CHECK(config_of(cmd) ==
-          R"({"boot-source":{"kernel_image_path":"/unikernel/kernel","boot_args":"a \"quoted\" line",)"
-          R"("initrd_path":"/unikernel/initrd"},)"
-          R"("machine-config":{"vcpu_count":2,"mem_size_mib":512,"smt":false,"track_dirty_pages":false},)"
-          R"("drives":[{"drive_id":"rootfs","is_read_only":false,"is_root_device":true,"path_on_host":"/dev/dm-3"},)"
-          R"({"drive_id":"FCdata","is_read_only":false,"is_root_device":false,"path_on_host":"/d"}],)"
-          R"("network-interfaces":[{"iface_id":"net1","guest_mac":"52:54:00:12:34:56","host_dev_name":"tap0_urunc"}]})");
+    CHECK(cmd.argv == Argv{"/usr/bin/firecracker", "--no-api", "--config-file", "/tmp/fc.json",
+                           "--no-seccomp"});
+    CHECK(
+        config_of(cmd) ==
+        R"({"boot-source":{"kernel_image_path":"/unikernel/kernel","boot_args":"a \"quoted\" line",)"
+        R"("initrd_path":"/unikernel/initrd"},)"
+        R"("machine-config":{"vcpu_count":2,"mem_size_mib":512,"smt":false,"track_dirty_pages":false},)"
+        R"("drives":[{"drive_id":"rootfs","is_read_only":false,"is_root_device":true,"path_on_host":"/dev/dm-3"},)"
+        R"({"drive_id":"FCdata","is_read_only":false,"is_root_device":false,"path_on_host":"/d"}],)"
+        R"("network-interfaces":[{"iface_id":"net1","guest_mac":"52:54:00:12:34:56","host_dev_name":"tap0_urunc"}]})");
 }
 
 TEST_CASE("firecracker: deliberate - no vsock, Linux rootfs is the root device",

@@ -26,16 +26,16 @@ namespace {
 // A kernel played by the test: each knob is one way a /dev/kvm can answer. Fds are small
 // numbers of its own; every one opened must be closed by the time the probe returns.
 struct FakeKvm final : KvmSys {
-    int open_errno = 0;                      // != 0: open fails so
-    int api_version = 12;                    // < 0: the ioctl fails with ENOTTY
+    int open_errno = 0;    // != 0: open fails so
+    int api_version = 12;  // < 0: the ioctl fails with ENOTTY
     int create_vm_errno = 0, create_vcpu_errno = 0;
-    std::vector<uint32_t> msr_list;          // what KVM_GET_MSR_INDEX_LIST reports
+    std::vector<uint32_t> msr_list;  // what KVM_GET_MSR_INDEX_LIST reports
     int msr_list_errno = 0;
-    bool cpuid_arch_caps = false;            // leaf 7.0 EDX bit 29 in KVM_GET_SUPPORTED_CPUID
+    bool cpuid_arch_caps = false;  // leaf 7.0 EDX bit 29 in KVM_GET_SUPPORTED_CPUID
     int cpuid_errno = 0;
-    int cpuid_entries = 80;                  // table size: more than a first guess of 64
-    int set_msrs_result = 1;                 // what KVM_SET_MSRS returns (entries written)
-    bool has_feature_msrs = true;            // KVM_GET_MSRS on the system fd answers
+    int cpuid_entries = 80;        // table size: more than a first guess of 64
+    int set_msrs_result = 1;       // what KVM_SET_MSRS returns (entries written)
+    bool has_feature_msrs = true;  // KVM_GET_MSRS on the system fd answers
     uint64_t feature_value = 0x69;
 
     // What the probe did.
@@ -44,8 +44,16 @@ struct FakeKvm final : KvmSys {
     std::set<int> open_fds;
     int next_fd = 100, kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
 
-    int fail(int err) { errno = err; return -1; }
-    int new_fd() { open_fds.insert(next_fd); return next_fd++; }
+    int fail(int err)
+    {
+        errno = err;
+        return -1;
+    }
+    int new_fd()
+    {
+        open_fds.insert(next_fd);
+        return next_fd++;
+    }
 
     int open(const char *) override
     {
@@ -132,7 +140,7 @@ FakeKvm good_kvm()
     return k;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("kvm probe: a KVM that runs guests, with the MSR write QEMU makes", "[vmm][kvm]")
 {
@@ -156,8 +164,9 @@ TEST_CASE("kvm probe: PVM-like: everything answers, then the MSR write is short"
         k.set_msrs_result = 0;
         KvmProbe p = probe_kvm(k, "/dev/kvm");
         CHECK_FALSE(p.usable);
-        CHECK(p.why == "/dev/kvm: KVM_SET_MSRS of MSR 0x10a (IA32_ARCH_CAPABILITIES) on a vCPU set 0 of 1: "
-                       "a paravirtual KVM without vmx/svm? QEMU would abort there");
+        CHECK(p.why ==
+              "/dev/kvm: KVM_SET_MSRS of MSR 0x10a (IA32_ARCH_CAPABILITIES) on a vCPU set 0 of 1: "
+              "a paravirtual KVM without vmx/svm? QEMU would abort there");
         CHECK(k.open_fds.empty());
     }
     SECTION("the ioctl fails")
@@ -212,7 +221,8 @@ TEST_CASE("kvm probe: each step that fails says which, and leaks no fd", "[vmm][
     SECTION("not a KVM device")
     {
         k.api_version = -1;
-        want = "/dev/kvm: KVM_GET_API_VERSION failed, not a KVM device: Inappropriate ioctl for device (errno 25)";
+        want =
+            "/dev/kvm: KVM_GET_API_VERSION failed, not a KVM device: Inappropriate ioctl for device (errno 25)";
     }
     SECTION("API version mismatch")
     {
@@ -249,8 +259,8 @@ TEST_CASE("kvm probe: each step that fails says which, and leaks no fd", "[vmm][
 TEST_CASE("kvm: usable only when the device answers the KVM API", "[vmm][kvm]")
 {
     auto usable_at = [](const char *path) { return probe_kvm(kernel_kvm_sys(), path).usable; };
-    CHECK_FALSE(usable_at("/dev/null"));   // opens, but KVM_GET_API_VERSION fails
-    CHECK_FALSE(usable_at("/dev/zero"));   // another char device that is not KVM
+    CHECK_FALSE(usable_at("/dev/null"));  // opens, but KVM_GET_API_VERSION fails
+    CHECK_FALSE(usable_at("/dev/zero"));  // another char device that is not KVM
     CHECK_FALSE(usable_at("/nonexistent/kvm"));
     CHECK_FALSE(usable_at("/proc/self/status"));
 

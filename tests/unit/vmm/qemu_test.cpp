@@ -62,18 +62,50 @@ TEST_CASE("qemu: full argv, every optional part, in reference order", "[vmm][qem
     plan.data_dir = "/opt/qemu/share";
     const Command cmd = build_fake("qemu", g, plan);
     CHECK(cmd.argv ==
-          Argv{"/usr/bin/qemu-system-x86_64", "-m", "256M", "-L", "/opt/qemu/share", "-enable-kvm",
-               "-cpu", "host", "-display", "none", "-vga", "none", "-serial", "stdio", "-monitor",
-               "null", "-no-reboot", "-smp", "1", "--sandbox",
+          Argv{"/usr/bin/qemu-system-x86_64",
+               "-m",
+               "256M",
+               "-L",
+               "/opt/qemu/share",
+               "-enable-kvm",
+               "-cpu",
+               "host",
+               "-display",
+               "none",
+               "-vga",
+               "none",
+               "-serial",
+               "stdio",
+               "-monitor",
+               "null",
+               "-no-reboot",
+               "-smp",
+               "1",
+               "--sandbox",
                "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-               "-kernel", "/unikernel/kernel", "-netdev",
-               "tap,id=net0,script=no,downscript=no,ifname=tap0_urunc", "-device",
-               "virtio-net-pci,netdev=net0,host_mtu=1500,mac=52:54:00:12:34:56", "-device",
-               "virtio-blk-pci,serial=data0,drive=data0,scsi=off", "-drive",
-               "format=raw,if=none,id=data0,file=/d0.img", "-device", "x", "-drive", "y", "-fsdev",
-               "local,id=rootfs9p,security_model=none,path=/cntrRootfs", "-device",
-               "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0", "-initrd", "/urunit.conf",
-               "-nodefaults", "-append", "fake cmdline"});
+               "-kernel",
+               "/unikernel/kernel",
+               "-netdev",
+               "tap,id=net0,script=no,downscript=no,ifname=tap0_urunc",
+               "-device",
+               "virtio-net-pci,netdev=net0,host_mtu=1500,mac=52:54:00:12:34:56",
+               "-device",
+               "virtio-blk-pci,serial=data0,drive=data0,scsi=off",
+               "-drive",
+               "format=raw,if=none,id=data0,file=/d0.img",
+               "-device",
+               "x",
+               "-drive",
+               "y",
+               "-fsdev",
+               "local,id=rootfs9p,security_model=none,path=/cntrRootfs",
+               "-device",
+               "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0",
+               "-initrd",
+               "/urunit.conf",
+               "-nodefaults",
+               "-append",
+               "fake cmdline"});
     CHECK(cmd.files == g.args.files);
 }
 
@@ -147,7 +179,8 @@ TEST_CASE("qemu: optional net parameters and errors", "[vmm][qemu]")
     CHECK_FALSE(vmm("qemu").supports_shared_fs("virtiofs"));
 }
 
-TEST_CASE("qemu: read-only disks and a read-only 9p share (root.readonly, ro volumes)", "[vmm][qemu]")
+TEST_CASE("qemu: read-only disks and a read-only 9p share (root.readonly, ro volumes)",
+          "[vmm][qemu]")
 {
     FakeGuest g;
     ExecPlan plan = plan_for("qemu");
@@ -158,7 +191,8 @@ TEST_CASE("qemu: read-only disks and a read-only 9p share (root.readonly, ro vol
     const Argv a = build_fake("qemu", g, plan).argv;
     CHECK(has(a, "format=raw,if=none,id=rootfs,file=/dev/loop3,readonly=on"));
     CHECK(has(a, "format=raw,if=none,id=vol1,file=/dev/loop4"));
-    CHECK(has_seq(a, {"-fsdev", "local,id=rootfs9p,security_model=none,readonly=on,path=/cntrRootfs"}));
+    CHECK(has_seq(
+        a, {"-fsdev", "local,id=rootfs9p,security_model=none,readonly=on,path=/cntrRootfs"}));
     plan.shared_readonly = false;
     CHECK(has_seq(build_fake("qemu", g, plan).argv,
                   {"-fsdev", "local,id=rootfs9p,security_model=none,path=/cntrRootfs"}));

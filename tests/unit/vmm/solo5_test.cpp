@@ -26,7 +26,8 @@ TEST_CASE("solo5: upstream golden vectors for hvt and spt", "[vmm][solo5]")
         GuestParams params;
         params.monitor = tender;
         Argv a = vmm(tender).build(plan, g, params).argv;  // empty guest command line
-        CHECK(a == Argv{"/usr/bin/solo5-" + std::string(tender), "--mem=256", "--", "/unikernel/kernel"});
+        CHECK(a == Argv{"/usr/bin/solo5-" + std::string(tender), "--mem=256", "--",
+                        "/unikernel/kernel"});
 
         plan.memory_mib = 512;
         plan.guest_cmdline = R"({"cmdline":"nginx -c /etc/nginx.conf"})";
@@ -64,16 +65,19 @@ TEST_CASE("solo5: refusals and capabilities", "[vmm][solo5]")
     ExecPlan plan = plan_for("spt");
     plan.kvm = false;
     CHECK_NOTHROW(build_fake("spt", g, plan));
-    CHECK_THROWS_WITH(build_fake("hvt", g, plan), "hvt: needs KVM (/dev/kvm), which is not usable here");
+    CHECK_THROWS_WITH(build_fake("hvt", g, plan),
+                      "hvt: needs KVM (/dev/kvm), which is not usable here");
     plan.kvm = true;
     plan.initrd = "/unikernel/initrd";
-    CHECK_THROWS_WITH(build_fake("hvt", g, plan), "hvt: Solo5 cannot load an initrd (`/unikernel/initrd`)");
+    CHECK_THROWS_WITH(build_fake("hvt", g, plan),
+                      "hvt: Solo5 cannot load an initrd (`/unikernel/initrd`)");
     plan.initrd.clear();
     g.args.extra_initrd = "/urunit.conf";
     CHECK_THROWS_AS(build_fake("spt", g, plan), urunc::Error);
     g.args.extra_initrd.clear();
     plan.shared_fs = "9p";
-    CHECK_THROWS_WITH(build_fake("spt", g, plan), "spt: cannot share a filesystem with the guest (9p)");
+    CHECK_THROWS_WITH(build_fake("spt", g, plan),
+                      "spt: cannot share a filesystem with the guest (9p)");
 }
 
 TEST_CASE("solo5: deliberate - --mem is MiB", "[vmm][solo5][deviation]")
@@ -91,7 +95,8 @@ TEST_CASE("hvt seccomp: allow-list and filter construction", "[vmm][solo5][secco
     const auto arm = hvt_allowed_syscalls(true);
     CHECK(x86.size() == 43);
     CHECK(arm.size() == 40);
-    for (const char *name : {"execve", "ioctl", "epoll_pwait", "exit_group", "getrandom", "arch_prctl"})
+    for (const char *name :
+         {"execve", "ioctl", "epoll_pwait", "exit_group", "getrandom", "arch_prctl"})
         CHECK(std::find(x86.begin(), x86.end(), name) != x86.end());
     CHECK(std::find(arm.begin(), arm.end(), "open") == arm.end());
     CHECK(std::find(x86.begin(), x86.end(), "getppid") == x86.end());
@@ -148,7 +153,8 @@ int run_pre_exec_child(bool seccomp)
             int fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
             ssize_t n = fd >= 0 ? ::read(fd, status, sizeof status - 1) : -1;
             ::close(fd);
-            if (n <= 0 || !std::strstr(status, "Seccomp:\t2") || !std::strstr(status, "NoNewPrivs:\t1"))
+            if (n <= 0 || !std::strstr(status, "Seccomp:\t2") ||
+                !std::strstr(status, "NoNewPrivs:\t1"))
                 ::_exit(11);
         }
         ::syscall(SYS_getppid);  // not on the list: SIGSYS under the filter
@@ -160,7 +166,7 @@ int run_pre_exec_child(bool seccomp)
     return wstatus;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("hvt pre_exec: loads the filter only with plan.seccomp", "[vmm][solo5][seccomp]")
 {

@@ -96,4 +96,4 @@ inline bool joined_has(const Argv &argv, std::string_view text)
     return urunc::join(argv, " ").find(text) != std::string::npos;
 }
 
-} // namespace vmm_test
+}  // namespace vmm_test
