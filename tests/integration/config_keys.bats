@@ -26,24 +26,10 @@ ck_set() {
 	fi
 }
 
-# ck_word_after <id> <word>: the recorded argv word after the first <word>.
-ck_word_after() {
-	local i
-	mx_argv "$1"
-	for ((i = 0; i + 1 < ${#MX_ARGV[@]}; i++)); do
-		if [ "${MX_ARGV[$i]}" = "$2" ]; then
-			echo "${MX_ARGV[$((i + 1))]}"
-			return 0
-		fi
-	done
-	echo "no \`$2\` in the argv of $1: ${MX_ARGV[*]}" >&2
-	return 1
-}
-
 # ck_expect_word <id> <word> <value>
 ck_expect_word() {
 	local got
-	got=$(ck_word_after "$1" "$2") || return 1
+	got=$(mx_word_after "$1" "$2") || return 1
 	[ "$got" = "$3" ] && return 0
 	echo "$1: after \`$2\`: [$got], expected [$3]" >&2
 	return 1

@@ -180,6 +180,20 @@ mx_argv() {
 	mapfile -t MX_ARGV < <(sed -n 's/^fakevmm: argv\[[0-9]*\]=//p' "$MX_T/$1.out")
 }
 
+# mx_word_after <id> <word>: the recorded argv word after the first <word>.
+mx_word_after() {
+	local i
+	mx_argv "$1"
+	for ((i = 0; i + 1 < ${#MX_ARGV[@]}; i++)); do
+		if [ "${MX_ARGV[$i]}" = "$2" ]; then
+			echo "${MX_ARGV[$((i + 1))]}"
+			return 0
+		fi
+	done
+	echo "no \`$2\` in the argv of $1: ${MX_ARGV[*]}" >&2
+	return 1
+}
+
 # mx_expect_argv <id> <word...>: the recorded argv is exactly these words.
 mx_expect_argv() {
 	local id=$1

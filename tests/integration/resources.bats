@@ -36,27 +36,13 @@ res_limit() {
 	fi
 }
 
-# res_word_after <id> <word>: the argv word after the first <word>.
-res_word_after() {
-	local i
-	mx_argv "$1"
-	for ((i = 0; i + 1 < ${#MX_ARGV[@]}; i++)); do
-		if [ "${MX_ARGV[$i]}" = "$2" ]; then
-			echo "${MX_ARGV[$((i + 1))]}"
-			return 0
-		fi
-	done
-	echo "no \`$2\` in the argv of $1: ${MX_ARGV[*]}" >&2
-	return 1
-}
-
 @test "512 MiB limit on qemu: the guest gets 384 MiB (128 reserved for QEMU), the cgroup keeps 512" {
 	local id b
 	id=$(mx_id res)
 	b=$MX_T/$id
 	res_bundle "$b" linux qemu "$id"
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -m)" = 384M ]
+	[ "$(mx_word_after "$id" -m)" = 384M ]
 	[ "$(res_limit "$id")" = $((512 * MiB)) ]
 	grep -q "guest resources: 384 MiB of RAM, 1 vCPU(s); memory cgroup limit 512 MiB" "$MX_T/$id.err"
 }
@@ -80,7 +66,7 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	printf '[runtime]\nmemory_overhead = "add"\n' >>"$URUNC_CONFIG"
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -m)" = 512M ]
+	[ "$(mx_word_after "$id" -m)" = 512M ]
 	[ "$(res_limit "$id")" = $(((512 + 128) * MiB)) ]
 }
 
@@ -91,7 +77,7 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	mx_jq "$b" 'del(.linux.resources.memory)'
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -m)" = 256M ]
+	[ "$(mx_word_after "$id" -m)" = 256M ]
 	[ "$(res_limit "$id")" = max ]
 }
 
@@ -112,7 +98,7 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	mx_jq "$b" '.linux.resources.memory.limit = 224 * 1048576'
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -m)" = 96M ]
+	[ "$(mx_word_after "$id" -m)" = 96M ]
 }
 
 @test "vCPUs: ceil(quota/period) when a CPU quota is set, at most the host's CPUs" {
@@ -123,7 +109,7 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	mx_jq "$b" '.linux.resources.cpu = {quota: 50000, period: 100000}'
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -smp)" = 1 ]
+	[ "$(mx_word_after "$id" -smp)" = 1 ]
 
 	# Far more than the host has: the host's count.
 	id=$(mx_id resq2)
@@ -131,7 +117,7 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	mx_jq "$b" '.linux.resources.cpu = {quota: 6400000, period: 100000}'
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -smp)" = "$host" ]
+	[ "$(mx_word_after "$id" -smp)" = "$host" ]
 
 	# No quota: [monitors.qemu] default_vcpus.
 	id=$(mx_id resq3)
@@ -139,5 +125,5 @@ res_word_after() {
 	res_bundle "$b" linux qemu "$id"
 	sed -i '/^\[monitors.qemu\]$/a default_vcpus = 3' "$URUNC_CONFIG"
 	mx_run_vmm "$id" "$b"
-	[ "$(res_word_after "$id" -smp)" = 3 ]
+	[ "$(mx_word_after "$id" -smp)" = 3 ]
 }
