@@ -3,6 +3,7 @@
 // behind on failure.
 #include "container/container_ops.hpp"
 
+#include "container/lifecycle.hpp"
 #include "base/clock.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
@@ -193,7 +194,7 @@ int check_spec(const Spec &spec, const CreateOptions &o, bool &new_uts)
 // The host config, and the timestamps it asks for.
 HostConfig load_host_and_start_timestamps(const CreateOptions &o)
 {
-    HostConfig host = load_host_config();
+    HostConfig host = host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(ts::Step::cr_invoked);
     ts::mark(ts::Step::cr_unikontainer_created);

@@ -5,6 +5,9 @@
 #include "base/log.hpp"
 #include "oci/host_config.hpp"
 
+#include <exception>
+#include <optional>
+
 #include <unistd.h>
 
 namespace urunc::oci {
@@ -18,7 +21,7 @@ log::Level log_level(const GlobalFlags &f)
     if (f.debug)
         return log::Level::debug;
     try {
-        if (auto l = log::level_named(load_host_config().log.level))
+        if (auto l = log::level_named(host_config().log.level))
             return *l;
     } catch (const Error &) {
     }
@@ -26,6 +29,26 @@ log::Level log_level(const GlobalFlags &f)
 }
 
 }  // namespace
+
+const HostConfig &host_config()
+{
+    struct Once {
+        std::optional<HostConfig> config;
+        std::exception_ptr error;
+    };
+    static const Once once = [] {
+        Once o;
+        try {
+            o.config = load_host_config();
+        } catch (...) {
+            o.error = std::current_exception();
+        }
+        return o;
+    }();
+    if (once.error)
+        std::rethrow_exception(once.error);
+    return *once.config;
+}
 
 void apply_global_flags(Globals &g, const GlobalFlags &f)
 {

@@ -1,5 +1,6 @@
 #include "container/launch.hpp"
 
+#include "container/lifecycle.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -333,7 +334,7 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         if (from_annotations && !from_annotations->snapshot_view.empty()) {
             rootfs::SnapshotView view = rootfs::validate_view(
                 from_annotations->snapshot_view, spec.root_path,
-                load_host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load());
+                host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load());
             dir = view.path;
             root = std::move(view.dirfd);
         } else {

@@ -6,6 +6,8 @@
 
 namespace urunc::oci {
 
+struct HostConfig;
+
 struct Globals {
     std::string root = "/run/urunc";
     bool systemd_cgroup = false;
@@ -30,6 +32,11 @@ struct GlobalFlags {
 };
 // --log/--log-format/--debug (else the host config's [log] level) set up the log; --root must not be "/" and becomes absolute.
 void apply_global_flags(Globals &g, const GlobalFlags &f);
+
+// The host config of this command (URUNC_CONFIG or /etc/urunc/config.toml), read and parsed
+// once: the log level, create, the view check and the runc lookup all ask for it. A file
+// that cannot be read or is refused gives the same error to every caller.
+const HostConfig &host_config();
 
 struct RunOptions {
     CreateOptions create;

@@ -1,5 +1,6 @@
 #include "container/runc.hpp"
 
+#include "container/lifecycle.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -16,7 +17,7 @@ std::string runc_binary()
     if (const char *e = std::getenv("URUNC_RUNC"); e && *e)
         return e;
     try {
-        return load_host_config().runtime.runc_path;
+        return host_config().runtime.runc_path;
     } catch (const Error &) {
         return "runc";
     }
