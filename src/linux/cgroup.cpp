@@ -1,6 +1,7 @@
 #include "linux/cgroup.hpp"
 
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "base/strings.hpp"
@@ -363,29 +364,6 @@ void apply_device_rules(const std::vector<Target> &targets, const std::vector<De
         throw Error("cannot set the device rules: no devices controller and no cgroup2 hierarchy");
 }
 
-// Undoes a half-done placement: the pid goes back where it was, new dirs are removed.
-struct Rollback {
-    pid_t pid;
-    std::vector<std::pair<std::string, std::string>> moved;  // {new dir, original dir}
-    std::vector<std::string> *created;
-    bool armed = true;
-    ~Rollback()
-    {
-        if (!armed)
-            return;
-        for (auto &[dir, orig] : moved) {
-            try {
-                write_cgroup_file(orig, "cgroup.procs", std::to_string(pid));
-            } catch (const Error &e) {
-                log::warn("cgroup rollback: {}", e.what());
-            }
-        }
-        for (auto it = created->rbegin(); it != created->rend(); ++it)
-            if (::rmdir(it->c_str()) < 0 && errno != ENOENT)
-                log::warn("cgroup rollback: rmdir `{}`: {}", *it, std::strerror(errno));
-    }
-};
-
 // rmdir of a cgroup whose last task was just killed: the kernel reports the task's exit
 // (pidfd, wait) before it has unlinked the task from its cgroups, and rmdir says EBUSY
 // meanwhile. Retry for a bounded time (about 1.3 s) instead of leaking the cgroup.
@@ -463,7 +441,15 @@ Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r,
     auto self = read_proc_cgroup("/proc/self/cgroup");
     auto before = read_proc_cgroup("/proc/" + std::to_string(pid) + "/cgroup");
 
-    Rollback undo{pid, {}, &cg.dirs};
+    // A half-done placement is undone: the pid goes back where it was (first), the dirs made
+    // on the way are removed (last made first).
+    Rollback undo("cgroup rollback");
+    undo.add([&cg] {
+        for (auto it = cg.dirs.rbegin(); it != cg.dirs.rend(); ++it)
+            if (::rmdir(it->c_str()) < 0 && errno != ENOENT)
+                log::warn("cgroup rollback: rmdir `{}`: {}", *it, std::strerror(errno));
+        return std::string();
+    });
     std::vector<Target> targets;
     for (const auto &h : hierarchies) {
         std::string dir = target_dir(h, cg.relative, self);
@@ -476,9 +462,12 @@ Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r,
         auto orig = dir_in(before, *t.h);
         write_cgroup_file(t.dir, "cgroup.procs", std::to_string(pid));
         if (orig)
-            undo.moved.emplace_back(t.dir, *orig);
+            undo.add([pid, orig = *orig] {
+                write_cgroup_file(orig, "cgroup.procs", std::to_string(pid));
+                return std::string();
+            });
     }
-    undo.armed = false;
+    undo.commit();
     log::debug("cgroup: pid {} placed in {}", pid, join(cg.all_dirs, " "));
     return cg;
 }

@@ -11,9 +11,10 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc {
 
 class Rollback {
 public:
@@ -34,4 +35,4 @@ private:
     std::vector<Step> steps_;
 };
 
-}  // namespace urunc::oci
+}  // namespace urunc

@@ -1,10 +1,10 @@
-#include "container/rollback.hpp"
+#include "base/rollback.hpp"
 
 #include "base/log.hpp"
 
 #include <exception>
 
-namespace urunc::oci {
+namespace urunc {
 
 Rollback::~Rollback()
 {
@@ -26,4 +26,4 @@ Rollback::~Rollback()
     }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc

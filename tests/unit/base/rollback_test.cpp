@@ -1,14 +1,14 @@
 // Rollback: undo steps run last first unless committed; a failing step does not stop the
 // others.
 #include "base/error.hpp"
-#include "container/rollback.hpp"
+#include "base/rollback.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-using namespace urunc::oci;
+using namespace urunc;
 
 TEST_CASE("rollback: the steps run last first when the scope is left without commit")
 {
