@@ -221,13 +221,16 @@ void make_dir(const Hierarchy &h, const std::string &dir, std::vector<std::strin
         if (h.v2)
             enable_v2_controllers(cur);
         cur = join_path(cur, parts[i]);
-        if (::mkdir(cur.c_str(), 0755) == 0) {
+        if (::mkdir(cur.c_str(), 0755) == 0)
             created.push_back(cur);
-            if (has(h, "cpuset"))
-                copy_cpuset_from_parent(cur);
-        } else if (errno != EEXIST) {
+        else if (errno != EEXIST)
             throw sys_error("mkdir `" + cur + "`");
-        }
+        // Also for a level that already existed: a concurrent create may have made it an
+        // instant ago and not yet filled it in, and a child copied from an empty parent
+        // refuses every task (ENOSPC). Top-down, each level copies from a filled parent;
+        // racing writers write the same value.
+        if (has(h, "cpuset"))
+            copy_cpuset_from_parent(cur);
     }
     if (created.empty() || created.back() != dir) {
         auto n = read_procs(dir).size();
@@ -446,8 +449,14 @@ Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r,
     Rollback undo("cgroup rollback");
     undo.add([&cg] {
         for (auto it = cg.dirs.rbegin(); it != cg.dirs.rend(); ++it)
-            if (::rmdir(it->c_str()) < 0 && errno != ENOENT)
-                log::warn("cgroup rollback: rmdir `{}`: {}", *it, std::strerror(errno));
+            if (::rmdir(it->c_str()) < 0 && errno != ENOENT) {
+                // A parent made on the way may meanwhile hold a concurrent create's cgroup:
+                // it stays, as any shared parent does.
+                if (errno == EBUSY && read_procs(*it).empty())
+                    log::debug("cgroup rollback: `{}` kept, in use by another cgroup", *it);
+                else
+                    log::warn("cgroup rollback: rmdir `{}`: {}", *it, std::strerror(errno));
+            }
         return std::string();
     });
     std::vector<Target> targets;

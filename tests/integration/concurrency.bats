@@ -69,7 +69,7 @@ answer() {
 		mkdir "$T/$id.b" && cp -al "$T/b/rootfs" "$T/$id.b/rootfs" &&
 			jq --arg p "/$CG/$id" ".linux.cgroupsPath = \$p" "$T/b/config.json" >"$T/$id.b/config.json" ||
 			{ echo "bundle $id"; exit 1; }
-		"$URUNC" --root "$ROOT" create --bundle "$T/$id.b" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null || { echo "create $id"; exit 1; }
+		"$URUNC" --root "$ROOT" create --bundle "$T/$id.b" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null || { echo "create $id: $(cat "$T/$id.err")"; exit 1; }
 		"$URUNC" --root "$ROOT" start "$id" || { echo "start $id"; exit 1; }
 		for _ in $(seq 400); do grep -q "^fakevmm: ready" "$T/$id.out" && break; sleep 0.05; done
 		grep -q "^fakevmm: ready" "$T/$id.out" || { echo "no VMM record $id"; exit 1; }
@@ -87,4 +87,19 @@ answer() {
 	no_mounts
 	eq "$(pgrep -f -- "--root $ROOT" || true)" ""
 	echo "# N=$n, success $n, leaks 0, wall $((end - start)) s" >&3
+}
+
+@test "cgroup v1 cpuset: a parent another create has made but not filled in yet is filled top-down (was ENOSPC)" {
+	local cs id
+	cs=$(awk '$9 == "cgroup" && $NF ~ /(^|,)cpuset(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$cs" ] || skip "no cgroup v1 cpuset hierarchy on this host"
+	# the state a concurrent create leaves between its mkdir and its copy: cpus/mems empty
+	mkdir "$cs/$CG"
+	eq "$(cat "$cs/$CG/cpuset.cpus")" ""
+	id=$(new_id cs)
+	mk_bundle "$T/b"
+	create_ct "$id" "$T/b" || { cat "$T/$id.err"; false; }
+	eq "$(cat "$cs/$CG/cpuset.cpus")" "$(cat "$cs/cpuset.cpus")"
+	eq "$(cat "$cs/$CG/b/cpuset.mems")" "$(cat "$cs/cpuset.mems")"
+	ur delete --force "$id"
 }
