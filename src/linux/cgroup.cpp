@@ -4,6 +4,7 @@
 #include "base/rollback.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "base/path.hpp"
 #include "base/strings.hpp"
 #include "linux/device_rules.hpp"
 
@@ -120,24 +121,6 @@ std::string parent_of(const std::string &path)
 {
     auto slash = path.rfind('/');
     return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-}
-
-// Lexical clean: "//", "." and ".." resolved, never climbing above the start.
-std::string clean_path(std::string_view p)
-{
-    std::vector<std::string> parts;
-    for (auto &c : split(p, '/')) {
-        if (c.empty() || c == ".")
-            continue;
-        if (c == "..") {
-            if (!parts.empty())
-                parts.pop_back();
-            continue;
-        }
-        parts.push_back(c);
-    }
-    std::string joined = join(parts, "/");
-    return !p.empty() && p.front() == '/' ? "/" + joined : joined;
 }
 
 // systemd's slice naming: "a-b.slice" lives at "/a.slice/a-b.slice"; "-.slice" is the root.
@@ -403,7 +386,7 @@ void rmdir_children(const std::string &dir, std::string &errors)
 std::string resolve_cgroup_path(const CgroupRequest &r)
 {
     if (!r.systemd) {
-        std::string p = clean_path(r.path.empty() ? r.id : r.path);
+        std::string p = clean_path_within(r.path.empty() ? r.id : r.path);
         if (p.empty() || p == "/")
             throw Error("cgroupsPath `" + r.path + "` names no cgroup of its own");
         return p;

@@ -119,28 +119,6 @@ void check_path(std::string_view name, const std::string &v, bool root_ok)
 
 }  // namespace
 
-std::string clean_path(std::string_view p)
-{
-    if (p.empty())
-        return ".";
-    bool rooted = p.front() == '/';
-    std::vector<std::string> out;
-    for (auto &part : split(p, '/')) {
-        if (part.empty() || part == ".")
-            continue;
-        if (part == "..") {
-            if (!out.empty() && out.back() != "..")
-                out.pop_back();
-            else if (!rooted)
-                out.push_back(part);
-            continue;  // ".." above the root stays at the root
-        }
-        out.push_back(part);
-    }
-    std::string r = (rooted ? "/" : "") + join(out, "/");
-    return r.empty() ? "." : r;
-}
-
 bool is_printable_text(std::string_view s)
 {
     size_t i = 0;

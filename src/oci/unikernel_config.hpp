@@ -4,6 +4,8 @@
 // See docs/configuration.md for the user-facing rules.
 #pragma once
 
+#include "base/path.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
@@ -69,8 +71,8 @@ void validate(const UnikernelConfig &c);
 std::map<std::string, std::string> to_annotations(const UnikernelConfig &c);
 
 // Helpers shared with other validators.
-// Go filepath.Clean semantics (lexical: "a//b/./c/.." -> "a/b").
-std::string clean_path(std::string_view p);
+// Lexical cleaning (base/path.hpp), the rule annotation paths must already satisfy.
+using urunc::clean_path;
 // Valid UTF-8 without control characters (C0, DEL, C1).
 bool is_printable_text(std::string_view s);
 // Go strconv.ParseBool.

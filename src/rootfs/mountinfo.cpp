@@ -30,30 +30,6 @@ bool has_option(std::string_view options, std::string_view opt)
     return false;
 }
 
-std::string normalize_path(std::string_view path)
-{
-    std::vector<std::string_view> parts;
-    while (!path.empty()) {
-        auto slash = path.find('/');
-        std::string_view part = path.substr(0, slash);
-        if (part == "..") {
-            if (!parts.empty())
-                parts.pop_back();
-        } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
-        }
-        if (slash == std::string_view::npos)
-            break;
-        path.remove_prefix(slash + 1);
-    }
-    std::string out;
-    for (auto p : parts) {
-        out += '/';
-        out += p;
-    }
-    return out.empty() ? "/" : out;
-}
-
 namespace {
 
 // libmount's entry points, resolved on the first parse (see base/dynlib.hpp for why).

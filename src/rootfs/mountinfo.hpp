@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/path.hpp"
+
 namespace urunc::rootfs {
 
 struct MountEntry {
@@ -29,9 +31,8 @@ struct MountEntry {
 // True when `opt` is one of the comma-separated words in `options` ("ro" in "ro,nosuid").
 bool has_option(std::string_view options, std::string_view opt);
 
-// Lexical normalisation of an absolute path: collapses "//", drops "." and trailing "/",
-// resolves ".." textually. Used to compare with mountinfo, which holds clean paths.
-std::string normalize_path(std::string_view path);
+// Mountinfo holds clean absolute paths: compare with normalize_path (base/path.hpp).
+using urunc::normalize_path;
 
 class MountInfo {
 public:
