@@ -2,6 +2,7 @@
 #include "container/container_ops.hpp"
 
 #include "base/error.hpp"
+#include "base/pidfd.hpp"
 #include "base/log.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/cgroup_freezer.hpp"
@@ -16,10 +17,9 @@ namespace urunc::oci {
 
 bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms)
 {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0)
+    UniqueFd pidfd = pidfd_open(pid);
+    if (!pidfd)
         return errno == ESRCH;
-    UniqueFd pidfd(fd);
     // The pidfd now pins this pid: if it was reused, it is not ours and ours is gone.
     if (process_start_time(pid) != start_time)
         return true;

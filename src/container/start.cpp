@@ -4,6 +4,7 @@
 #include "container/container_ops.hpp"
 
 #include "base/error.hpp"
+#include "base/pidfd.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "linux/hooks.hpp"
@@ -20,8 +21,6 @@
 
 namespace urunc::oci {
 namespace {
-
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // Read the fifo until the writer closes it (exec or exit) or the init dies.
 std::string read_exec_fifo(int fifo, int pidfd)
@@ -95,7 +94,7 @@ void start_container(const Globals &g, const std::string &id)
     UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo)
         throw sys_error("open `" + fifo_path + "`");
-    UniqueFd pidfd(pidfd_open(st.pid));
+    UniqueFd pidfd = pidfd_open(st.pid);
     ts::mark(ts::Step::st_sent_start_msg);
     std::string out = read_exec_fifo(fifo.get(), pidfd.get());
     ::unlink(fifo_path.c_str());

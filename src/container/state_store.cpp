@@ -1,6 +1,7 @@
 #include "container/state_store.hpp"
 
 #include "base/error.hpp"
+#include "base/lock.hpp"
 #include "base/file.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/cgroup_freezer.hpp"
@@ -50,10 +51,7 @@ static UniqueFd lock_dir(const std::string &path)
     if (!fd)
         throw sys_error("open `" + path + "`");
     check_trusted_dir(fd.get(), path);
-    while (::flock(fd.get(), LOCK_EX) < 0) {
-        if (errno != EINTR)
-            throw sys_error("lock `" + path + "`");
-    }
+    lock_fd(fd.get(), LockMode::exclusive, path);
     return fd;
 }
 
@@ -111,10 +109,7 @@ std::optional<StateDir> StateDir::open(const std::string &root, const std::strin
         throw sys_error("open `" + path + "`");
     }
     check_trusted_dir(fd.get(), path);
-    while (::flock(fd.get(), LOCK_EX) < 0) {
-        if (errno != EINTR)
-            throw sys_error("lock `" + path + "`");
-    }
+    lock_fd(fd.get(), LockMode::exclusive, path);
     // A delete that held the lock before us may have removed the directory meanwhile.
     struct stat st;
     if (::fstat(fd.get(), &st) == 0 && st.st_nlink == 0)
@@ -206,7 +201,7 @@ Status live_status(const State &s, const std::string &dir)
     if (s.creating) {
         // create holds the lock while it runs: a free lock means create died mid-way.
         UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0)
+        if (!fd || !try_lock_fd(fd.get(), LockMode::exclusive, dir))
             return Status::creating;
         return Status::stopped;
     }

@@ -1,6 +1,7 @@
 #include "linux/hooks.hpp"
 
 #include "base/error.hpp"
+#include "base/pidfd.hpp"
 #include "base/fd.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -215,7 +216,7 @@ pid_t sibling_pid(pid_t helper, int pids_r, int &status)
 // meanwhile, killing it at the hook's timeout. Fills `status`; true when it timed out.
 bool wait_capturing(const Hook &hook, pid_t pid, Capture (&cap)[2], int &status)
 {
-    UniqueFd pidfd(pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)) : -1);
+    UniqueFd pidfd = pid > 0 ? pidfd_open(pid) : UniqueFd();
     if (pid > 0 && !pidfd) {
         int e = errno;
         ::kill(pid, SIGKILL);
@@ -234,7 +235,7 @@ bool wait_capturing(const Hook &hook, pid_t pid, Capture (&cap)[2], int &status)
                 std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
             if (left <= 0) {
                 timed_out = true;
-                ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+                pidfd_send_signal(pidfd.get(), SIGKILL);
                 break;
             }
             ms = static_cast<int>(left);

@@ -1,6 +1,7 @@
 #include "rootfs/block_unmount.hpp"
 
 #include "base/error.hpp"
+#include "base/lock.hpp"
 #include "base/fd.hpp"
 #include "base/strings.hpp"
 #include "rootfs/block.hpp"
@@ -58,10 +59,7 @@ MountCopyLock::MountCopyLock(Mode mode)
     fd_.reset(::open(p.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd_)
         throw sys_error("open the mount copy lock `" + p + "`");
-    int rc;
-    while ((rc = ::flock(fd_.get(), mode == shared ? LOCK_SH : LOCK_EX)) < 0 && errno == EINTR) {}
-    if (rc < 0)
-        throw sys_error("lock `" + p + "`");
+    lock_fd(fd_.get(), mode == shared ? LockMode::shared : LockMode::exclusive, p);
 }
 
 std::vector<std::string> mounts_of_device(unsigned major, unsigned minor)

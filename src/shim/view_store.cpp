@@ -1,6 +1,7 @@
 #include "shim/view_store.hpp"
 
 #include "base/error.hpp"
+#include "base/lock.hpp"
 #include "base/fd.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -63,8 +64,7 @@ public:
             UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
             if (!fd)
                 throw sys_error("open lock `" + path + "`");
-            if (::flock(fd.get(), LOCK_EX) < 0)
-                throw sys_error("lock `" + path + "`");
+            lock_fd(fd.get(), LockMode::exclusive, path);
             struct stat a, b;
             if (::fstat(fd.get(), &a) == 0 && ::stat(path.c_str(), &b) == 0 &&
                 a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
