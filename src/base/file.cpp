@@ -1,5 +1,7 @@
 #include "base/file.hpp"
 
+#include "base/cleanup_errors.hpp"
+#include "base/dir.hpp"
 #include "base/error.hpp"
 
 #include <dirent.h>
@@ -160,57 +162,47 @@ void mkdir_p(const std::string &path, unsigned mode)
 }
 
 static void remove_at(int dirfd, const char *name, dev_t dev, const std::string &path,
-                      std::string &errors)
+                      CleanupErrors &errors)
 {
     struct stat st;
     if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT)
-            errors +=
-                (errors.empty() ? "" : "; ") + std::string(sys_error("stat `" + path + "`").what());
+            errors.add(sys_error("stat `" + path + "`").what());
         return;
     }
-    if (S_ISDIR(st.st_mode)) {
-        if (st.st_dev != dev) {
-            errors +=
-                (errors.empty() ? "" : "; ") + ("`" + path + "` is a mountpoint, not removed");
-            return;
-        }
-        int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-            errors +=
-                (errors.empty() ? "" : "; ") + std::string(sys_error("open `" + path + "`").what());
-            return;
-        }
-        DIR *d = ::fdopendir(fd);
-        if (!d) {
-            ::close(fd);
-            return;
-        }
-        std::vector<std::string> names;
-        while (auto *e = ::readdir(d)) {
-            if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
-                names.emplace_back(e->d_name);
-        }
-        for (auto &n : names)
-            remove_at(::dirfd(d), n.c_str(), dev, path + "/" + n, errors);
-        ::closedir(d);
-        if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            errors += (errors.empty() ? "" : "; ") +
-                      std::string(sys_error("rmdir `" + path + "`").what());
-    } else if (::unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) {
-        errors +=
-            (errors.empty() ? "" : "; ") + std::string(sys_error("unlink `" + path + "`").what());
+    if (!S_ISDIR(st.st_mode)) {
+        if (::unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+            errors.add(sys_error("unlink `" + path + "`").what());
+        return;
     }
+    if (st.st_dev != dev) {
+        errors.add("`" + path + "` is a mountpoint, not removed");
+        return;
+    }
+    UniqueDir d =
+        UniqueDir::adopt(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d) {
+        errors.add(sys_error("open `" + path + "`").what());
+        return;
+    }
+    std::vector<std::string> names;
+    while (const dirent *e = d.next())
+        names.emplace_back(e->d_name);
+    for (auto &n : names)
+        remove_at(d.fd(), n.c_str(), dev, path + "/" + n, errors);
+    d = UniqueDir();
+    if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        errors.add(sys_error("rmdir `" + path + "`").what());
 }
 
 std::string remove_tree(const std::string &path)
 {
-    std::string errors;
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0)
         return errno == ENOENT ? "" : sys_error("stat `" + path + "`").what();
+    CleanupErrors errors;
     remove_at(AT_FDCWD, path.c_str(), st.st_dev, path, errors);
-    return errors;
+    return errors.str();
 }
 
 bool path_exists(const std::string &path)

@@ -1,6 +1,7 @@
 // delete: remove everything the container created; best effort past single failures.
 #include "container/container_ops.hpp"
 
+#include "base/cleanup_errors.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -67,40 +68,29 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
 
 std::string destroy(StateDir &dir, const State &st)
 {
-    std::vector<std::string> errors;
+    CleanupErrors errors;
     std::optional<Spec> spec;
     try {
         spec = parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
     } catch (const Error &e) {
         log::warn("container {}: no config snapshot, poststop hooks skipped: {}", st.id, e.what());
     }
-    if (!st.cgroup.empty()) {
-        try {
-            std::string e = remove_cgroup(cgroup_from_json(st.cgroup));
-            if (!e.empty())
-                errors.push_back(e);
-        } catch (const Error &e) {
-            errors.push_back(e.what());
-        }
-    }
+    if (!st.cgroup.empty())
+        errors.attempt([&] { return remove_cgroup(cgroup_from_json(st.cgroup)); });
     ts::mark(ts::Step::dl_cgroup_removed);
     if (!st.net_iface.empty() && spec) {
         // A namespace we created died with the VMM, and its tap with it; in a joined one
         // (a pod's) the tap and its tc mirror would stay: remove them there.
         const Namespace *ns = spec->find_namespace("network");
         if (ns && !ns->path.empty()) {
-            std::string e = teardown_in_netns(ns->path, st.net_iface,
-                                              st.net_tap.empty() ? std::string(net::legacy_tap_name)
-                                                                 : st.net_tap);
-            if (!e.empty())
-                errors.push_back(e);
+            errors.add(teardown_in_netns(ns->path, st.net_iface,
+                                         st.net_tap.empty() ? std::string(net::legacy_tap_name)
+                                                            : st.net_tap));
         }
     }
     // The artifact copy (st.copy_dir) lives inside the state dir and goes with it: a path
     // read back from state.json is never removed on its own, whatever it says.
-    std::string e = dir.remove();
-    if (!e.empty())
-        errors.push_back(e);
+    errors.add(dir.remove());
     ts::mark(ts::Step::dl_state_removed);
     if (spec) {
         try {
@@ -110,7 +100,7 @@ std::string destroy(StateDir &dir, const State &st)
             log::warn("container {}: {}", st.id, he.what());  // the spec says: warn and go on
         }
     }
-    return join(errors, "; ");
+    return errors.str();
 }
 
 int remove(const Globals &g, const DeleteOptions &o)

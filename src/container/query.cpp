@@ -1,6 +1,7 @@
 // state, list, ps: read-only views; nothing on stderr on success.
 #include "container/container_ops.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -86,9 +87,8 @@ int list(const Globals &g, const ListOptions &o)
     std::vector<std::pair<State, Status>> items;
     std::vector<std::string> owners;
     check_state_root(g.root);
-    DIR *d = ::opendir(g.root.c_str());
-    if (d) {
-        while (auto *e = ::readdir(d)) {
+    if (UniqueDir d = UniqueDir::open(g.root)) {
+        while (const dirent *e = d.next()) {
             std::string id = e->d_name;
             if (!valid_id(id) || !is_urunc_state(g.root, id))
                 continue;
@@ -99,7 +99,6 @@ int list(const Globals &g, const ListOptions &o)
             } catch (const Error &) {
             }
         }
-        ::closedir(d);
     }
     std::vector<size_t> order(items.size());
     for (size_t i = 0; i < order.size(); ++i)

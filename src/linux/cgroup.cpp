@@ -1,5 +1,7 @@
 #include "linux/cgroup.hpp"
 
+#include "base/cleanup_errors.hpp"
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/rollback.hpp"
 #include "base/file.hpp"
@@ -363,21 +365,20 @@ int rmdir_cgroup(const std::string &dir)
     return rc;
 }
 
-void rmdir_children(const std::string &dir, std::string &errors)
+void rmdir_children(const std::string &dir, CleanupErrors &errors)
 {
-    DIR *d = ::opendir(dir.c_str());
+    UniqueDir d = UniqueDir::open(dir);
     if (!d)
         return;
     std::vector<std::string> subdirs;
-    while (auto *e = ::readdir(d))
-        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
+    while (const dirent *e = d.next())
+        if (e->d_type == DT_DIR)
             subdirs.push_back(dir + "/" + e->d_name);
-    ::closedir(d);
+    d = UniqueDir();
     for (auto &sub : subdirs) {
         rmdir_children(sub, errors);
         if (rmdir_cgroup(sub) < 0 && errno != ENOENT)
-            errors +=
-                (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + sub + "`").what());
+            errors.add(sys_error("rmdir `" + sub + "`").what());
     }
 }
 
@@ -485,7 +486,7 @@ std::string remove_cgroup(const Cgroup &cg)
     std::stable_sort(dirs.begin(), dirs.end(), [&](const std::string &a, const std::string &b) {
         return depth(a) > depth(b);
     });
-    std::string errors;
+    CleanupErrors errors;
     for (const auto &dir : dirs) {
         bool leaf = std::find(cg.all_dirs.begin(), cg.all_dirs.end(), dir) != cg.all_dirs.end();
         if (leaf) {
@@ -493,17 +494,15 @@ std::string remove_cgroup(const Cgroup &cg)
             // ours to clean up and rmdir of the parent fails while they exist.
             rmdir_children(dir, errors);
             if (rmdir_cgroup(dir) < 0 && errno != ENOENT)
-                errors += (errors.empty() ? "" : "; ") +
-                          std::string(sys_error("rmdir `" + dir + "`").what());
+                errors.add(sys_error("rmdir `" + dir + "`").what());
         } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
                    errno != EBUSY) {
             // A parent we created on the way may now hold other containers' cgroups: it is
             // theirs too, and it stays until the last one goes.
-            errors +=
-                (errors.empty() ? "" : "; ") + std::string(sys_error("rmdir `" + dir + "`").what());
+            errors.add(sys_error("rmdir `" + dir + "`").what());
         }
     }
-    return errors;
+    return errors.str();
 }
 
 std::string cgroup_to_json(const Cgroup &cg)

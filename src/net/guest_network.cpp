@@ -1,5 +1,6 @@
 #include "net/guest_network.hpp"
 
+#include "base/cleanup_errors.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -218,7 +219,7 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
     if (!is_urunc_tap_name(tap))
         return fmt::format("tear down guest network: refusing to delete `{}`, not a urunc tap",
                            tap);
-    std::vector<std::string> errors;
+    CleanupErrors errors;
     try {
         NlSocket s;
         auto links = list_links(s);
@@ -242,17 +243,17 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
             };
             if (!targets.empty() && std::all_of(targets.begin(), targets.end(), ours))
                 if (int rc = delete_ingress_qdisc(s, iface->index); rc < 0)
-                    errors.push_back(
+                    errors.add(
                         nl_error(fmt::format("delete ingress qdisc on `{}`", iface->name), rc)
                             .what());
         }
         if (tap_link)
             if (int rc = delete_link(s, tap_link->index); rc < 0)
-                errors.push_back(nl_error(fmt::format("delete tap `{}`", tap), rc).what());
+                errors.add(nl_error(fmt::format("delete tap `{}`", tap), rc).what());
     } catch (const Error &e) {
-        errors.push_back(e.what());
+        errors.add(e.what());
     }
-    return errors.empty() ? "" : "tear down guest network: " + join(errors, "; ");
+    return errors.str("tear down guest network");
 }
 
 }  // namespace urunc::net

@@ -4,6 +4,7 @@
 // directory that the caller chooses and `delete` always removes.
 #include "rootfs/artifacts.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 
@@ -88,19 +89,10 @@ void copy_data(int in, int out, std::uint64_t size, const std::string &from, con
 
 void check_empty(int dirfd, const std::string &dir)
 {
-    int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    UniqueDir d = UniqueDir::adopt(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d)
         throw sys_error("open `" + dir + "`");
-    DIR *d = ::fdopendir(fd);
-    if (!d) {
-        ::close(fd);
-        throw sys_error("open `" + dir + "`");
-    }
-    bool empty = true;
-    while (auto *e = ::readdir(d))
-        empty = empty && (std::string(e->d_name) == "." || std::string(e->d_name) == "..");
-    ::closedir(d);
-    if (!empty)
+    if (d.next())
         throw Error("artifact copy directory `" + dir + "` already exists and is not empty",
                     EEXIST);
 }

@@ -1,5 +1,6 @@
 #include "rootfs/block_unmount.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/lock.hpp"
 #include "base/fd.hpp"
@@ -21,10 +22,6 @@
 namespace urunc::rootfs {
 
 namespace {
-
-struct DirCloser {
-    void operator()(DIR *d) const { ::closedir(d); }
-};
 
 std::string mount_ns_of(const std::string &pid)
 {
@@ -67,10 +64,10 @@ std::vector<std::string> mounts_of_device(unsigned major, unsigned minor)
     std::vector<std::string> out;
     std::set<std::string> seen{mount_ns_of("self")};
     add_matches(MountInfo::load("/proc/self/mountinfo"), major, minor, "", out);
-    std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
+    UniqueDir proc = UniqueDir::open("/proc");
     if (!proc)
         throw sys_error("open `/proc`");
-    while (auto *e = ::readdir(proc.get())) {
+    while (const dirent *e = proc.next()) {
         std::string pid = e->d_name;
         if (pid.find_first_not_of("0123456789") != std::string::npos)
             continue;

@@ -1,5 +1,6 @@
 #include "rootfs/monitor_root.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -98,22 +99,21 @@ struct Plan {
         if (::lstat(norm.c_str(), &st) < 0)
             return;
         std::string real = S_ISLNK(st.st_mode) ? read_link(norm).second : norm;
-        DIR *d = ::opendir(real.c_str());
+        UniqueDir d = UniqueDir::open(real);
         if (!d)
             return;
         std::vector<std::string> outside;
-        while (auto *e = ::readdir(d)) {
+        while (const dirent *e = d.next()) {
             struct stat est;
             if (e->d_type != DT_LNK &&
                 (e->d_type != DT_UNKNOWN ||
-                 ::fstatat(::dirfd(d), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
+                 ::fstatat(d.fd(), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
                  !S_ISLNK(est.st_mode)))
                 continue;
             std::string target = read_link(real + "/" + e->d_name).second;
             if (!starts_with(target, real + "/"))
                 outside.push_back(target);
         }
-        ::closedir(d);
         std::sort(outside.begin(), outside.end());
         for (const auto &t : outside)
             add(t, true, false);

@@ -1,5 +1,6 @@
 #include "shim/view_store.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/lock.hpp"
 #include "base/fd.hpp"
@@ -177,13 +178,10 @@ void write_marker(const Marker &m)
 void sweep_markers(Containerd &cd, const Marker &self)
 {
     std::string dir = self.path.substr(0, self.path.rfind('/'));
-    struct CloseDir {
-        void operator()(DIR *d) const { ::closedir(d); }
-    };
-    std::unique_ptr<DIR, CloseDir> d(::opendir(dir.c_str()));
+    UniqueDir d = UniqueDir::open(dir);
     if (!d)
         return;
-    while (struct dirent *e = ::readdir(d.get())) {
+    while (const dirent *e = d.next()) {
         std::string p = dir + "/" + e->d_name;
         if (e->d_name[0] == '.' || p == self.path)
             continue;
