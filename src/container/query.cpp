@@ -3,6 +3,7 @@
 
 #include "base/dir.hpp"
 #include "base/error.hpp"
+#include "base/subprocess.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
 #include "linux/cgroup.hpp"
@@ -179,26 +180,15 @@ int ps(const Globals &g, const PsOptions &o)
     if (ps_args.empty())
         args.push_back("-ef");
     args.insert(args.end(), ps_args.begin(), ps_args.end());
-    int pfd[2];
-    if (::pipe2(pfd, O_CLOEXEC) < 0)
-        throw sys_error("pipe");
-    pid_t child = ::fork();
-    if (child == 0) {
-        ::dup2(pfd[1], 1);
-        std::vector<char *> av;
-        for (auto &a : args)
-            av.push_back(a.data());
-        av.push_back(nullptr);
-        ::execvp("ps", av.data());
-        ::_exit(127);
-    }
-    ::close(pfd[1]);
-    UniqueFd rd(pfd[0]);
-    std::string text = read_fd(rd.get(), "ps output");
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    ProcessOptions po;
+    po.out = ProcessOptions::Out::capture;
+    po.search_path = true;
+    po.who = "urunc ps";
+    po.max_output = 64 << 20;
+    ProcessResult r = run_process(args, po);
+    if (!r.ok())
         throw Error("ps " + args.back() + " failed");
+    const std::string &text = r.out;
     auto lines = split(text, '\n');
     if (lines.empty())
         return 0;

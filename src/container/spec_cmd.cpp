@@ -4,6 +4,7 @@
 #include "container/verbs.hpp"
 
 #include "base/error.hpp"
+#include "base/subprocess.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
 #include "container/runc.hpp"
@@ -25,26 +26,11 @@ void runc_spec(const std::string &bundle, bool rootless)
     std::vector<std::string> args = {runc_binary(), "spec", "--bundle", bundle};
     if (rootless)
         args.push_back("--rootless");
-    pid_t child = ::fork();
-    if (child < 0)
-        throw sys_error("fork");
-    if (child == 0) {
-        std::vector<char *> av;
-        for (auto &a : args)
-            av.push_back(a.data());
-        av.push_back(nullptr);
-        ::dup2(2, 1);  // nothing of runc's on our stdout
-        ::execvp(av[0], av.data());
-        std::string msg = "urunc spec: exec `" + args[0] + "`: " + std::strerror(errno) + "\n";
-        ssize_t w = ::write(2, msg.data(), msg.size());
-        (void)w;
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0)
-        if (errno != EINTR)
-            throw sys_error("wait for `" + argv_to_string(args) + "`");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    ProcessOptions o;
+    o.out = ProcessOptions::Out::to_stderr;  // nothing of runc's on our stdout
+    o.search_path = true;
+    o.who = "urunc spec";
+    if (!run_process(args, o).ok())
         throw Error("spec: `" + argv_to_string(args) + "` failed");
 }
 

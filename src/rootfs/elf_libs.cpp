@@ -1,6 +1,7 @@
 #include "rootfs/elf_libs.hpp"
 
 #include "base/error.hpp"
+#include "base/subprocess.hpp"
 #include "base/fd.hpp"
 #include "base/strings.hpp"
 
@@ -50,43 +51,16 @@ template <typename Ehdr, typename Phdr> std::string interp_of(int fd, const std:
 // Runs `interp --list path`, returns its stdout.
 std::string loader_list(const std::string &interp, const std::string &path)
 {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0)
-        throw sys_error("pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw sys_error("fork");
-    if (pid == 0) {
-        ::dup2(wr.get(), STDOUT_FILENO);
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-            ::dup2(null, STDIN_FILENO);
-            ::dup2(null, STDERR_FILENO);
-        }
-        const char *argv[] = {interp.c_str(), "--list", path.c_str(), nullptr};
-        static char *envp[] = {nullptr};  // no LD_LIBRARY_PATH or LD_PRELOAD of ours
-        ::execve(argv[0], const_cast<char **>(argv), envp);
-        ::_exit(127);
-    }
-    wr.reset();
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || out.size() > (1 << 20))
-            break;
-        out.append(buf, static_cast<size_t>(n));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    ProcessOptions o;
+    o.out = ProcessOptions::Out::capture;
+    o.quiet = true;
+    o.empty_env = true;  // no LD_LIBRARY_PATH or LD_PRELOAD of ours
+    ProcessResult r = run_process({interp, "--list", path}, o);
+    if (!r.ok())
         throw Error("`" + interp + " --list " + path + "` failed (status " +
-                        std::to_string(status) + "): cannot tell which libraries it needs",
+                        std::to_string(r.status) + "): cannot tell which libraries it needs",
                     ENOEXEC);
-    return out;
+    return r.out;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "shim/urunc_exec.hpp"
 
 #include "base/error.hpp"
+#include "base/subprocess.hpp"
 #include "base/fd.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -109,21 +110,9 @@ void exec_urunc(const std::string &urunc, std::vector<std::string> argv)
 int run_urunc(const std::string &urunc, std::vector<std::string> argv)
 {
     argv[0] = urunc;
-    auto cv = c_argv(argv);
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw sys_error("fork");
-    if (pid == 0) {
-        ::execv(urunc.c_str(), cv.data());
-        std::fprintf(stderr, "urunc-view-shim: exec `%s`: %s\n", urunc.c_str(),
-                     std::strerror(errno));
-        std::_Exit(127);
-    }
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            throw sys_error("wait for urunc");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    ProcessOptions o;
+    o.who = "urunc-view-shim";
+    return shell_status(run_process(argv, o).status);
 }
 
 bool is_unikernel(oci::Spec spec)
