@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "base/path.hpp"
 #include "base/strings.hpp"
+#include "rootfs/mountinfo.hpp"
 #include "linux/device_rules.hpp"
 
 #include <dirent.h>
@@ -36,21 +37,6 @@ struct ProcCgroup {
     std::string path;
 };
 
-std::string unescape_octal(std::string_view s)
-{
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out +=
-                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 std::vector<Hierarchy> mounted_hierarchies()
 {
     // Mount flags that show up in a v1 cgroup's super options but are not controllers.
@@ -58,18 +44,15 @@ std::vector<Hierarchy> mounted_hierarchies()
         "rw",  "ro",   "noprefix",    "clone_children", "xattr", "cpuset_v2_mode",
         "all", "none", "favordynmods"};
     std::vector<Hierarchy> out;
-    std::set<std::string> seen_devices;  // a hierarchy bind-mounted twice counts once
-    for (const auto &line : split(read_file("/proc/self/mountinfo"), '\n')) {
-        auto f = split(line, ' ');
-        auto sep = std::find(f.begin(), f.end(), "-");
-        if (f.size() < 5 || sep == f.end() || f.end() - sep < 4)
+    std::set<std::pair<unsigned, unsigned>> seen_devices;  // bind-mounted twice counts once
+    const auto table = rootfs::MountInfo::load("/proc/self/mountinfo");
+    for (const auto &m : table.entries()) {
+        if ((m.fstype != "cgroup" && m.fstype != "cgroup2") ||
+            !seen_devices.insert({m.major, m.minor}).second)
             continue;
-        const std::string &fstype = sep[1];
-        if ((fstype != "cgroup" && fstype != "cgroup2") || !seen_devices.insert(f[2]).second)
-            continue;
-        Hierarchy h{unescape_octal(f[4]), unescape_octal(f[3]), fstype == "cgroup2", {}};
+        Hierarchy h{m.mountpoint, m.root, m.fstype == "cgroup2", {}};
         if (!h.v2) {
-            for (auto &opt : split(sep[3], ','))
+            for (auto &opt : split(m.super_options, ','))
                 if (!not_controllers.count(opt) &&
                     (opt.find('=') == std::string::npos || starts_with(opt, "name=")))
                     h.controllers.insert(opt);
