@@ -24,8 +24,8 @@ std::string destroy(StateDir &dir, const State &st);
 // Wait for a pid that is not our child to exit (pidfd + poll). True if it is gone.
 bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
 
-// Containers created by runc share our root: every verb hands them back to runc.
-[[noreturn]] void not_ours(const Globals &g);
-bool is_runc_container(const Globals &g, const std::string &id);
+// The preamble of every verb on one container: an invalid id is an error, and a container
+// runc created under the same root is handed to runc (this process is replaced by runc).
+void ours_or_runc(const Globals &g, const std::string &id);
 
 }  // namespace urunc::oci

@@ -107,10 +107,7 @@ int remove(const Globals &g, const DeleteOptions &o)
 {
     const std::string &id = o.id;
     bool force = o.force;
-    if (!valid_id(id))
-        throw Error("invalid container id `" + id + "`");
-    if (is_runc_container(g, id))
-        not_ours(g);
+    ours_or_runc(g, id);
     ts::mark(ts::Step::dl_invoked);
     auto dir = StateDir::open(g.root, id);
     if (!dir) {

@@ -37,10 +37,7 @@ int kill(const Globals &g, const KillOptions &o)
     const std::string &id = o.id;
     const std::string &signal = o.signal;
     bool all = o.all;
-    if (!valid_id(id))
-        throw Error("invalid container id `" + id + "`");
-    if (is_runc_container(g, id))
-        not_ours(g);
+    ours_or_runc(g, id);
     int sig = parse_signal(signal);
     auto dir = StateDir::open(g.root, id);
     if (!dir || !dir->has_state())

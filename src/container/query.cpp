@@ -27,14 +27,16 @@ void print(const std::string &s) { write_all(1, s, "stdout"); }
 
 }  // namespace
 
-bool is_runc_container(const Globals &g, const std::string &id)
+void ours_or_runc(const Globals &g, const std::string &id)
 {
+    if (!valid_id(id))
+        throw Error("invalid container id `" + id + "`");
+    // runc's state under the same --root: the whole command line goes to runc.
     std::string p = g.root + "/" + id + "/state.json";
     struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && !is_urunc_state(g.root, id);
+    if (::stat(p.c_str(), &st) == 0 && !is_urunc_state(g.root, id))
+        exec_runc(g.argv);
 }
-
-void not_ours(const Globals &g) { exec_runc(g.argv); }
 
 namespace {
 
@@ -54,10 +56,7 @@ std::string owner_name(const std::string &dir)
 // atomically, and a reader must not wait on a create in progress).
 State load_for_read(const Globals &g, const std::string &id)
 {
-    if (!valid_id(id))
-        throw Error("invalid container id `" + id + "`");
-    if (is_runc_container(g, id))
-        not_ours(g);
+    ours_or_runc(g, id);
     check_state_root(g.root);
     if (UniqueFd fd(
             ::open((g.root + "/" + id).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

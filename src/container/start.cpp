@@ -130,10 +130,7 @@ void start_container(const Globals &g, const std::string &id)
 int start(const Globals &g, const StartOptions &o)
 {
     const std::string &id = o.id;
-    if (!valid_id(id))
-        throw Error("invalid container id `" + id + "`");
-    if (is_runc_container(g, id))
-        not_ours(g);
+    ours_or_runc(g, id);
     start_container(g, id);
     return 0;
 }
