@@ -3,6 +3,7 @@
 #include "base/cleanup_errors.hpp"
 #include "base/dir.hpp"
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -132,17 +133,18 @@ void write_file_atomic(const std::string &path, std::string_view data, unsigned 
     if (!fd)
         throw sys_error("create `" + tmp + "`");
     std::string tmppath(tmpl.data());
-    try {
-        write_all(fd.get(), data, tmppath);
-        if (::fchmod(fd.get(), mode) < 0)
-            throw sys_error("chmod `" + tmppath + "`");
-        fd.reset();
-        if (::rename(tmppath.c_str(), path.c_str()) < 0)
-            throw sys_error("rename `" + tmppath + "` to `" + path + "`");
-    } catch (...) {
+    Rollback undo("write `" + path + "`");
+    undo.add([&] {
         ::unlink(tmppath.c_str());
-        throw;
-    }
+        return std::string();
+    });
+    write_all(fd.get(), data, tmppath);
+    if (::fchmod(fd.get(), mode) < 0)
+        throw sys_error("chmod `" + tmppath + "`");
+    fd.reset();
+    if (::rename(tmppath.c_str(), path.c_str()) < 0)
+        throw sys_error("rename `" + tmppath + "` to `" + path + "`");
+    undo.commit();
 }
 
 void mkdir_p(const std::string &path, unsigned mode)

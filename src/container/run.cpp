@@ -3,6 +3,7 @@
 #include "container/container_ops.hpp"
 
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 #include "base/log.hpp"
 
 #include "base/file.hpp"
@@ -84,15 +85,14 @@ int run(const Globals &g, const RunOptions &ro)
     bool detach = ro.detach, keep = ro.keep;
     o.keep_console = !detach && o.console_socket.empty();
     Created c = create_container(g, o);
-    try {
-        start_container(g, o.id);
-    } catch (...) {
-        try {
+    {
+        Rollback undo("cleanup after failed start");
+        undo.add([&] {
             remove(g, DeleteOptions{o.id, true});
-        } catch (const Error &e) {
-            log::warn("cleanup after failed start: {}", e.what());
-        }
-        throw;
+            return std::string();
+        });
+        start_container(g, o.id);
+        undo.commit();
     }
     if (detach)
         return 0;

@@ -4,6 +4,7 @@
 #include "container/verbs.hpp"
 
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 #include "base/subprocess.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
@@ -68,46 +69,48 @@ int spec_command(const Globals &g, const RawCommand &c)
     if (path_exists(config))
         throw Error("File " + config + " exists. Remove it first");
     runc_spec(bundle, c.has("rootless"));
-    try {
-        rapidjson::Document d;
-        std::string text = read_file(config);
-        d.Parse(text.c_str(), text.size());
-        if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") ||
-            !d["process"].IsObject())
-            throw Error("spec: runc wrote an unexpected `" + config + "`");
-        auto &a = d.GetAllocator();
-        auto &proc = d["process"];
-        // The VMM's console is the container's stdio: no terminal unless the user asks.
-        proc.RemoveMember("terminal");
-        proc.AddMember("terminal", false, a);
-        // The guest command line comes from the annotation (process.args would win).
-        proc.RemoveMember("args");
-        proc.AddMember("args", rapidjson::Value(rapidjson::kArrayType), a);
-        // runc's default raises ambient capabilities without listing them inheritable, which
-        // the kernel refuses (runc only warns); urunc applies what the spec says, so the
-        // inheritable set gets the ambient ones.
-        if (proc.HasMember("capabilities") && proc["capabilities"].IsObject()) {
-            auto &caps = proc["capabilities"];
-            if (caps.HasMember("ambient") && caps["ambient"].IsArray() &&
-                !caps.HasMember("inheritable")) {
-                rapidjson::Value inh(caps["ambient"], a);
-                caps.AddMember("inheritable", inh, a);
-            }
-        }
-        d.RemoveMember("annotations");
-        rapidjson::Value ann(rapidjson::kObjectType);
-        for (const auto &[k, v] : to_annotations(u))
-            ann.AddMember(rapidjson::Value(k.c_str(), a), rapidjson::Value(v.c_str(), a), a);
-        d.AddMember("annotations", ann, a);
-        rapidjson::StringBuffer buf;
-        rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-        w.SetIndent('\t', 1);
-        d.Accept(w);
-        write_file_atomic(config, std::string_view(buf.GetString(), buf.GetSize()), 0644);
-    } catch (...) {
+    // runc's config.json is only the start: if it cannot be completed, none is left.
+    Rollback undo("spec");
+    undo.add([&] {
         ::unlink(config.c_str());
-        throw;
+        return std::string();
+    });
+    rapidjson::Document d;
+    std::string text = read_file(config);
+    d.Parse(text.c_str(), text.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") ||
+        !d["process"].IsObject())
+        throw Error("spec: runc wrote an unexpected `" + config + "`");
+    auto &a = d.GetAllocator();
+    auto &proc = d["process"];
+    // The VMM's console is the container's stdio: no terminal unless the user asks.
+    proc.RemoveMember("terminal");
+    proc.AddMember("terminal", false, a);
+    // The guest command line comes from the annotation (process.args would win).
+    proc.RemoveMember("args");
+    proc.AddMember("args", rapidjson::Value(rapidjson::kArrayType), a);
+    // runc's default raises ambient capabilities without listing them inheritable, which
+    // the kernel refuses (runc only warns); urunc applies what the spec says, so the
+    // inheritable set gets the ambient ones.
+    if (proc.HasMember("capabilities") && proc["capabilities"].IsObject()) {
+        auto &caps = proc["capabilities"];
+        if (caps.HasMember("ambient") && caps["ambient"].IsArray() &&
+            !caps.HasMember("inheritable")) {
+            rapidjson::Value inh(caps["ambient"], a);
+            caps.AddMember("inheritable", inh, a);
+        }
     }
+    d.RemoveMember("annotations");
+    rapidjson::Value ann(rapidjson::kObjectType);
+    for (const auto &[k, v] : to_annotations(u))
+        ann.AddMember(rapidjson::Value(k.c_str(), a), rapidjson::Value(v.c_str(), a), a);
+    d.AddMember("annotations", ann, a);
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent('\t', 1);
+    d.Accept(w);
+    write_file_atomic(config, std::string_view(buf.GetString(), buf.GetSize()), 0644);
+    undo.commit();
     return 0;
 }
 

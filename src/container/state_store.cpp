@@ -1,6 +1,7 @@
 #include "container/state_store.hpp"
 
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 #include "base/lock.hpp"
 #include "base/file.hpp"
 #include "linux/cgroup.hpp"
@@ -87,15 +88,17 @@ StateDir StateDir::create(const std::string &root, const std::string &id)
             throw Error("container with id exists: " + id);
         throw sys_error("mkdir `" + path + "`");
     }
-    try {
-#ifdef URUNC_TEST_SEAMS
-        test_pause_after_mkdir();
-#endif
-        return StateDir(path, lock_dir(path));
-    } catch (...) {
+    Rollback undo("state dir");
+    undo.add([&] {
         ::rmdir(path.c_str());
-        throw;
-    }
+        return std::string();
+    });
+#ifdef URUNC_TEST_SEAMS
+    test_pause_after_mkdir();
+#endif
+    StateDir made(path, lock_dir(path));
+    undo.commit();
+    return made;
 }
 
 std::optional<StateDir> StateDir::open(const std::string &root, const std::string &id)

@@ -1,5 +1,7 @@
 #include "container/timestamps.hpp"
 
+#include "base/error.hpp"
+
 #include "base/file.hpp"
 
 #include <fcntl.h>
@@ -74,7 +76,9 @@ void configure(bool enabled, const std::string &destination, const std::string &
     if (slash != std::string::npos && slash > 0) {
         try {
             mkdir_p(dest.substr(0, slash), 0755);
-        } catch (...) {
+        } catch (const Error &) {
+            // timestamps are a measuring aid: without their directory, the open below fails
+            // and nothing is recorded
         }
     }
     g_fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -1,6 +1,7 @@
 #include "rootfs/initrd_append.hpp"
 
 #include "base/error.hpp"
+#include "base/rollback.hpp"
 #include "base/fd.hpp"
 #include "base/file.hpp"
 
@@ -77,27 +78,28 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
     UniqueFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!out)
         throw sys_error("create `" + dest + "`");
-    try {
-        off_t left = st.st_size;
-        while (left > 0) {
-            ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                          static_cast<size_t>(left), 0);
-            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
-                n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                throw sys_error("copy initrd to `" + dest + "`");
-            if (n == 0)
-                throw Error("copy initrd to `" + dest + "`: the source shrank while copying", EIO);
-            left -= n;
-        }
-        write_all(out.get(), tail, dest);
-    } catch (...) {
-        // A partial initrd is useless and takes space: it never stays behind.
+    // A partial initrd is useless and takes space: it never stays behind.
+    Rollback undo("initrd `" + dest + "`");
+    undo.add([&] {
         ::unlink(dest.c_str());
-        throw;
+        return std::string();
+    });
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                      static_cast<size_t>(left), 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
+            n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw sys_error("copy initrd to `" + dest + "`");
+        if (n == 0)
+            throw Error("copy initrd to `" + dest + "`: the source shrank while copying", EIO);
+        left -= n;
     }
+    write_all(out.get(), tail, dest);
+    undo.commit();
 }
 
 }  // namespace urunc::rootfs
