@@ -19,6 +19,8 @@ pkgs=(
   python3-grpcio python3-grpc-tools
   # scripts/fuzz.sh: libFuzzer targets
   clang libclang-rt-14-dev llvm
+  # scripts/check-format.sh: the house format, checked by the unit test [layout]
+  clang-format-14
 )
 missing=()
 for p in "${pkgs[@]}"; do

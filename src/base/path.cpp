@@ -55,9 +55,6 @@ std::string clean_path_within(std::string_view p)
     return joined(clean_parts(p, false), rooted);
 }
 
-std::string normalize_path(std::string_view path)
-{
-    return joined(clean_parts(path, false), true);
-}
+std::string normalize_path(std::string_view path) { return joined(clean_parts(path, false), true); }
 
 }  // namespace urunc

@@ -17,7 +17,8 @@ namespace {
 
 // Child side, between fork and exec: async-signal-safe calls only; everything it touches was
 // built before the fork.
-[[noreturn]] void exec_child(char *const *argv, const ProcessOptions &o, int out_fd, const char *who)
+[[noreturn]] void exec_child(char *const *argv, const ProcessOptions &o, int out_fd,
+                             const char *who)
 {
     if (o.out == ProcessOptions::Out::capture)
         ::dup2(out_fd, STDOUT_FILENO);
@@ -53,8 +54,8 @@ std::string ProcessResult::describe() const
     if (WIFEXITED(status))
         return "exit " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status))
-        return "signal " + std::to_string(WTERMSIG(status)) + " (" +
-               ::strsignal(WTERMSIG(status)) + ")";
+        return "signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) +
+               ")";
     return "status " + std::to_string(status);
 }
 

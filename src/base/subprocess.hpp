@@ -11,9 +11,9 @@ namespace urunc {
 struct ProcessOptions {
     enum class Out { inherit, capture, to_stderr };
     Out out = Out::inherit;
-    bool quiet = false;       // stdin and stderr from/to /dev/null
-    bool empty_env = false;   // no environment at all (nothing of ours reaches a loader)
-    bool search_path = false; // argv[0] looked up in PATH (execvp) instead of taken as a path
+    bool quiet = false;           // stdin and stderr from/to /dev/null
+    bool empty_env = false;       // no environment at all (nothing of ours reaches a loader)
+    bool search_path = false;     // argv[0] looked up in PATH (execvp) instead of taken as a path
     size_t max_output = 1 << 20;  // captured bytes kept; the rest is read and dropped
     // Prefix of the line written to stderr when the exec itself fails ("urunc spec").
     std::string who;

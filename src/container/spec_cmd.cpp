@@ -78,8 +78,7 @@ int spec_command(const Globals &g, const RawCommand &c)
     rapidjson::Document d;
     std::string text = read_file(config);
     d.Parse(text.c_str(), text.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") ||
-        !d["process"].IsObject())
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("process") || !d["process"].IsObject())
         throw Error("spec: runc wrote an unexpected `" + config + "`");
     auto &a = d.GetAllocator();
     auto &proc = d["process"];

@@ -86,8 +86,8 @@ void write_initrd_with_files(int initrd_fd, const std::string &dest,
     });
     off_t left = st.st_size;
     while (left > 0) {
-        ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                      static_cast<size_t>(left), 0);
+        ssize_t n =
+            ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
         if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
             n = ::sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
         if (n < 0 && errno == EINTR)

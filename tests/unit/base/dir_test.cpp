@@ -49,9 +49,18 @@ TEST_CASE("CleanupErrors: every step runs, failures joined in order", "[base][cl
 {
     CleanupErrors errors;
     int ran = 0;
-    errors.attempt([&] { ++ran; throw Error("first"); });
-    errors.attempt([&] { ++ran; return std::string(); });
-    errors.attempt([&] { ++ran; return std::string("second"); });
+    errors.attempt([&] {
+        ++ran;
+        throw Error("first");
+    });
+    errors.attempt([&] {
+        ++ran;
+        return std::string();
+    });
+    errors.attempt([&] {
+        ++ran;
+        return std::string("second");
+    });
     errors.add("");
     errors.add("third");
     CHECK(ran == 3);
