@@ -48,9 +48,7 @@ std::string read_file(const std::string &path)
     return read_fd(fd.get(), path);
 }
 
-namespace {
-
-const char *kind_of(mode_t m)
+const char *file_kind(mode_t m)
 {
     if (S_ISDIR(m))
         return "a directory";
@@ -64,10 +62,8 @@ const char *kind_of(mode_t m)
         return "a socket";
     if (S_ISLNK(m))
         return "a symlink";
-    return "not a regular file";
+    return S_ISREG(m) ? "a regular file" : "of an unknown type";
 }
-
-}  // namespace
 
 std::string read_regular_fd(int fd, const std::string &what, size_t max)
 {
@@ -75,7 +71,7 @@ std::string read_regular_fd(int fd, const std::string &what, size_t max)
     if (::fstat(fd, &st) < 0)
         throw sys_error("stat `" + what + "`");
     if (!S_ISREG(st.st_mode))
-        throw Error("`" + what + "` is not a regular file (it is " + kind_of(st.st_mode) + ")",
+        throw Error("`" + what + "` is not a regular file (it is " + file_kind(st.st_mode) + ")",
                     S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
     if (static_cast<uint64_t>(st.st_size) > max)
         throw Error("`" + what + "` is " + std::to_string(st.st_size) + " bytes, more than the " +

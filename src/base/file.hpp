@@ -3,6 +3,8 @@
 
 #include "base/fd.hpp"
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +30,8 @@ inline constexpr size_t kMaxSmallFile = 64 * 1024;         // resolv.conf, state
 std::string read_regular_file(const std::string &path, size_t max);
 // The same for an fd the caller opened (with O_NONBLOCK when it may not be a regular file).
 std::string read_regular_fd(int fd, const std::string &what, size_t max);
+// What a file of mode `m` is, for messages: "a directory", "a FIFO", "a block device", ...
+const char *file_kind(mode_t m);
 
 // Write data to `path` atomically: temp file `.<name>.XXXXXX` in the same dir, fsync-free
 // (state is in tmpfs), then rename. Mode applies to the new file.

@@ -1,6 +1,7 @@
 #include "rootfs/safe_open.hpp"
 
 #include "base/error.hpp"
+#include "base/file.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -32,23 +33,6 @@ Error no_openat2(const std::string &path)
                      "`: openat2 is not supported by this kernel (Linux 5.6 or later "
                      "is needed to resolve paths safely)",
                  ENOSYS);
-}
-
-const char *file_type(mode_t mode)
-{
-    if (S_ISDIR(mode))
-        return "a directory";
-    if (S_ISLNK(mode))
-        return "a symlink";
-    if (S_ISCHR(mode))
-        return "a character device";
-    if (S_ISBLK(mode))
-        return "a block device";
-    if (S_ISFIFO(mode))
-        return "a fifo";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    return "not a file";
 }
 
 }  // namespace
@@ -142,7 +126,7 @@ std::uint64_t regular_file_size(int fd, const std::string &what)
     if (::fstat(fd, &st) < 0)
         throw sys_error("stat `" + what + "`");
     if (!S_ISREG(st.st_mode))
-        throw Error("`" + what + "` is not a regular file (it is " + file_type(st.st_mode) + ")",
+        throw Error("`" + what + "` is not a regular file (it is " + file_kind(st.st_mode) + ")",
                     S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
     return static_cast<std::uint64_t>(st.st_size);
 }

@@ -86,10 +86,10 @@ K=rootfs/unikernel/kernel
 @test "a kernel or initrd that is a FIFO: refused at once, never opened for reading" {
 	rm "$T/b/$K"
 	mkfifo "$T/b/$K"
-	refused "$T/b" "kernel" "/unikernel/kernel" "is not a regular file (it is a fifo)"
+	refused "$T/b" "kernel" "/unikernel/kernel" "is not a regular file (it is a FIFO)"
 	mk_bundle "$T/c" initrd=/unikernel/initrd
 	mkfifo "$T/c/rootfs/unikernel/initrd"
-	refused "$T/c" "initrd" "/unikernel/initrd" "is not a regular file (it is a fifo)"
+	refused "$T/c" "initrd" "/unikernel/initrd" "is not a regular file (it is a FIFO)"
 }
 
 @test "a kernel or initrd that is a socket: refused" {

@@ -90,7 +90,7 @@ TEST_CASE("artifacts: directories, fifos and escapes are refused", "[rootfs][art
     REQUIRE(::mkfifo((img.root + "/fifo").c_str(), 0644) == 0);
     CHECK(error_of([&] {
               open_artifacts(img.rootfd.get(), {"/fifo", "", ""});
-          }) == "kernel: `/fifo` is not a regular file (it is a fifo)");
+          }) == "kernel: `/fifo` is not a regular file (it is a FIFO)");
     write_text(img.tmp / "host-file", "secret");
     REQUIRE(::symlink((img.tmp / "host-file").c_str(), (img.root + "/urunc.json.lnk").c_str()) ==
             0);
