@@ -283,8 +283,7 @@ void open_block_devices(Launch &l)
         UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));
         if (!dev)
             throw sys_error("open `" + u.device + "`");
-        l.device_fds.push_back(dev.get());
-        l.fds.push_back(std::move(dev));
+        l.device_fds.push_back(std::move(dev));
     }
 }
 

@@ -30,10 +30,10 @@ namespace {
 using unikernels::RootfsKind;
 
 // Keep an artifact's fd alive in the Launch and bind it at `dest` in the monitor root.
-void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, const std::string &dest)
+void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, const std::string &dest,
+                   bool writable = false)
 {
-    l.file_binds.push_back({a.fd.get(), root, a.relpath, dest});
-    l.fds.push_back(std::move(a.fd));
+    l.file_binds.push_back({std::move(a.fd), root, a.relpath, dest, writable});
 }
 
 // The block image of the `block` annotation (a file inside the container rootfs), bound
@@ -45,9 +45,7 @@ void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::strin
     if (!rootfd)
         throw sys_error("open rootfs `" + rootfs_dir + "`");
     rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {image, "", ""});
-    if (writable)
-        l.writable_binds.push_back(l.file_binds.size());
-    bind_artifact(l, img.kernel, rootfs_dir, dest);
+    bind_artifact(l, img.kernel, rootfs_dir, dest, writable);
 }
 
 // Is `path` inside the bundle (the directory that holds the rootfs)? Resolved, so a
@@ -179,8 +177,7 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
     UniqueFd share(::open(s.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!share)
         throw sys_error("open rootfs `" + s.root_path + "`");
-    l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, share.get()});
-    l.fds.push_back(std::move(share));
+    l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, std::move(share)});
     l.rootfs_choice =
         "9pfs: the container rootfs is shared with the guest" +
         (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
@@ -276,7 +273,7 @@ void bind_boot_artifacts(Launch &l, ArtifactSource &src)
         l.exec.initrd = std::string(kArtifactDir) + "/initrd";
         bind_artifact(l, *src.arts.initrd, src.root, l.exec.initrd);
     }
-    l.fds.push_back(std::move(src.fd));
+    l.artifact_dir = std::move(src.fd);
 }
 
 }  // namespace

@@ -241,12 +241,11 @@ void append_initrd_files(Launch &l, const std::string &state_dir)
         if (fb.destination != l.exec.initrd)
             continue;
         std::string dest = state_dir + "/initrd";
-        rootfs::write_initrd_with_files(fb.fd, dest, extra);
+        rootfs::write_initrd_with_files(fb.fd.get(), dest, extra);
         UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
         if (!fd)
             throw sys_error("open `" + dest + "`");
-        fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
-        l.fds.push_back(std::move(fd));
+        fb = {std::move(fd), state_dir, "initrd", l.exec.initrd};
         log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
     }
 }

@@ -24,10 +24,11 @@ inline constexpr const char *kArtifactDir = "/.urunc";
 // namespace is a copy, resolves the same path again (a mount can only be bound from the
 // caller's own namespace) and binds it only if it is still the same inode.
 struct FileBind {
-    int fd;                   // O_PATH fd opened and checked by create
+    UniqueFd fd;              // O_PATH fd opened and checked by create
     std::string root;         // directory it was resolved in (rootfs or view)
     std::string path;         // path inside that directory
     std::string destination;  // path inside the monitor root
+    bool writable = false;    // a block image the guest writes; else read-only
 };
 
 struct Launch {
@@ -48,16 +49,17 @@ struct Launch {
                                           // (the VMM, its libraries and modules)
     std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
     std::vector<std::string> links;       // host symlinks replicated (/lib -> usr/lib)
-    std::vector<FileBind> file_binds;     // artifacts (read-only)
-    std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
+    std::vector<FileBind> file_binds;     // artifacts and block images
     struct DirBind {
         std::string source, destination;
         bool readonly = false;  // root.readonly
-        int fd = -1;  // O_PATH fd of `source` opened at create: the init binds only that inode
+        UniqueFd fd;  // O_PATH fd of `source` opened at create: the init binds only that inode
     };
     std::vector<DirBind> shared_binds;  // directory binds (9pfs share), nodev, nosuid
     std::vector<std::string> devices;   // host device nodes recreated inside
-    std::vector<UniqueFd> fds;          // owners of the fds above
+    // The directory the artifacts were opened in (rootfs, view or copy), held until create
+    // is done with this launch.
+    UniqueFd artifact_dir;
 
     // Network: set up by the init at start, in the container's network namespace.
     bool network = false;  // the container has its own (new or joined) network namespace
@@ -78,7 +80,7 @@ struct Launch {
     // Open fds on those devices, handed to the VMM across exec: a loop device with the
     // autoclear flag (mount -o loop, containerd's loop mounts) would otherwise be detached
     // when its filesystem is unmounted, before the VMM opens it.
-    std::vector<int> device_fds;
+    std::vector<UniqueFd> device_fds;
 };
 
 // Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.

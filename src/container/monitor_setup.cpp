@@ -56,19 +56,16 @@ void prepare_monitor_root(const Launch &l)
             throw sys_error("open `" + fb.root + "`");
         UniqueFd fd = rootfs::open_in_root(dir.get(), fb.path, O_PATH | O_CLOEXEC);
         struct stat a, b;
-        if (::fstat(fb.fd, &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
+        if (::fstat(fb.fd.get(), &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
             a.st_ino != b.st_ino)
             throw Error("`" + fb.path + "` in `" + fb.root +
                         "` changed while the container was created");
-        bool writable = false;
-        for (size_t i : l.writable_binds)
-            writable = writable || &l.file_binds[i] == &fb;
         req.file_binds.push_back(
-            {"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
+            {"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, fb.writable, false});
         again.push_back(std::move(fd));
     }
     for (const auto &db : l.shared_binds) {
-        UniqueFd fd = rootfs::reopen_same(db.source, db.fd, O_DIRECTORY);
+        UniqueFd fd = rootfs::reopen_same(db.source, db.fd.get(), O_DIRECTORY);
         req.file_binds.push_back(
             {"/proc/self/fd/" + std::to_string(fd.get()), db.destination, !db.readonly, true});
         again.push_back(std::move(fd));

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,7 +85,8 @@ TEST_CASE("guest rootfs: a block image at / comes next, handed over read-write",
     REQUIRE(l.params.blocks.size() == 1);
     CHECK(l.params.blocks[0].id == "rootfs");
     CHECK(l.params.blocks[0].source == "/.urunc/block");
-    CHECK(l.writable_binds.size() == 1);
+    CHECK(std::count_if(l.file_binds.begin(), l.file_binds.end(),
+                        [](const FileBind &b) { return b.writable; }) == 1);
 }
 
 TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when guest and VMM share",
