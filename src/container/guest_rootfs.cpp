@@ -155,7 +155,7 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
     if (!c.snapshot_view.empty())
         rootfs::check_view_provenance(c.snapshot_view, src.view_dev, dev);
     l.params.rootfs = RootfsKind::block;
-    l.params.blocks.push_back({"rootfs", dev.path, l.guest->name() == "rumprun" ? "/data" : "/",
+    l.params.blocks.push_back({"rootfs", dev.path, std::string(l.guest->rootfs_disk_mountpoint()),
                                dev.fstype, s.root_readonly});
     l.devices.push_back(dev.path);
     l.unmounts.push_back({s.root_path, dev.path});

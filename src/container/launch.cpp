@@ -69,9 +69,6 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
     return found;
 }
 
-// The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
-// modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
-// those and their libraries too.
 // `path` with its directory canonical (its last component, e.g. a soname link, kept).
 std::string canonical_dir(const std::string &path)
 {
@@ -84,6 +81,8 @@ std::string canonical_dir(const std::string &path)
     return out;
 }
 
+// The VMM's libraries, exactly (not all of /usr/lib); for a VMM that dlopens its
+// accelerator modules (vmm.hpp), those and their libraries too.
 void add_libraries(Launch &l)
 {
     std::vector<std::string> objects = {l.exec.binary};
@@ -97,7 +96,7 @@ void add_libraries(Launch &l)
         l.links.push_back(link);
     for (auto &lib : libs)
         lib = canonical_dir(lib);
-    if (l.vmm->name() == "qemu") {
+    if (l.vmm->dlopens_accel_modules()) {
         std::vector<std::string> dirs;
         for (const auto &lib : libs)
             dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
@@ -257,13 +256,9 @@ void plan_monitor_root(Launch &l, const std::string &state_dir, bool kvm)
     l.host_binds.push_back(l.exec.binary);
     if (l.vmm->wants_libs())
         add_libraries(l);
-    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
-    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
-    if (l.vmm->name() == "qemu")
-        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
-                                     std::string("/usr/lib/ipxe/qemu")})
-            if (path_exists(d))
-                l.data_dirs.push_back(d);
+    for (const std::string &d : l.vmm->firmware_dirs(l.exec))
+        if (path_exists(d))
+            l.data_dirs.push_back(d);
     l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
         l.devices.push_back("/dev/kvm");
