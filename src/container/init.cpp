@@ -147,7 +147,8 @@ void drop_privileges(const Spec &s)
             }
         }
         ts::mark(ts::Step::rx_network_setup_completed);
-        vmm::Command cmd = build_command(l);
+        l.command = build_command(l);  // once more, with the network
+        vmm::Command &cmd = l.command;
         // Files outside /tmp were written into the root at create (it is read-only now).
         for (const auto &[path, content] : cmd.files)
             if (path.rfind("/tmp/", 0) == 0)

@@ -370,7 +370,7 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
     append_initrd_files(l, state_dir);
     plan_monitor_root(l, state_dir, kvm);
     plan_network(l);
-    build_command(l);  // fail at create, not at start
+    l.command = build_command(l);  // fails at create, not at start
     return l;
 }
 

@@ -39,6 +39,9 @@ struct Launch {
     const vmm::Vmm *vmm = nullptr;
     unikernels::GuestParams params;
     vmm::ExecPlan exec;
+    // The VMM's argv and files as built at create (its files go into the monitor root);
+    // start builds it once more, with the network, before the exec.
+    vmm::Command command;
     // The spec's resources as the container's cgroup gets them (guest_resources.hpp: the
     // memory limit is raised by the VMM's reserve in "add" mode).
     Resources cgroup_resources;
@@ -83,7 +86,8 @@ struct Launch {
     std::vector<UniqueFd> device_fds;
 };
 
-// Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.
+// Resolve guest/VMM, open the artifacts, build the command once (Launch::command). Throws
+// Error with the reason.
 Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
                       const std::string &state_dir);
 
@@ -91,7 +95,8 @@ Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
 // without following symlinks out of it). nullopt: not a unikernel (runc's).
 std::optional<UnikernelConfig> detect_unikernel(const Spec &spec);
 
-// The VMM argv for this launch (with the network when known).
+// The VMM command for this launch (with the network when known): create's is in
+// Launch::command, start builds it once more.
 vmm::Command build_command(const Launch &l);
 
 }  // namespace urunc::oci

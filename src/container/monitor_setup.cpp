@@ -72,7 +72,7 @@ void prepare_monitor_root(const Launch &l)
     }
     // Guest files (e.g. urunit.conf) go in now: the root is read-only once entered. Files
     // under /tmp (the VMM's own config) are written at start, when the network is known.
-    for (const auto &[path, content] : build_command(l).files)
+    for (const auto &[path, content] : l.command.files)
         if (path.rfind("/tmp/", 0) != 0)
             req.files.push_back({path, content, 0644});
     rootfs::build_monitor_root(req);
