@@ -152,11 +152,11 @@ struct BundleInput {
     std::string dir;  // absolute
     std::string spec_text;
     Spec spec;
-    UnikernelConfig config;
+    DetectedUnikernel unikernel;
 };
 
 // The id, the bundle and its config.json; a bundle that is not a unikernel goes to runc.
-BundleInput read_bundle(const Globals &g, const CreateOptions &o)
+BundleInput read_bundle(const Globals &g, const CreateOptions &o, rootfs::LazyMountInfo &mi)
 {
     if (!valid_id(o.id))
         throw Error("invalid container id `" + o.id +
@@ -165,10 +165,10 @@ BundleInput read_bundle(const Globals &g, const CreateOptions &o)
     in.dir = absolute_bundle(o.bundle);
     in.spec_text = read_regular_file(join_path(in.dir, "config.json"), kMaxConfigJson);
     in.spec = parse_spec(in.spec_text, in.dir);
-    auto config = detect_unikernel(in.spec);
-    if (!config)
+    auto unikernel = detect_unikernel(in.spec, mi);
+    if (!unikernel)
         exec_runc(g.argv);
-    in.config = std::move(*config);
+    in.unikernel = std::move(*unikernel);
     return in;
 }
 
@@ -192,9 +192,9 @@ int check_spec(const Spec &spec, const CreateOptions &o, bool &new_uts)
 }
 
 // The host config, and the timestamps it asks for.
-HostConfig load_host_and_start_timestamps(const CreateOptions &o)
+const HostConfig &load_host_and_start_timestamps(const CreateOptions &o)
 {
-    HostConfig host = host_config();
+    const HostConfig &host = host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(ts::Step::cr_invoked);
     ts::mark(ts::Step::cr_unikontainer_created);
@@ -391,11 +391,14 @@ void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_
 
 Created create_container(const Globals &g, const CreateOptions &o)
 {
-    const BundleInput in = read_bundle(g, o);
+    // Read once for all of create's checks (the unmount re-reads it: the table it checks
+    // must be the one it acts on).
+    rootfs::LazyMountInfo mountinfo;
+    BundleInput in = read_bundle(g, o, mountinfo);
     const Spec &spec = in.spec;
     bool new_uts = false;
     int flags = check_spec(spec, o, new_uts);
-    HostConfig host = load_host_and_start_timestamps(o);
+    const HostConfig &host = load_host_and_start_timestamps(o);
 
     StateDir dir = StateDir::create(g.root, o.id);
     ts::mark(ts::Step::cr_initial_setup);
@@ -421,7 +424,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
         return std::string();
     });
 
-    auto launch = std::make_unique<Launch>(prepare_launch(spec, in.config, host, dir.path()));
+    auto launch = std::make_unique<Launch>(
+        prepare_launch(spec, std::move(in.unikernel), host, mountinfo, dir.path()));
     Launch &l = *launch;
     log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice,
               l.artifact_source);

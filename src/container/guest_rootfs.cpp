@@ -64,20 +64,6 @@ bool owned_by_container(const std::string &path, const std::string &rootfs_dir)
            real.compare(0, bundle.size(), bundle) == 0 && real[bundle.size()] == '/';
 }
 
-// /proc/self/mountinfo, read once, and only when a step needs it.
-class LazyMountInfo {
-public:
-    const rootfs::MountInfo &get()
-    {
-        if (!mi_)
-            mi_ = rootfs::MountInfo::load();
-        return *mi_;
-    }
-
-private:
-    std::optional<rootfs::MountInfo> mi_;
-};
-
 // Where the boot artifacts are read from, and the artifacts opened there.
 struct ArtifactSource {
     std::string root;
@@ -87,16 +73,20 @@ struct ArtifactSource {
 };
 
 // 1. The artifact source: the view when the config names one (untrusted input, validated
-// before any use), else the container rootfs.
-ArtifactSource open_artifact_source(Launch &l, LazyMountInfo &mi)
+// before any use; `view` when detect_unikernel validated it already), else the container
+// rootfs.
+ArtifactSource open_artifact_source(Launch &l, rootfs::LazyMountInfo &mi,
+                                    std::optional<rootfs::SnapshotView> view)
 {
     const UnikernelConfig &c = l.config;
     const std::string &rootfs_dir = l.spec.root_path;
     ArtifactSource src;
     src.root = rootfs_dir;
     if (!c.snapshot_view.empty()) {
-        rootfs::SnapshotView v = rootfs::validate_view(
-            c.snapshot_view, rootfs_dir, l.host.snapshot_view.effective_prefixes(), mi.get());
+        rootfs::SnapshotView v =
+            view ? std::move(*view)
+                 : rootfs::validate_view(c.snapshot_view, rootfs_dir,
+                                         l.host.snapshot_view.effective_prefixes(), mi.get());
         src.view_dev = v.dev;
         src.root = v.path;
         src.fd = std::move(v.dirfd);
@@ -193,7 +183,7 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
 }
 
 // 2. The guest rootfs, first match wins.
-void choose_rootfs_kind(Launch &l, ArtifactSource &src, LazyMountInfo &mi,
+void choose_rootfs_kind(Launch &l, ArtifactSource &src, rootfs::LazyMountInfo &mi,
                         const std::string &state_dir)
 {
     const Spec &s = l.spec;
@@ -231,7 +221,7 @@ bool is_bind_mount(const Mount &m)
 // Volumes: a bind mount whose source is itself a block device mount becomes an extra
 // disk (upstream getBlockVolumes, there only beside a block rootfs; here for any guest
 // that takes disks, e.g. a Linux guest booting an initrd).
-void add_volume_disks(Launch &l, LazyMountInfo &mi)
+void add_volume_disks(Launch &l, rootfs::LazyMountInfo &mi)
 {
     const Spec &s = l.spec;
     for (size_t i = 0; i < s.mounts.size(); ++i) {
@@ -278,11 +268,11 @@ void bind_boot_artifacts(Launch &l, ArtifactSource &src)
 
 }  // namespace
 
-void choose_guest_rootfs(Launch &l, const std::string &state_dir)
+void choose_guest_rootfs(Launch &l, const std::string &state_dir, rootfs::LazyMountInfo &mi,
+                         std::optional<rootfs::SnapshotView> view)
 {
     const UnikernelConfig &c = l.config;
-    LazyMountInfo mi;
-    ArtifactSource src = open_artifact_source(l, mi);
+    ArtifactSource src = open_artifact_source(l, mi, std::move(view));
     choose_rootfs_kind(l, src, mi, state_dir);
     if (l.guest->supports_block())
         add_volume_disks(l, mi);

@@ -309,7 +309,7 @@ void plan_network(Launch &l)
 
 }  // namespace
 
-std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
+std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi)
 {
     // CRI copies pod annotations into the pod's pause container too: a sandbox is never
     // the unikernel, it is runc's.
@@ -318,26 +318,29 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         return std::nullopt;
     auto from_annotations = config_from_annotations(spec.annotations);
     std::optional<std::string> json;
+    std::optional<rootfs::SnapshotView> view;
     if (!from_annotations || !complete(*from_annotations)) {
         // urunc.json at the top of the view (validated first) or of the rootfs, never
         // through a symlink out of it.
         // The view is read through the fd its validation opened: reopening it by path
         // would read whatever is mounted there by then, not what was checked.
         std::string dir = spec.root_path;
-        UniqueFd root;
+        UniqueFd rootfs_fd;
+        int root = -1;
         if (from_annotations && !from_annotations->snapshot_view.empty()) {
-            rootfs::SnapshotView view = rootfs::validate_view(
-                from_annotations->snapshot_view, spec.root_path,
-                host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load());
-            dir = view.path;
-            root = std::move(view.dirfd);
+            view =
+                rootfs::validate_view(from_annotations->snapshot_view, spec.root_path,
+                                      host_config().snapshot_view.effective_prefixes(), mi.get());
+            dir = view->path;
+            root = view->dirfd.get();
         } else {
-            root.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            rootfs_fd.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            root = rootfs_fd.get();
         }
-        if (root) {
+        if (root >= 0) {
             try {
                 // Non-blocking: a FIFO named urunc.json must not park create forever.
-                UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
+                UniqueFd f = rootfs::open_in_root(root, "urunc.json",
                                                   O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                 json = read_regular_fd(f.get(), dir + "/urunc.json", kMaxUruncJson);
             } catch (const Error &e) {
@@ -346,25 +349,25 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
             }
         }
     }
-    auto cfg = resolve(from_annotations, json);
-    if (cfg)
-        validate(*cfg);
-    return cfg;
+    auto cfg = resolve(from_annotations, json);  // validated there
+    if (!cfg)
+        return std::nullopt;
+    return DetectedUnikernel{std::move(*cfg), std::move(view)};
 }
 
 vmm::Command build_command(const Launch &l) { return l.vmm->build(l.exec, *l.guest, l.params); }
 
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
-                      const std::string &state_dir)
+Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+                      rootfs::LazyMountInfo &mi, const std::string &state_dir)
 {
     Launch l;
     l.spec = std::move(spec);
-    l.config = std::move(config);
-    l.host = std::move(host);
+    l.config = std::move(unikernel.config);
+    l.host = host;
     find_guest_and_vmm(l);
     MonitorConfig mc = monitor_config(l);
     bool kvm = choose_kvm(l);
-    choose_guest_rootfs(l, state_dir);
+    choose_guest_rootfs(l, state_dir, mi, std::move(unikernel.view));
     set_guest_params(l);
     plan_vmm_exec(l, mc, kvm);
     append_initrd_files(l, state_dir);

@@ -9,6 +9,8 @@
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
+#include "rootfs/mountinfo.hpp"
+#include "rootfs/view.hpp"
 #include "unikernels/guest.hpp"
 #include "vmm/vmm.hpp"
 
@@ -86,14 +88,22 @@ struct Launch {
     std::vector<UniqueFd> device_fds;
 };
 
-// Resolve guest/VMM, open the artifacts, build the command once (Launch::command). Throws
-// Error with the reason.
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
-                      const std::string &state_dir);
+// A bundle's unikernel config (validated), and the snapshot view when urunc.json was read
+// from it: validated then, it is not validated again.
+struct DetectedUnikernel {
+    UnikernelConfig config;
+    std::optional<rootfs::SnapshotView> view;
+};
 
-// The unikernel config of a bundle: annotations, else urunc.json in the rootfs (read
-// without following symlinks out of it). nullopt: not a unikernel (runc's).
-std::optional<UnikernelConfig> detect_unikernel(const Spec &spec);
+// The unikernel config of a bundle: annotations, else urunc.json in the view or rootfs (read
+// without following symlinks out of it). nullopt: not a unikernel (runc's). `mi` is the
+// mount table of this phase (read only when a view is checked).
+std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi);
+
+// Resolve guest/VMM, open the artifacts, build the command once (Launch::command). `mi` is
+// the mount table detect_unikernel was given. Throws Error with the reason.
+Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+                      rootfs::LazyMountInfo &mi, const std::string &state_dir);
 
 // The VMM command for this launch (with the network when known): create's is in
 // Launch::command, start builds it once more.
