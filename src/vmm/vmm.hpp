@@ -65,7 +65,4 @@ public:
 const Vmm *find_vmm(std::string_view name);
 std::span<const Vmm *const> all_vmms();
 
-// /dev/kvm can run an ordinary guest (probe_host_kvm() in kvm.hpp says why not).
-bool kvm_usable();
-
 }  // namespace urunc::vmm
