@@ -229,8 +229,8 @@ State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o
 // private mount namespace: the host only ever sees the empty directory.
 void make_monitor_root_dir(const Launch &l)
 {
-    if (::mkdir(l.root_dir.c_str(), 0700) < 0)
-        throw sys_error("mkdir `" + l.root_dir + "`");
+    if (::mkdir(l.root.root_dir.c_str(), 0700) < 0)
+        throw sys_error("mkdir `" + l.root.root_dir + "`");
 }
 
 // What create and the init talk through: the exec fifo the init parks on, the sync socket
@@ -319,7 +319,7 @@ Cgroup place_init_in_cgroup(pid_t child, const Spec &spec, const Globals &g, con
     cr.resources = l.cgroup_resources;
     // The spec's rules first, then what the VMM needs, whatever they said.
     if (!cr.resources.devices.empty()) {
-        for (const auto &d : l.devices)
+        for (const auto &d : l.root.devices)
             cr.resources.devices.push_back(allow_node(d));
         for (const auto &d : spec.devices)
             if (d.type != 'p')

@@ -147,7 +147,7 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
     l.params.rootfs = RootfsKind::block;
     l.params.blocks.push_back({"rootfs", dev.path, std::string(l.guest->rootfs_disk_mountpoint()),
                                dev.fstype, s.root_readonly});
-    l.devices.push_back(dev.path);
+    l.root.devices.push_back(dev.path);
     l.unmounts.push_back({s.root_path, dev.path});
     l.rootfs_choice = "block: the container rootfs is " + dev.fstype + " on " + dev.path;
     if (c.snapshot_view.empty())
@@ -245,7 +245,7 @@ void add_volume_disks(Launch &l, rootfs::LazyMountInfo &mi)
         const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
         l.params.blocks.push_back(
             {"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
-        l.devices.push_back(vol->path);
+        l.root.devices.push_back(vol->path);
         l.unmounts.push_back({m.source, vol->path});
         log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
                   vol->path, i, ro ? ", read-only" : "");

@@ -93,7 +93,7 @@ void add_libraries(Launch &l)
     // /usr link) and the host's top-level links are replicated, so both spellings resolve in
     // the root as on the host: the loader's, and QEMU's module directory.
     for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
-        l.links.push_back(link);
+        l.root.links.push_back(link);
     for (auto &lib : libs)
         lib = canonical_dir(lib);
     if (l.vmm->dlopens_accel_modules()) {
@@ -117,7 +117,7 @@ void add_libraries(Launch &l)
         libs = rootfs::needed_libraries(objects);
         for (auto &lib : libs)
             lib = canonical_dir(lib);
-        l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+        l.root.binds.insert(l.root.binds.end(), objects.begin() + 1, objects.end());
     }
     // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
     // in no DT_NEEDED list.
@@ -129,11 +129,11 @@ void add_libraries(Launch &l)
             break;
         }
     }
-    l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
+    l.root.binds.insert(l.root.binds.end(), libs.begin(), libs.end());
     // The loader in the root finds libraries outside its default directories through the
     // cache, as on the host.
     if (path_exists("/etc/ld.so.cache"))
-        l.host_binds.push_back("/etc/ld.so.cache");
+        l.root.binds.push_back("/etc/ld.so.cache");
 }
 
 // The guest and the VMM the config names.
@@ -252,18 +252,18 @@ void append_initrd_files(Launch &l, const std::string &state_dir)
 // Monitor root: the VMM binary, its libraries and data, the devices it needs.
 void plan_monitor_root(Launch &l, const std::string &state_dir, bool kvm)
 {
-    l.root_dir = state_dir + "/root";
-    l.host_binds.push_back(l.exec.binary);
+    l.root.root_dir = state_dir + "/root";
+    l.root.binds.push_back(l.exec.binary);
     if (l.vmm->wants_libs())
         add_libraries(l);
     for (const std::string &d : l.vmm->firmware_dirs(l.exec))
         if (path_exists(d))
-            l.data_dirs.push_back(d);
-    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
+            l.root.data_dirs.push_back(d);
+    l.root.devices.insert(l.root.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
-        l.devices.push_back("/dev/kvm");
+        l.root.devices.push_back("/dev/kvm");
     if (l.exec.vhost)
-        l.devices.push_back("/dev/vhost-net");
+        l.root.devices.push_back("/dev/vhost-net");
 }
 
 // The DNS server of the container's /etc/resolv.conf mount, if it names one.
@@ -302,7 +302,7 @@ void plan_network(Launch &l)
         }
     }
     if (l.network) {
-        l.devices.push_back("/dev/net/tun");
+        l.root.devices.push_back("/dev/net/tun");
         read_dns(l);
     }
 }

@@ -9,6 +9,7 @@
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
+#include "rootfs/monitor_root.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/view.hpp"
 #include "unikernels/guest.hpp"
@@ -48,20 +49,17 @@ struct Launch {
     // memory limit is raised by the VMM's reserve in "add" mode).
     Resources cgroup_resources;
 
-    // Monitor root
-    std::string root_dir;                 // host dir the root is assembled on (tmpfs)
-    std::vector<std::string> host_binds;  // host paths bound read-only at the same path
-                                          // (the VMM, its libraries and modules)
-    std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
-    std::vector<std::string> links;       // host symlinks replicated (/lib -> usr/lib)
-    std::vector<FileBind> file_binds;     // artifacts and block images
+    // Monitor root: what create decides (root_dir, the VMM's binds, data dirs, links and
+    // devices) is held here once; the init adds what only it can resolve (file binds
+    // reopened in its namespace, the spec's nodes and paths, the guest files).
+    rootfs::MonitorRootRequest root;
+    std::vector<FileBind> file_binds;  // artifacts and block images
     struct DirBind {
         std::string source, destination;
         bool readonly = false;  // root.readonly
         UniqueFd fd;  // O_PATH fd of `source` opened at create: the init binds only that inode
     };
     std::vector<DirBind> shared_binds;  // directory binds (9pfs share), nodev, nosuid
-    std::vector<std::string> devices;   // host device nodes recreated inside
     // The directory the artifacts were opened in (rootfs, view or copy), held until create
     // is done with this launch.
     UniqueFd artifact_dir;

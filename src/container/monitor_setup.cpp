@@ -31,13 +31,8 @@ unsigned long propagation_flags(const std::string &p)
 
 void prepare_monitor_root(const Launch &l)
 {
-    rootfs::MonitorRootRequest req;
-    req.root_dir = l.root_dir;
+    rootfs::MonitorRootRequest req = l.root;
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
-    req.binds = l.host_binds;
-    req.data_dirs = l.data_dirs;
-    req.links = l.links;
-    req.devices = l.devices;
     for (const auto &d : l.spec.devices) {
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
         req.nodes.push_back(
@@ -78,6 +73,6 @@ void prepare_monitor_root(const Launch &l)
     rootfs::build_monitor_root(req);
 }
 
-void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root_dir); }
+void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root.root_dir); }
 
 }  // namespace urunc::oci
