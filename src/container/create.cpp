@@ -152,11 +152,11 @@ struct BundleInput {
     std::string dir;  // absolute
     std::string spec_text;
     Spec spec;
-    UnikernelConfig config;
+    DetectedUnikernel unikernel;
 };
 
 // The id, the bundle and its config.json; a bundle that is not a unikernel goes to runc.
-BundleInput read_bundle(const Globals &g, const CreateOptions &o)
+BundleInput read_bundle(const Globals &g, const CreateOptions &o, rootfs::LazyMountInfo &mi)
 {
     if (!valid_id(o.id))
         throw Error("invalid container id `" + o.id +
@@ -165,10 +165,10 @@ BundleInput read_bundle(const Globals &g, const CreateOptions &o)
     in.dir = absolute_bundle(o.bundle);
     in.spec_text = read_regular_file(join_path(in.dir, "config.json"), kMaxConfigJson);
     in.spec = parse_spec(in.spec_text, in.dir);
-    auto config = detect_unikernel(in.spec);
-    if (!config)
+    auto unikernel = detect_unikernel(in.spec, mi);
+    if (!unikernel)
         exec_runc(g.argv);
-    in.config = std::move(*config);
+    in.unikernel = std::move(*unikernel);
     return in;
 }
 
@@ -192,9 +192,9 @@ int check_spec(const Spec &spec, const CreateOptions &o, bool &new_uts)
 }
 
 // The host config, and the timestamps it asks for.
-HostConfig load_host_and_start_timestamps(const CreateOptions &o)
+const HostConfig &load_host_and_start_timestamps(const CreateOptions &o)
 {
-    HostConfig host = host_config();
+    const HostConfig &host = host_config();
     ts::configure(host.timestamps.enabled, host.timestamps.destination, o.id);
     ts::mark(ts::Step::cr_invoked);
     ts::mark(ts::Step::cr_unikontainer_created);
@@ -229,8 +229,8 @@ State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o
 // private mount namespace: the host only ever sees the empty directory.
 void make_monitor_root_dir(const Launch &l)
 {
-    if (::mkdir(l.root_dir.c_str(), 0700) < 0)
-        throw sys_error("mkdir `" + l.root_dir + "`");
+    if (::mkdir(l.root.root_dir.c_str(), 0700) < 0)
+        throw sys_error("mkdir `" + l.root.root_dir + "`");
 }
 
 // What create and the init talk through: the exec fifo the init parks on, the sync socket
@@ -283,8 +283,7 @@ void open_block_devices(Launch &l)
         UniqueFd dev(::open(u.device.c_str(), O_RDONLY | O_CLOEXEC));
         if (!dev)
             throw sys_error("open `" + u.device + "`");
-        l.device_fds.push_back(dev.get());
-        l.fds.push_back(std::move(dev));
+        l.device_fds.push_back(std::move(dev));
     }
 }
 
@@ -320,7 +319,7 @@ Cgroup place_init_in_cgroup(pid_t child, const Spec &spec, const Globals &g, con
     cr.resources = l.cgroup_resources;
     // The spec's rules first, then what the VMM needs, whatever they said.
     if (!cr.resources.devices.empty()) {
-        for (const auto &d : l.devices)
+        for (const auto &d : l.root.devices)
             cr.resources.devices.push_back(allow_node(d));
         for (const auto &d : spec.devices)
             if (d.type != 'p')
@@ -392,11 +391,14 @@ void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_
 
 Created create_container(const Globals &g, const CreateOptions &o)
 {
-    const BundleInput in = read_bundle(g, o);
+    // Read once for all of create's checks (the unmount re-reads it: the table it checks
+    // must be the one it acts on).
+    rootfs::LazyMountInfo mountinfo;
+    BundleInput in = read_bundle(g, o, mountinfo);
     const Spec &spec = in.spec;
     bool new_uts = false;
     int flags = check_spec(spec, o, new_uts);
-    HostConfig host = load_host_and_start_timestamps(o);
+    const HostConfig &host = load_host_and_start_timestamps(o);
 
     StateDir dir = StateDir::create(g.root, o.id);
     ts::mark(ts::Step::cr_initial_setup);
@@ -422,7 +424,8 @@ Created create_container(const Globals &g, const CreateOptions &o)
         return std::string();
     });
 
-    auto launch = std::make_unique<Launch>(prepare_launch(spec, in.config, host, dir.path()));
+    auto launch = std::make_unique<Launch>(
+        prepare_launch(spec, std::move(in.unikernel), host, mountinfo, dir.path()));
     Launch &l = *launch;
     log::info("container {}: guest rootfs {}; boot artifacts from {}", o.id, l.rootfs_choice,
               l.artifact_source);

@@ -30,10 +30,10 @@ namespace {
 using unikernels::RootfsKind;
 
 // Keep an artifact's fd alive in the Launch and bind it at `dest` in the monitor root.
-void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, const std::string &dest)
+void bind_artifact(Launch &l, rootfs::Artifact &a, const std::string &root, const std::string &dest,
+                   bool writable = false)
 {
-    l.file_binds.push_back({a.fd.get(), root, a.relpath, dest});
-    l.fds.push_back(std::move(a.fd));
+    l.file_binds.push_back({std::move(a.fd), root, a.relpath, dest, writable});
 }
 
 // The block image of the `block` annotation (a file inside the container rootfs), bound
@@ -45,9 +45,7 @@ void bind_block_image(Launch &l, const std::string &rootfs_dir, const std::strin
     if (!rootfd)
         throw sys_error("open rootfs `" + rootfs_dir + "`");
     rootfs::BootArtifacts img = rootfs::open_artifacts(rootfd.get(), {image, "", ""});
-    if (writable)
-        l.writable_binds.push_back(l.file_binds.size());
-    bind_artifact(l, img.kernel, rootfs_dir, dest);
+    bind_artifact(l, img.kernel, rootfs_dir, dest, writable);
 }
 
 // Is `path` inside the bundle (the directory that holds the rootfs)? Resolved, so a
@@ -66,20 +64,6 @@ bool owned_by_container(const std::string &path, const std::string &rootfs_dir)
            real.compare(0, bundle.size(), bundle) == 0 && real[bundle.size()] == '/';
 }
 
-// /proc/self/mountinfo, read once, and only when a step needs it.
-class LazyMountInfo {
-public:
-    const rootfs::MountInfo &get()
-    {
-        if (!mi_)
-            mi_ = rootfs::MountInfo::load();
-        return *mi_;
-    }
-
-private:
-    std::optional<rootfs::MountInfo> mi_;
-};
-
 // Where the boot artifacts are read from, and the artifacts opened there.
 struct ArtifactSource {
     std::string root;
@@ -89,16 +73,20 @@ struct ArtifactSource {
 };
 
 // 1. The artifact source: the view when the config names one (untrusted input, validated
-// before any use), else the container rootfs.
-ArtifactSource open_artifact_source(Launch &l, LazyMountInfo &mi)
+// before any use; `view` when detect_unikernel validated it already), else the container
+// rootfs.
+ArtifactSource open_artifact_source(Launch &l, rootfs::LazyMountInfo &mi,
+                                    std::optional<rootfs::SnapshotView> view)
 {
     const UnikernelConfig &c = l.config;
     const std::string &rootfs_dir = l.spec.root_path;
     ArtifactSource src;
     src.root = rootfs_dir;
     if (!c.snapshot_view.empty()) {
-        rootfs::SnapshotView v = rootfs::validate_view(
-            c.snapshot_view, rootfs_dir, l.host.snapshot_view.effective_prefixes(), mi.get());
+        rootfs::SnapshotView v =
+            view ? std::move(*view)
+                 : rootfs::validate_view(c.snapshot_view, rootfs_dir,
+                                         l.host.snapshot_view.effective_prefixes(), mi.get());
         src.view_dev = v.dev;
         src.root = v.path;
         src.fd = std::move(v.dirfd);
@@ -157,9 +145,9 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
     if (!c.snapshot_view.empty())
         rootfs::check_view_provenance(c.snapshot_view, src.view_dev, dev);
     l.params.rootfs = RootfsKind::block;
-    l.params.blocks.push_back({"rootfs", dev.path, l.guest->name() == "rumprun" ? "/data" : "/",
+    l.params.blocks.push_back({"rootfs", dev.path, std::string(l.guest->rootfs_disk_mountpoint()),
                                dev.fstype, s.root_readonly});
-    l.devices.push_back(dev.path);
+    l.root.devices.push_back(dev.path);
     l.unmounts.push_back({s.root_path, dev.path});
     l.rootfs_choice = "block: the container rootfs is " + dev.fstype + " on " + dev.path;
     if (c.snapshot_view.empty())
@@ -179,8 +167,7 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
     UniqueFd share(::open(s.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!share)
         throw sys_error("open rootfs `" + s.root_path + "`");
-    l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, share.get()});
-    l.fds.push_back(std::move(share));
+    l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, std::move(share)});
     l.rootfs_choice =
         "9pfs: the container rootfs is shared with the guest" +
         (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
@@ -196,7 +183,7 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
 }
 
 // 2. The guest rootfs, first match wins.
-void choose_rootfs_kind(Launch &l, ArtifactSource &src, LazyMountInfo &mi,
+void choose_rootfs_kind(Launch &l, ArtifactSource &src, rootfs::LazyMountInfo &mi,
                         const std::string &state_dir)
 {
     const Spec &s = l.spec;
@@ -234,7 +221,7 @@ bool is_bind_mount(const Mount &m)
 // Volumes: a bind mount whose source is itself a block device mount becomes an extra
 // disk (upstream getBlockVolumes, there only beside a block rootfs; here for any guest
 // that takes disks, e.g. a Linux guest booting an initrd).
-void add_volume_disks(Launch &l, LazyMountInfo &mi)
+void add_volume_disks(Launch &l, rootfs::LazyMountInfo &mi)
 {
     const Spec &s = l.spec;
     for (size_t i = 0; i < s.mounts.size(); ++i) {
@@ -258,7 +245,7 @@ void add_volume_disks(Launch &l, LazyMountInfo &mi)
         const bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
         l.params.blocks.push_back(
             {"vol" + std::to_string(i), vol->path, m.destination, vol->fstype, ro});
-        l.devices.push_back(vol->path);
+        l.root.devices.push_back(vol->path);
         l.unmounts.push_back({m.source, vol->path});
         log::info("volume `{}` ({} on {}) becomes guest disk vol{}{}", m.destination, vol->fstype,
                   vol->path, i, ro ? ", read-only" : "");
@@ -276,16 +263,16 @@ void bind_boot_artifacts(Launch &l, ArtifactSource &src)
         l.exec.initrd = std::string(kArtifactDir) + "/initrd";
         bind_artifact(l, *src.arts.initrd, src.root, l.exec.initrd);
     }
-    l.fds.push_back(std::move(src.fd));
+    l.artifact_dir = std::move(src.fd);
 }
 
 }  // namespace
 
-void choose_guest_rootfs(Launch &l, const std::string &state_dir)
+void choose_guest_rootfs(Launch &l, const std::string &state_dir, rootfs::LazyMountInfo &mi,
+                         std::optional<rootfs::SnapshotView> view)
 {
     const UnikernelConfig &c = l.config;
-    LazyMountInfo mi;
-    ArtifactSource src = open_artifact_source(l, mi);
+    ArtifactSource src = open_artifact_source(l, mi, std::move(view));
     choose_rootfs_kind(l, src, mi, state_dir);
     if (l.guest->supports_block())
         add_volume_disks(l, mi);

@@ -147,7 +147,8 @@ void drop_privileges(const Spec &s)
             }
         }
         ts::mark(ts::Step::rx_network_setup_completed);
-        vmm::Command cmd = build_command(l);
+        l.command = build_command(l);  // once more, with the network
+        vmm::Command &cmd = l.command;
         // Files outside /tmp were written into the root at create (it is read-only now).
         for (const auto &[path, content] : cmd.files)
             if (path.rfind("/tmp/", 0) == 0)
@@ -167,8 +168,8 @@ void drop_privileges(const Spec &s)
         static char path_env[] =
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         char *envp[] = {path_env, nullptr};
-        for (int fd : l.device_fds)
-            ::fcntl(fd, F_SETFD, 0);  // the VMM holds the device until it opens it itself
+        for (const UniqueFd &fd : l.device_fds)
+            ::fcntl(fd.get(), F_SETFD, 0);  // the VMM holds the device until it opens it itself
         reset_signals();
         proto::report_exec(fifo);
         // Last: a syscall filter (solo5-hvt) allows little more than write and execve.
@@ -206,11 +207,12 @@ void init_main(InitArgs &a)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ts::mark(ts::Step::rx_create_invoked);
         std::vector<int> keep = {a.sync_fd, a.fifo_fd, a.console_slave, ts::fd()};
-        keep.insert(keep.end(), l.device_fds.begin(), l.device_fds.end());
+        for (const auto &fd : l.device_fds)
+            keep.push_back(fd.get());
         for (const auto &fb : l.file_binds)
-            keep.push_back(fb.fd);
+            keep.push_back(fb.fd.get());
         for (const auto &db : l.shared_binds)
-            keep.push_back(db.fd);
+            keep.push_back(db.fd.get());
         close_fds_except(keep);  // includes create's lock on the state dir
         ts::mark(ts::Step::rx_close_pipes_and_setup_base);
 

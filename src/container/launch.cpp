@@ -69,9 +69,6 @@ std::string vmm_binary(const vmm::Vmm &v, const MonitorConfig &mc)
     return found;
 }
 
-// The VMM's libraries, exactly (not all of /usr/lib). QEMU loads its accelerators as
-// modules with dlopen (Debian builds TCG as accel-tcg-<arch>.so next to its libraries):
-// those and their libraries too.
 // `path` with its directory canonical (its last component, e.g. a soname link, kept).
 std::string canonical_dir(const std::string &path)
 {
@@ -84,6 +81,8 @@ std::string canonical_dir(const std::string &path)
     return out;
 }
 
+// The VMM's libraries, exactly (not all of /usr/lib); for a VMM that dlopens its
+// accelerator modules (vmm.hpp), those and their libraries too.
 void add_libraries(Launch &l)
 {
     std::vector<std::string> objects = {l.exec.binary};
@@ -94,10 +93,10 @@ void add_libraries(Launch &l)
     // /usr link) and the host's top-level links are replicated, so both spellings resolve in
     // the root as on the host: the loader's, and QEMU's module directory.
     for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
-        l.links.push_back(link);
+        l.root.links.push_back(link);
     for (auto &lib : libs)
         lib = canonical_dir(lib);
-    if (l.vmm->name() == "qemu") {
+    if (l.vmm->dlopens_accel_modules()) {
         std::vector<std::string> dirs;
         for (const auto &lib : libs)
             dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
@@ -118,7 +117,7 @@ void add_libraries(Launch &l)
         libs = rootfs::needed_libraries(objects);
         for (auto &lib : libs)
             lib = canonical_dir(lib);
-        l.host_binds.insert(l.host_binds.end(), objects.begin() + 1, objects.end());
+        l.root.binds.insert(l.root.binds.end(), objects.begin() + 1, objects.end());
     }
     // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
     // in no DT_NEEDED list.
@@ -130,11 +129,11 @@ void add_libraries(Launch &l)
             break;
         }
     }
-    l.host_binds.insert(l.host_binds.end(), libs.begin(), libs.end());
+    l.root.binds.insert(l.root.binds.end(), libs.begin(), libs.end());
     // The loader in the root finds libraries outside its default directories through the
     // cache, as on the host.
     if (path_exists("/etc/ld.so.cache"))
-        l.host_binds.push_back("/etc/ld.so.cache");
+        l.root.binds.push_back("/etc/ld.so.cache");
 }
 
 // The guest and the VMM the config names.
@@ -241,12 +240,11 @@ void append_initrd_files(Launch &l, const std::string &state_dir)
         if (fb.destination != l.exec.initrd)
             continue;
         std::string dest = state_dir + "/initrd";
-        rootfs::write_initrd_with_files(fb.fd, dest, extra);
+        rootfs::write_initrd_with_files(fb.fd.get(), dest, extra);
         UniqueFd fd(::open(dest.c_str(), O_PATH | O_CLOEXEC));
         if (!fd)
             throw sys_error("open `" + dest + "`");
-        fb = {fd.get(), state_dir, "initrd", l.exec.initrd};
-        l.fds.push_back(std::move(fd));
+        fb = {std::move(fd), state_dir, "initrd", l.exec.initrd};
         log::info("initrd rootfs: {} file(s) appended for the guest in `{}`", extra.size(), dest);
     }
 }
@@ -254,22 +252,18 @@ void append_initrd_files(Launch &l, const std::string &state_dir)
 // Monitor root: the VMM binary, its libraries and data, the devices it needs.
 void plan_monitor_root(Launch &l, const std::string &state_dir, bool kvm)
 {
-    l.root_dir = state_dir + "/root";
-    l.host_binds.push_back(l.exec.binary);
+    l.root.root_dir = state_dir + "/root";
+    l.root.binds.push_back(l.exec.binary);
     if (l.vmm->wants_libs())
         add_libraries(l);
-    // QEMU's firmware path (Debian: the data dir, SeaBIOS, and iPXE's option ROMs, which
-    // virtio-net-pci loads as its romfile) is data it reads, not libraries.
-    if (l.vmm->name() == "qemu")
-        for (const std::string &d : {l.exec.data_dir, std::string("/usr/share/seabios"),
-                                     std::string("/usr/lib/ipxe/qemu")})
-            if (path_exists(d))
-                l.data_dirs.push_back(d);
-    l.devices.insert(l.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
+    for (const std::string &d : l.vmm->firmware_dirs(l.exec))
+        if (path_exists(d))
+            l.root.data_dirs.push_back(d);
+    l.root.devices.insert(l.root.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
-        l.devices.push_back("/dev/kvm");
+        l.root.devices.push_back("/dev/kvm");
     if (l.exec.vhost)
-        l.devices.push_back("/dev/vhost-net");
+        l.root.devices.push_back("/dev/vhost-net");
 }
 
 // The DNS server of the container's /etc/resolv.conf mount, if it names one.
@@ -308,14 +302,14 @@ void plan_network(Launch &l)
         }
     }
     if (l.network) {
-        l.devices.push_back("/dev/net/tun");
+        l.root.devices.push_back("/dev/net/tun");
         read_dns(l);
     }
 }
 
 }  // namespace
 
-std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
+std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi)
 {
     // CRI copies pod annotations into the pod's pause container too: a sandbox is never
     // the unikernel, it is runc's.
@@ -324,26 +318,29 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
         return std::nullopt;
     auto from_annotations = config_from_annotations(spec.annotations);
     std::optional<std::string> json;
+    std::optional<rootfs::SnapshotView> view;
     if (!from_annotations || !complete(*from_annotations)) {
         // urunc.json at the top of the view (validated first) or of the rootfs, never
         // through a symlink out of it.
         // The view is read through the fd its validation opened: reopening it by path
         // would read whatever is mounted there by then, not what was checked.
         std::string dir = spec.root_path;
-        UniqueFd root;
+        UniqueFd rootfs_fd;
+        int root = -1;
         if (from_annotations && !from_annotations->snapshot_view.empty()) {
-            rootfs::SnapshotView view = rootfs::validate_view(
-                from_annotations->snapshot_view, spec.root_path,
-                host_config().snapshot_view.effective_prefixes(), rootfs::MountInfo::load());
-            dir = view.path;
-            root = std::move(view.dirfd);
+            view =
+                rootfs::validate_view(from_annotations->snapshot_view, spec.root_path,
+                                      host_config().snapshot_view.effective_prefixes(), mi.get());
+            dir = view->path;
+            root = view->dirfd.get();
         } else {
-            root.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            rootfs_fd.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            root = rootfs_fd.get();
         }
-        if (root) {
+        if (root >= 0) {
             try {
                 // Non-blocking: a FIFO named urunc.json must not park create forever.
-                UniqueFd f = rootfs::open_in_root(root.get(), "urunc.json",
+                UniqueFd f = rootfs::open_in_root(root, "urunc.json",
                                                   O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                 json = read_regular_fd(f.get(), dir + "/urunc.json", kMaxUruncJson);
             } catch (const Error &e) {
@@ -352,31 +349,31 @@ std::optional<UnikernelConfig> detect_unikernel(const Spec &spec)
             }
         }
     }
-    auto cfg = resolve(from_annotations, json);
-    if (cfg)
-        validate(*cfg);
-    return cfg;
+    auto cfg = resolve(from_annotations, json);  // validated there
+    if (!cfg)
+        return std::nullopt;
+    return DetectedUnikernel{std::move(*cfg), std::move(view)};
 }
 
 vmm::Command build_command(const Launch &l) { return l.vmm->build(l.exec, *l.guest, l.params); }
 
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
-                      const std::string &state_dir)
+Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+                      rootfs::LazyMountInfo &mi, const std::string &state_dir)
 {
     Launch l;
     l.spec = std::move(spec);
-    l.config = std::move(config);
-    l.host = std::move(host);
+    l.config = std::move(unikernel.config);
+    l.host = host;
     find_guest_and_vmm(l);
     MonitorConfig mc = monitor_config(l);
     bool kvm = choose_kvm(l);
-    choose_guest_rootfs(l, state_dir);
+    choose_guest_rootfs(l, state_dir, mi, std::move(unikernel.view));
     set_guest_params(l);
     plan_vmm_exec(l, mc, kvm);
     append_initrd_files(l, state_dir);
     plan_monitor_root(l, state_dir, kvm);
     plan_network(l);
-    build_command(l);  // fail at create, not at start
+    l.command = build_command(l);  // fails at create, not at start
     return l;
 }
 

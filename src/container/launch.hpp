@@ -9,6 +9,9 @@
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
+#include "rootfs/monitor_root.hpp"
+#include "rootfs/mountinfo.hpp"
+#include "rootfs/view.hpp"
 #include "unikernels/guest.hpp"
 #include "vmm/vmm.hpp"
 
@@ -24,10 +27,11 @@ inline constexpr const char *kArtifactDir = "/.urunc";
 // namespace is a copy, resolves the same path again (a mount can only be bound from the
 // caller's own namespace) and binds it only if it is still the same inode.
 struct FileBind {
-    int fd;                   // O_PATH fd opened and checked by create
+    UniqueFd fd;              // O_PATH fd opened and checked by create
     std::string root;         // directory it was resolved in (rootfs or view)
     std::string path;         // path inside that directory
     std::string destination;  // path inside the monitor root
+    bool writable = false;    // a block image the guest writes; else read-only
 };
 
 struct Launch {
@@ -38,26 +42,27 @@ struct Launch {
     const vmm::Vmm *vmm = nullptr;
     unikernels::GuestParams params;
     vmm::ExecPlan exec;
+    // The VMM's argv and files as built at create (its files go into the monitor root);
+    // start builds it once more, with the network, before the exec.
+    vmm::Command command;
     // The spec's resources as the container's cgroup gets them (guest_resources.hpp: the
     // memory limit is raised by the VMM's reserve in "add" mode).
     Resources cgroup_resources;
 
-    // Monitor root
-    std::string root_dir;                 // host dir the root is assembled on (tmpfs)
-    std::vector<std::string> host_binds;  // host paths bound read-only at the same path
-                                          // (the VMM, its libraries and modules)
-    std::vector<std::string> data_dirs;   // e.g. QEMU firmware (symlinks out are followed)
-    std::vector<std::string> links;       // host symlinks replicated (/lib -> usr/lib)
-    std::vector<FileBind> file_binds;     // artifacts (read-only)
-    std::vector<size_t> writable_binds;   // indexes into file_binds bound read-write (block images)
+    // Monitor root: what create decides (root_dir, the VMM's binds, data dirs, links and
+    // devices) is held here once; the init adds what only it can resolve (file binds
+    // reopened in its namespace, the spec's nodes and paths, the guest files).
+    rootfs::MonitorRootRequest root;
+    std::vector<FileBind> file_binds;  // artifacts and block images
     struct DirBind {
         std::string source, destination;
         bool readonly = false;  // root.readonly
-        int fd = -1;  // O_PATH fd of `source` opened at create: the init binds only that inode
+        UniqueFd fd;  // O_PATH fd of `source` opened at create: the init binds only that inode
     };
     std::vector<DirBind> shared_binds;  // directory binds (9pfs share), nodev, nosuid
-    std::vector<std::string> devices;   // host device nodes recreated inside
-    std::vector<UniqueFd> fds;          // owners of the fds above
+    // The directory the artifacts were opened in (rootfs, view or copy), held until create
+    // is done with this launch.
+    UniqueFd artifact_dir;
 
     // Network: set up by the init at start, in the container's network namespace.
     bool network = false;  // the container has its own (new or joined) network namespace
@@ -78,18 +83,28 @@ struct Launch {
     // Open fds on those devices, handed to the VMM across exec: a loop device with the
     // autoclear flag (mount -o loop, containerd's loop mounts) would otherwise be detached
     // when its filesystem is unmounted, before the VMM opens it.
-    std::vector<int> device_fds;
+    std::vector<UniqueFd> device_fds;
 };
 
-// Resolve guest/VMM, open the artifacts, build the argv once. Throws Error with the reason.
-Launch prepare_launch(Spec spec, UnikernelConfig config, HostConfig host,
-                      const std::string &state_dir);
+// A bundle's unikernel config (validated), and the snapshot view when urunc.json was read
+// from it: validated then, it is not validated again.
+struct DetectedUnikernel {
+    UnikernelConfig config;
+    std::optional<rootfs::SnapshotView> view;
+};
 
-// The unikernel config of a bundle: annotations, else urunc.json in the rootfs (read
-// without following symlinks out of it). nullopt: not a unikernel (runc's).
-std::optional<UnikernelConfig> detect_unikernel(const Spec &spec);
+// The unikernel config of a bundle: annotations, else urunc.json in the view or rootfs (read
+// without following symlinks out of it). nullopt: not a unikernel (runc's). `mi` is the
+// mount table of this phase (read only when a view is checked).
+std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi);
 
-// The VMM argv for this launch (with the network when known).
+// Resolve guest/VMM, open the artifacts, build the command once (Launch::command). `mi` is
+// the mount table detect_unikernel was given. Throws Error with the reason.
+Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+                      rootfs::LazyMountInfo &mi, const std::string &state_dir);
+
+// The VMM command for this launch (with the network when known): create's is in
+// Launch::command, start builds it once more.
 vmm::Command build_command(const Launch &l);
 
 }  // namespace urunc::oci

@@ -31,13 +31,8 @@ unsigned long propagation_flags(const std::string &p)
 
 void prepare_monitor_root(const Launch &l)
 {
-    rootfs::MonitorRootRequest req;
-    req.root_dir = l.root_dir;
+    rootfs::MonitorRootRequest req = l.root;
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
-    req.binds = l.host_binds;
-    req.data_dirs = l.data_dirs;
-    req.links = l.links;
-    req.devices = l.devices;
     for (const auto &d : l.spec.devices) {
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
         req.nodes.push_back(
@@ -56,31 +51,28 @@ void prepare_monitor_root(const Launch &l)
             throw sys_error("open `" + fb.root + "`");
         UniqueFd fd = rootfs::open_in_root(dir.get(), fb.path, O_PATH | O_CLOEXEC);
         struct stat a, b;
-        if (::fstat(fb.fd, &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
+        if (::fstat(fb.fd.get(), &a) < 0 || ::fstat(fd.get(), &b) < 0 || a.st_dev != b.st_dev ||
             a.st_ino != b.st_ino)
             throw Error("`" + fb.path + "` in `" + fb.root +
                         "` changed while the container was created");
-        bool writable = false;
-        for (size_t i : l.writable_binds)
-            writable = writable || &l.file_binds[i] == &fb;
         req.file_binds.push_back(
-            {"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, writable, false});
+            {"/proc/self/fd/" + std::to_string(fd.get()), fb.destination, fb.writable, false});
         again.push_back(std::move(fd));
     }
     for (const auto &db : l.shared_binds) {
-        UniqueFd fd = rootfs::reopen_same(db.source, db.fd, O_DIRECTORY);
+        UniqueFd fd = rootfs::reopen_same(db.source, db.fd.get(), O_DIRECTORY);
         req.file_binds.push_back(
             {"/proc/self/fd/" + std::to_string(fd.get()), db.destination, !db.readonly, true});
         again.push_back(std::move(fd));
     }
     // Guest files (e.g. urunit.conf) go in now: the root is read-only once entered. Files
     // under /tmp (the VMM's own config) are written at start, when the network is known.
-    for (const auto &[path, content] : build_command(l).files)
+    for (const auto &[path, content] : l.command.files)
         if (path.rfind("/tmp/", 0) != 0)
             req.files.push_back({path, content, 0644});
     rootfs::build_monitor_root(req);
 }
 
-void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root_dir); }
+void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root.root_dir); }
 
 }  // namespace urunc::oci

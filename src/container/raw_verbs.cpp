@@ -28,7 +28,8 @@ bool bundle_is_unikernel(const RawCommand &c)
         bundle = cwd;
     }
     try {
-        return detect_unikernel(load_spec(bundle)).has_value();
+        rootfs::LazyMountInfo mi;
+        return detect_unikernel(load_spec(bundle), mi).has_value();
     } catch (const Error &) {
         return false;  // runc reports the broken bundle in its own words
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,21 @@ public:
 private:
     static MountInfo from_stream(FILE *f, const std::string &file);
     std::vector<MountEntry> entries_;
+};
+
+// /proc/self/mountinfo, read when a step first needs it and then kept: one phase of a
+// command hands this down instead of each step reading the table again.
+class LazyMountInfo {
+public:
+    const MountInfo &get()
+    {
+        if (!mi_)
+            mi_ = MountInfo::load();
+        return *mi_;
+    }
+
+private:
+    std::optional<MountInfo> mi_;
 };
 
 }  // namespace urunc::rootfs

@@ -129,12 +129,7 @@ void mount_readonly(const MountSpec &m, const std::string &target)
     }
 }
 
-bool mounted_at(const std::string &path)
-{
-    auto mi = rootfs::MountInfo::load();
-    const rootfs::MountEntry *m = mi.find_mount(path);
-    return m && m->mountpoint == path;
-}
+bool mounted_at(const std::string &path) { return rootfs::MountInfo::load().is_mountpoint(path); }
 
 // Unmount every mount stacked at path. Never lazily: a busy view is still in use.
 void unmount_all(const std::string &path)

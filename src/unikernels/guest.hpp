@@ -92,6 +92,8 @@ public:
     // The least RAM (MiB) this guest type boots with: a memory limit that leaves less after
     // the VMM's reserve is refused at create. Unikernels are small; Linux says more.
     virtual uint64_t min_memory_mib() const { return 16; }
+    // Where the guest mounts the container rootfs when it gets it as a disk.
+    virtual std::string_view rootfs_disk_mountpoint() const { return "/"; }
 };
 
 // Registry (registry.cpp): one table line per guest.

@@ -35,6 +35,8 @@ public:
     std::vector<std::string_view> monitors() const override { return {"hvt", "spt"}; }
     bool supports_block() const override { return true; }
     bool supports_fs(std::string_view fs) const override { return fs == "ext2"; }
+    // Its root is the rumpfs inside the image: the container rootfs disk goes under /data.
+    std::string_view rootfs_disk_mountpoint() const override { return "/data"; }
 
     std::string command_line(const GuestParams &p) const override
     {

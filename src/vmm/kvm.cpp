@@ -195,6 +195,4 @@ KvmProbe probe_host_kvm()
     return probe_kvm(kernel_kvm_sys(), "/dev/kvm");
 }
 
-bool kvm_usable() { return probe_host_kvm().usable; }
-
 }  // namespace urunc::vmm

@@ -32,6 +32,15 @@ public:
     bool needs_kvm() const override { return false; }  // TCG works, slowly
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view fs) const override { return fs == "9p"; }
+    // Debian builds TCG as accel-tcg-<arch>.so next to QEMU's libraries.
+    bool dlopens_accel_modules() const override { return true; }
+    // Debian: the data dir, SeaBIOS, and iPXE's option ROMs (virtio-net-pci loads its
+    // romfile from there).
+    std::vector<std::string> firmware_dirs(const ExecPlan &plan) const override
+    {
+        return {plan.data_dir.empty() ? "/usr/share/qemu" : plan.data_dir, "/usr/share/seabios",
+                "/usr/lib/ipxe/qemu"};
+    }
 
     Command build(const ExecPlan &plan, const Guest &guest,
                   const GuestParams &params) const override

@@ -49,6 +49,12 @@ public:
     virtual bool uses_kvm() const = 0;   // true: wants /dev/kvm when usable
     virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p"
     virtual bool wants_libs() const { return true; }  // dynamic binary: /lib etc. in its root
+    // Loads its accelerators as modules with dlopen (<libdir>/qemu/accel-*.so): they are in
+    // no DT_NEEDED list, so they and their libraries must be added to its root by name.
+    virtual bool dlopens_accel_modules() const { return false; }
+    // Directories of firmware and option ROMs it reads (not libraries), as the plan names
+    // them; the caller binds those that exist into its root.
+    virtual std::vector<std::string> firmware_dirs(const ExecPlan &) const { return {}; }
     // Throws urunc::Error when the combination cannot be expressed.
     virtual Command build(const ExecPlan &plan, const unikernels::Guest &guest,
                           const unikernels::GuestParams &params) const = 0;
@@ -58,8 +64,5 @@ public:
 
 const Vmm *find_vmm(std::string_view name);
 std::span<const Vmm *const> all_vmms();
-
-// /dev/kvm can run an ordinary guest (probe_host_kvm() in kvm.hpp says why not).
-bool kvm_usable();
 
 }  // namespace urunc::vmm

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@ struct Fixture {
     t::TempDir dir;
     std::string rootfs = dir / "rootfs";
     std::string state = dir / "state";
+    rootfs::LazyMountInfo mounts;
     Fixture()
     {
         ::mkdir(rootfs.c_str(), 0755);
@@ -62,7 +65,7 @@ TEST_CASE("guest rootfs: initrd wins over everything else", "[guest_rootfs]")
     c.blk_mount_point = "/";
     c.mount_rootfs = true;
     Launch l = f.launch("linux", "qemu", c);
-    choose_guest_rootfs(l, f.state);
+    choose_guest_rootfs(l, f.state, f.mounts);
     CHECK(l.params.rootfs == RootfsKind::initrd);
     CHECK(l.exec.initrd == "/.urunc/initrd");
     CHECK(l.exec.kernel == "/.urunc/kernel");
@@ -78,12 +81,13 @@ TEST_CASE("guest rootfs: a block image at / comes next, handed over read-write",
     c.blk_mount_point = "/";
     c.mount_rootfs = true;
     Launch l = f.launch("linux", "qemu", c);
-    choose_guest_rootfs(l, f.state);
+    choose_guest_rootfs(l, f.state, f.mounts);
     CHECK(l.params.rootfs == RootfsKind::block);
     REQUIRE(l.params.blocks.size() == 1);
     CHECK(l.params.blocks[0].id == "rootfs");
     CHECK(l.params.blocks[0].source == "/.urunc/block");
-    CHECK(l.writable_binds.size() == 1);
+    CHECK(std::count_if(l.file_binds.begin(), l.file_binds.end(),
+                        [](const FileBind &b) { return b.writable; }) == 1);
 }
 
 TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when guest and VMM share",
@@ -93,7 +97,7 @@ TEST_CASE("guest rootfs: mountRootfs on a plain directory falls to 9pfs when gue
     UnikernelConfig c;
     c.mount_rootfs = true;
     Launch l = f.launch("unikraft", "qemu", c);
-    choose_guest_rootfs(l, f.state);
+    choose_guest_rootfs(l, f.state, f.mounts);
     CHECK(l.params.rootfs == RootfsKind::ninep);
     CHECK(l.exec.shared_fs == "9p");
     REQUIRE(l.shared_binds.size() == 1);
@@ -108,7 +112,7 @@ TEST_CASE("guest rootfs: mountRootfs that no way can satisfy is an error naming 
     UnikernelConfig c;
     c.mount_rootfs = true;
     Launch l = f.launch("mewz", "qemu", c);
-    std::string err = t::error_of([&] { choose_guest_rootfs(l, f.state); });
+    std::string err = t::error_of([&] { choose_guest_rootfs(l, f.state, f.mounts); });
     CHECK(err.find("annotation `com.urunc.unikernel.mountRootfs`") == 0);
     CHECK(err.find("neither as a block device") != std::string::npos);
 }
@@ -117,7 +121,7 @@ TEST_CASE("guest rootfs: nothing requested is none", "[guest_rootfs]")
 {
     Fixture f;
     Launch l = f.launch("unikraft", "qemu", UnikernelConfig{});
-    choose_guest_rootfs(l, f.state);
+    choose_guest_rootfs(l, f.state, f.mounts);
     CHECK(l.params.rootfs == RootfsKind::none);
     CHECK(l.params.blocks.empty());
 }
@@ -136,7 +140,7 @@ TEST_CASE(
     UnikernelConfig c;
     c.mount_rootfs = true;
     Launch l = f.launch("linux", "qemu", c);
-    choose_guest_rootfs(l, f.state);
+    choose_guest_rootfs(l, f.state, f.mounts);
     CHECK(l.params.rootfs == RootfsKind::block);
     REQUIRE(l.params.blocks.size() == 1);
     CHECK(l.params.blocks[0].source == loop.path());

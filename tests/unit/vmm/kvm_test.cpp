@@ -266,7 +266,7 @@ TEST_CASE("kvm: usable only when the device answers the KVM API", "[vmm][kvm]")
 
     // No device, no KVM: whatever else the probe asks, it cannot say yes here.
     if (::access("/dev/kvm", F_OK) != 0)
-        CHECK_FALSE(kvm_usable());
+        CHECK_FALSE(probe_host_kvm().usable);
 }
 
 TEST_CASE("kvm: /dev/null bind-mounted over /dev/kvm is not usable", "[vmm][kvm][privileged]")
@@ -295,7 +295,7 @@ TEST_CASE("kvm: /dev/null bind-mounted over /dev/kvm is not usable", "[vmm][kvm]
         } else if (::mount("/dev/null", "/dev/kvm", nullptr, MS_BIND, nullptr) != 0) {
             ::_exit(2);
         }
-        ::_exit(kvm_usable() ? 1 : 0);
+        ::_exit(probe_host_kvm().usable ? 1 : 0);
     }
     REQUIRE(pid > 0);
     int status = 0;
