@@ -1,6 +1,7 @@
 #include "container/launch.hpp"
 
 #include "container/lifecycle.hpp"
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
@@ -103,14 +104,11 @@ void add_libraries(Launch &l)
         std::sort(dirs.begin(), dirs.end());
         dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
         for (const auto &d : dirs) {
-            DIR *dir = ::opendir(d.c_str());
-            if (!dir)
-                continue;
-            while (auto *e = ::readdir(dir))
+            UniqueDir dir = UniqueDir::open(d);
+            while (const dirent *e = dir ? dir.next() : nullptr)
                 if (starts_with(e->d_name, "accel-") &&
                     std::string_view(e->d_name).ends_with(".so"))
                     objects.push_back(d + "/" + e->d_name);
-            ::closedir(dir);
         }
         std::sort(objects.begin() + 1, objects.end());
         objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
