@@ -594,7 +594,10 @@ if [ -z "${URUNC_TEST_NO_BUILD:-}" ]; then
 fi
 
 echo "== lanes: $workers worker(s) over ${#queue[@]} queue entries$([ ${#asan_specs[@]} -eq 0 ] || echo ", and the sanitizer lane")"
-for ((i = 0; i < workers && i < ${#queue[@]}; i++)); do
+# As many workers as either queue can use: with integration-asan alone the main queue is empty
+# and the workers only help drain the sanitizer queue.
+nwork=$((${#queue[@]} > ${#aqueue[@]} ? ${#queue[@]} : ${#aqueue[@]}))
+for ((i = 0; i < workers && i < nwork; i++)); do
 	start_lane worker
 done
 for p in "${lane_pids[@]}"; do

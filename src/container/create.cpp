@@ -74,16 +74,23 @@ int clone_flags(const Spec &s, bool &new_uts)
 }
 
 // A pid namespace named by path is joined by create itself: it only affects our children.
-void join_pid_namespace(const Spec &s)
+// Returns our own pid namespace (empty when nothing was joined), to go back to once the init
+// is cloned: every later child of create (prestart and createRuntime hooks, helpers, and
+// LeakSanitizer's tracer at exit) belongs to the runtime's pid namespace, not the container's.
+UniqueFd join_pid_namespace(const Spec &s)
 {
     const Namespace *p = s.find_namespace("pid");
     if (!p || p->path.empty())
-        return;
+        return UniqueFd();
+    UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own)
+        throw sys_error("open our pid namespace `/proc/self/ns/pid`");
     UniqueFd fd(::open(p->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
         throw sys_error("open pid namespace `" + p->path + "`");
     if (::setns(fd.get(), CLONE_NEWPID) < 0)
         throw sys_error("join pid namespace `" + p->path + "`");
+    return own;
 }
 
 // The init's side ends in a report or, when it died, a closed socket.
@@ -290,14 +297,23 @@ void open_block_devices(Launch &l)
 // The init, cloned into its new namespaces (after joining a pid namespace named by path).
 pid_t clone_init(const Spec &spec, int flags, InitArgs &args)
 {
-    join_pid_namespace(spec);
+    UniqueFd own_pid_ns = join_pid_namespace(spec);
     ts::mark(ts::Step::cr_start_reexec);
     pid_t child =
         static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
-    if (child < 0)
-        throw sys_error("clone the container init");
     if (child == 0)
         init_main(args);
+    int clone_errno = errno;
+    if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) {
+        int e = errno;
+        if (child > 0) {
+            ::kill(child, SIGKILL);
+            ::waitpid(child, nullptr, 0);
+        }
+        throw sys_error("return to our pid namespace after cloning the init", e);
+    }
+    if (child < 0)
+        throw sys_error("clone the container init", clone_errno);
     return child;
 }
 

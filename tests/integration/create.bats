@@ -361,7 +361,14 @@ teardown() { it_teardown; }
 		{"type": "pid", "path": ($p + "/pid")}, {"type": "network", "path": ($p + "/net")},
 		{"type": "ipc", "path": ($p + "/ipc")}, {"type": "uts", "path": ($p + "/uts")},
 		{"type": "mount"}]'
+	# the hooks create runs after the init is cloned belong to the runtime's pid namespace
+	cfg "$T/$id" --arg d "$T" '.hooks.prestart = [{"path": "/bin/sh",
+		"args": ["sh", "-c", "readlink /proc/self/ns/pid > \($d)/prestart.pidns"]}]
+		| .hooks.createRuntime = [{"path": "/bin/sh",
+		"args": ["sh", "-c", "readlink /proc/self/ns/pid > \($d)/createRuntime.pidns"]}]'
 	create_ct "$id" "$T/$id" || { cat "$T/$id.err"; false; }
+	eq "$(cat "$T/prestart.pidns")" "$(readlink /proc/self/ns/pid)"
+	eq "$(cat "$T/createRuntime.pidns")" "$(readlink /proc/self/ns/pid)"
 	ur start "$id"
 	wait_ready "$id"
 	for ns in pid net ipc uts; do

@@ -140,9 +140,14 @@ start_pair() {
 	eq "$(jq -c '[.type, (.data | keys), (.data.memory.usage | keys), (.data.cpu.usage | keys)]' "$T/u.out")" \
 		"$(jq -c '[.type, (.data | keys), (.data.memory.usage | keys), (.data.cpu.usage | keys)]' "$T/r.out")"
 	eq "$(jq -r .id "$T/u.out")" "$UID_"
-	# streaming: a stats line per interval
-	timeout 1 "$URUNC" --root "$ROOT" events --interval 200ms "$UID_" >"$T/stream" 2>"$T/stream.err" || true
-	[ "$(jq -s 'map(select(.type == "stats")) | length' "$T/stream")" -ge 2 ] || { cat "$T/stream.err"; false; }
+	# streaming: a stats line per interval. Waited for (bounded) rather than a fixed 1 s
+	# window: an ASan build of urunc alone takes about a second to start.
+	"$URUNC" --root "$ROOT" events --interval 200ms "$UID_" >"$T/stream" 2>"$T/stream.err" </dev/null 3>&- &
+	local ev=$!
+	wait_for "[ \"\$(jq -s 'map(select(.type == \"stats\")) | length' '$T/stream' 2>/dev/null)\" -ge 2 ]" 10 ||
+		{ kill "$ev"; cat "$T/stream" "$T/stream.err"; false; }
+	kill "$ev"
+	wait "$ev" || true
 	both ps --format json @ID@
 	eq "$(jq length "$T/u.out")" "$(jq length "$T/r.out")"
 	both checkpoint --image-path "$T/img" @ID@
