@@ -139,15 +139,6 @@ TEST_CASE("mountinfo: the live table has the root mount", "[rootfs][mountinfo]")
     CHECK_FALSE(root->fstype.empty());
 }
 
-TEST_CASE("normalize_path", "[rootfs][mountinfo]")
-{
-    CHECK(normalize_path("/") == "/");
-    CHECK(normalize_path("") == "/");
-    CHECK(normalize_path("/a//b/") == "/a/b");
-    CHECK(normalize_path("/a/./b/../c") == "/a/c");
-    CHECK(normalize_path("/../a") == "/a");
-}
-
 TEST_CASE("has_option matches whole words", "[rootfs][mountinfo]")
 {
     CHECK(has_option("ro,nosuid", "ro"));
