@@ -24,7 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::Mount;
+using oci::Spec;
+using oci::UnikernelConfig;
+
 namespace {
 
 using unikernels::RootfsKind;
@@ -286,4 +290,4 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir, rootfs::LazyMo
     bind_boot_artifacts(l, src);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -25,7 +25,20 @@
 #include <algorithm>
 #include <cstring>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::Namespace;
+using oci::Spec;
+using oci::Status;
+using oci::oci_state_json;
+using linux::apply_capabilities;
+using linux::apply_rlimits;
+using linux::become_console;
+using linux::prepare_capabilities;
+using linux::run_hooks;
+using linux::set_exec_labels;
+using linux::write_oom_score_adj;
+using linux::write_sysctls;
+
 namespace {
 
 // create went away (or failed): nothing to do but leave.
@@ -268,4 +281,4 @@ void init_main(InitArgs &a)
     become_vmm(a, fifo);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -24,7 +24,20 @@
 #include <algorithm>
 #include <cstdlib>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::CpuPolicy;
+using oci::GuestResources;
+using oci::HostConfig;
+using oci::MonitorConfig;
+using oci::Namespace;
+using oci::Spec;
+using oci::UnikernelConfig;
+using oci::complete;
+using oci::config_from_annotations;
+using oci::guest_resources;
+using oci::memory_policy;
+using oci::resolve;
+
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
@@ -375,4 +388,4 @@ Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &
     return l;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // Inside the monitor root, boot artifacts live here (never collides with /lib, /usr, ...).
 inline constexpr const char *kArtifactDir = "/.urunc";
@@ -35,9 +35,9 @@ struct FileBind {
 };
 
 struct Launch {
-    Spec spec;
-    UnikernelConfig config;
-    HostConfig host;
+    oci::Spec spec;
+    oci::UnikernelConfig config;
+    oci::HostConfig host;
     const unikernels::Guest *guest = nullptr;
     const vmm::Vmm *vmm = nullptr;
     unikernels::GuestParams params;
@@ -47,7 +47,7 @@ struct Launch {
     vmm::Command command;
     // The spec's resources as the container's cgroup gets them (guest_resources.hpp: the
     // memory limit is raised by the VMM's reserve in "add" mode).
-    Resources cgroup_resources;
+    oci::Resources cgroup_resources;
 
     // Monitor root: what create decides (root_dir, the VMM's binds, data dirs, links and
     // devices) is held here once; the init adds what only it can resolve (file binds
@@ -89,22 +89,22 @@ struct Launch {
 // A bundle's unikernel config (validated), and the snapshot view when urunc.json was read
 // from it: validated then, it is not validated again.
 struct DetectedUnikernel {
-    UnikernelConfig config;
+    oci::UnikernelConfig config;
     std::optional<rootfs::SnapshotView> view;
 };
 
 // The unikernel config of a bundle: annotations, else urunc.json in the view or rootfs (read
 // without following symlinks out of it). nullopt: not a unikernel (runc's). `mi` is the
 // mount table of this phase (read only when a view is checked).
-std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi);
+std::optional<DetectedUnikernel> detect_unikernel(const oci::Spec &spec, rootfs::LazyMountInfo &mi);
 
 // Resolve guest/VMM, open the artifacts, build the command once (Launch::command). `mi` is
 // the mount table detect_unikernel was given. Throws Error with the reason.
-Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+Launch prepare_launch(oci::Spec spec, DetectedUnikernel unikernel, const oci::HostConfig &host,
                       rootfs::LazyMountInfo &mi, const std::string &state_dir);
 
 // The VMM command for this launch (with the network when known): create's is in
 // Launch::command, start builds it once more.
 vmm::Command build_command(const Launch &l);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -19,6 +19,7 @@
 
 using namespace urunc;
 using namespace urunc::oci;
+using namespace urunc::container;
 using urunc::unikernels::RootfsKind;
 namespace t = urunc::rootfs::test;
 
