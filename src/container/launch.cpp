@@ -200,6 +200,7 @@ void set_guest_params(Launch &l)
         l.params.args = split_ws(c.cmdline);
     l.params.env = s.env;
     l.params.monitor = std::string(l.vmm->name());
+    l.params.vmm_traits = l.vmm->traits();
     l.params.version = c.version;
     l.params.solo5_net_dev = c.solo5_net_dev;
     l.params.solo5_blk_dev = c.solo5_blk_dev;
