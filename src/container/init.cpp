@@ -152,8 +152,7 @@ void drop_privileges(const Spec &s)
                 unikernels::Net n{gn->tap,     gn->ip,  gn->mask,
                                   gn->gateway, gn->mac, gn->dns.empty() ? l.dns : gn->dns,
                                   gn->mtu};
-                l.params.net = n;
-                l.exec.net = n;
+                l.params.net = n;  // build_command gives the VMM's plan the same
                 l.exec.guest_cmdline = l.guest->command_line(l.params);
                 // Tell start which interface and tap carry the guest, for teardown at delete.
                 proto::report_network(fifo, gn->container_iface, gn->tap);

@@ -367,7 +367,14 @@ std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::Lazy
     return DetectedUnikernel{std::move(*cfg), std::move(view)};
 }
 
-vmm::Command build_command(const Launch &l) { return l.vmm->build(l.exec, *l.guest, l.params); }
+vmm::Command build_command(const Launch &l)
+{
+    // The network is the guest's (params.net, set by the init at start): the VMM's plan
+    // takes that one copy, so the two can never disagree.
+    vmm::ExecPlan plan = l.exec;
+    plan.net = l.params.net;
+    return l.vmm->build(plan, *l.guest, l.params);
+}
 
 Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
                       rootfs::LazyMountInfo &mi, const std::string &state_dir)

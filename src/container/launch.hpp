@@ -40,8 +40,8 @@ struct Launch {
     oci::HostConfig host;
     const unikernels::Guest *guest = nullptr;
     const vmm::Vmm *vmm = nullptr;
-    unikernels::GuestParams params;
-    vmm::ExecPlan exec;
+    unikernels::GuestParams params;  // params.net: the guest network, its one copy
+    vmm::ExecPlan exec;              // exec.net stays empty: build_command sets it from params
     // The VMM's argv and files as built at create (its files go into the monitor root);
     // start builds it once more, with the network, before the exec.
     vmm::Command command;
