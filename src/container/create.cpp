@@ -245,7 +245,7 @@ State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o
     st.annotations = in.spec.annotations;
     for (const auto &[k, v] : to_annotations(l.config))
         st.annotations[k] = v;
-    st.host_config = host_config_to_json(l.host);
+    st.host_config = host_config_to_json(*l.host);
     st.rootfs_choice = l.rootfs_choice;
     st.artifact_source = l.artifact_source;
     st.copy_dir = l.copy_dir;

@@ -90,7 +90,7 @@ ArtifactSource open_artifact_source(Launch &l, rootfs::LazyMountInfo &mi,
         rootfs::SnapshotView v =
             view ? std::move(*view)
                  : rootfs::validate_view(c.snapshot_view, rootfs_dir,
-                                         l.host.snapshot_view.effective_prefixes(), mi.get());
+                                         l.host->snapshot_view.effective_prefixes(), mi.get());
         src.view_dev = v.dev;
         src.root = v.path;
         src.fd = std::move(v.dirfd);

@@ -164,8 +164,8 @@ void find_guest_and_vmm(Launch &l)
 // The host config's [monitors.<vmm>] table, or the defaults.
 MonitorConfig monitor_config(const Launch &l)
 {
-    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
-    return mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
+    auto mit = l.host->monitors.find(std::string(l.vmm->name()));
+    return mit != l.host->monitors.end() ? mit->second : MonitorConfig{};
 }
 
 // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
@@ -180,7 +180,7 @@ bool choose_kvm(const Launch &l)
         throw Error(std::string(l.vmm->name()) +
                     " needs /dev/kvm, which cannot run a guest here: " + probe.why);
     if (l.vmm->uses_kvm() && !kvm) {
-        if (l.host.runtime.require_kvm)
+        if (l.host->runtime.require_kvm)
             throw Error(std::string(l.vmm->name()) +
                         " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
         log::warn(
@@ -218,7 +218,7 @@ void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
     CpuPolicy cpu{mc.default_vcpus, host_cpus()};
     GuestResources res = guest_resources(
         l.spec.resources,
-        memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+        memory_policy(*l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
     l.exec.memory_mib = res.memory_mib;
     l.exec.vcpus = res.vcpus;
     l.cgroup_resources = res.cgroup;
@@ -228,7 +228,7 @@ void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
         res.memory_mib, res.vcpus,
         res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB"
                                     : "none",
-        l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
+        l.host->runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
     l.exec.kvm = kvm;
     l.exec.seccomp = l.spec.has_seccomp;
     l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
@@ -382,7 +382,7 @@ Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &
     Launch l;
     l.spec = std::move(spec);
     l.config = std::move(unikernel.config);
-    l.host = host;
+    l.host = &host;
     find_guest_and_vmm(l);
     MonitorConfig mc = monitor_config(l);
     bool kvm = choose_kvm(l);

@@ -37,7 +37,10 @@ struct FileBind {
 struct Launch {
     oci::Spec spec;
     oci::UnikernelConfig config;
-    oci::HostConfig host;
+    // The host config create read (host_config(): a static of this process, read once),
+    // not a copy: it outlives the launch, and the init, a clone of create, sees the same
+    // memory.
+    const oci::HostConfig *host = nullptr;
     const unikernels::Guest *guest = nullptr;
     const vmm::Vmm *vmm = nullptr;
     unikernels::GuestParams params;  // params.net: the guest network, its one copy
