@@ -82,7 +82,7 @@ int raw_verb(int argc, char **argv)
 {
     std::vector<std::string> args(argv, argv + argc);
     oci::RawCommand c = oci::scan_command(args);
-    oci::Globals g;
+    container::Globals g;
     g.argv = args;
     g.root = c.global("root").value_or(g.root);
     auto on = [&](const char *name) {
@@ -90,11 +90,11 @@ int raw_verb(int argc, char **argv)
         return v && *v != "false";
     };
     g.systemd_cgroup = on("systemd-cgroup");
-    oci::GlobalFlags f{c.global("log").value_or(""), c.global("log-format").value_or("text"),
-                       on("debug")};
+    container::GlobalFlags f{c.global("log").value_or(""), c.global("log-format").value_or("text"),
+                             on("debug")};
     try {
-        oci::apply_global_flags(g, f);
-        return oci::raw_verb(g, c);
+        container::apply_global_flags(g, f);
+        return container::raw_verb(g, c);
     } catch (const std::exception &e) {
         log::fatal(e.what());
         return 1;
@@ -105,16 +105,16 @@ int raw_verb(int argc, char **argv)
 // verbs' subcommands (set by parse: the one given is true).
 struct Cli {
     CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
-    oci::Globals g;
-    oci::GlobalFlags gf;
+    container::Globals g;
+    container::GlobalFlags gf;
     std::string rootless, criu;
-    oci::RunOptions ro;
-    oci::CreateOptions &co = ro.create;
-    oci::StartOptions so;
-    oci::StateOptions sto;
-    oci::KillOptions ko;
-    oci::DeleteOptions dopt;
-    oci::ListOptions lo;
+    container::RunOptions ro;
+    container::CreateOptions &co = ro.create;
+    container::StartOptions so;
+    container::StateOptions sto;
+    container::KillOptions ko;
+    container::DeleteOptions dopt;
+    container::ListOptions lo;
     std::string ps_format = "table";
     bool detach = false, no_subreaper = false;
     int preserve_fds = 0;
@@ -125,7 +125,7 @@ struct Cli {
 void add_global_flags(Cli &c)
 {
     CLI::App &app = c.app;
-    app.set_version_flag("-v,--version", oci::version_text());
+    app.set_version_flag("-v,--version", container::version_text());
     app.add_option("--root", c.g.root, "root directory for container state");
     app.add_option("--log", c.gf.log_file, "log file (default: stderr)");
     app.add_option("--log-format", c.gf.log_format, "log format: text or json");
@@ -138,7 +138,7 @@ void add_global_flags(Cli &c)
 
 void add_create_flags(Cli &c, CLI::App *sub)
 {
-    oci::CreateOptions &co = c.co;
+    container::CreateOptions &co = c.co;
     sub->add_option("-b,--bundle", co.bundle, "bundle directory (default: cwd)");
     sub->add_option("--pid-file", co.pid_file, "write the init pid here");
     sub->add_option("--console-socket", co.console_socket,
@@ -196,7 +196,7 @@ std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
     try {
         c.app.parse(rev);
     } catch (const CLI::CallForVersion &) {
-        std::fputs(oci::version_text().c_str(), stdout);
+        std::fputs(container::version_text().c_str(), stdout);
         return 0;
     } catch (const CLI::Success &) {
         std::fputs(c.app.help().c_str(), stdout);
@@ -216,25 +216,25 @@ std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
 int dispatch(Cli &c)
 {
     try {
-        oci::apply_global_flags(c.g, c.gf);
+        container::apply_global_flags(c.g, c.gf);
         if (*c.create)
-            return oci::create(c.g, c.co);
+            return container::create(c.g, c.co);
         if (*c.run)
-            return oci::run(c.g, c.ro);
+            return container::run(c.g, c.ro);
         if (*c.start)
-            return oci::start(c.g, c.so);
+            return container::start(c.g, c.so);
         if (*c.state)
-            return oci::state(c.g, c.sto);
+            return container::state(c.g, c.sto);
         if (*c.kill)
-            return oci::kill(c.g, c.ko);
+            return container::kill(c.g, c.ko);
         if (*c.del)
-            return oci::remove(c.g, c.dopt);
+            return container::remove(c.g, c.dopt);
         if (*c.list)
-            return oci::list(c.g, c.lo);
+            return container::list(c.g, c.lo);
         if (*c.ps)
-            return oci::ps(c.g, oci::ps_options(c.ps_format, c.ps->remaining()));
+            return container::ps(c.g, container::ps_options(c.ps_format, c.ps->remaining()));
         if (*c.features)
-            return oci::features();
+            return container::features();
     } catch (const std::exception &e) {
         log::fatal(e.what());
         return 1;
@@ -246,7 +246,7 @@ int dispatch(Cli &c)
 
 int main(int argc, char **argv)
 {
-    oci::ts::invoked();
+    container::ts::invoked();
     if (oci::is_raw_verb(oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb))
         return raw_verb(argc, argv);
     Cli c;

@@ -9,7 +9,7 @@
 
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 struct Created {
     pid_t pid = -1;
@@ -20,7 +20,7 @@ struct Created {
 Created create_container(const Globals &g, const CreateOptions &o);
 void start_container(const Globals &g, const std::string &id);
 // Remove everything a container created. Best effort: returns all errors joined ("" = ok).
-std::string destroy(StateDir &dir, const State &st);
+std::string destroy(StateDir &dir, const oci::State &st);
 // Wait for a pid that is not our child to exit (pidfd + poll). True if it is gone.
 bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
 
@@ -28,4 +28,4 @@ bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
 // runc created under the same root is handed to runc (this process is replaced by runc).
 void ours_or_runc(const Globals &g, const std::string &id);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

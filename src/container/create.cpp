@@ -35,7 +35,31 @@
 #include <set>
 #include <cstdlib>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::HostConfig;
+using oci::Namespace;
+using oci::Spec;
+using oci::State;
+using oci::Status;
+using oci::host_config_to_json;
+using oci::oci_state_json;
+using oci::parse_spec;
+using oci::to_annotations;
+using oci::valid_id;
+using linux::Cgroup;
+using linux::CgroupRequest;
+using linux::Pty;
+using linux::allow_node;
+using linux::cgroup_to_json;
+using linux::check_lsm_labels;
+using linux::open_pty;
+using linux::place_in_cgroup;
+using linux::remove_cgroup;
+using linux::run_hooks;
+using linux::send_console_master;
+using linux::set_winsize;
+using linux::validate_sysctls;
+
 namespace {
 
 std::string absolute_bundle(const std::string &bundle)
@@ -221,7 +245,7 @@ State record_state(const StateDir &dir, const Globals &g, const CreateOptions &o
     st.annotations = in.spec.annotations;
     for (const auto &[k, v] : to_annotations(l.config))
         st.annotations[k] = v;
-    st.host_config = host_config_to_json(l.host);
+    st.host_config = host_config_to_json(*l.host);
     st.rootfs_choice = l.rootfs_choice;
     st.artifact_source = l.artifact_source;
     st.copy_dir = l.copy_dir;
@@ -472,4 +496,4 @@ int create(const Globals &g, const CreateOptions &o)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

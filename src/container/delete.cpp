@@ -20,7 +20,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::Namespace;
+using oci::Spec;
+using oci::State;
+using oci::Status;
+using oci::oci_state_json;
+using oci::parse_spec;
+using oci::to_string;
+using linux::cgroup_from_json;
+using linux::find_freezer;
+using linux::remove_cgroup;
+using linux::run_hooks;
+using linux::thaw;
 
 namespace {
 
@@ -148,4 +160,4 @@ int remove(const Globals &g, const DeleteOptions &o)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -11,7 +11,14 @@
 #include <chrono>
 #include <thread>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::RawCommand;
+using oci::State;
+using oci::Status;
+using linux::cgroup_from_json;
+using linux::cgroup_oom_kills;
+using linux::cgroup_stats_json;
+
 namespace {
 
 std::string event(const char *type, const std::string &id, const std::string &data)
@@ -111,4 +118,4 @@ int events(const Globals &g, const std::string &id, const RawCommand &c)
     }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

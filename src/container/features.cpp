@@ -8,7 +8,8 @@
 
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::known_capabilities;
 
 namespace {
 constexpr const char *kSpecVersion = "1.1.0";
@@ -112,4 +113,4 @@ int features()
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

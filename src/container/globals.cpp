@@ -10,7 +10,10 @@
 
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::HostConfig;
+using oci::load_host_config;
+
 namespace {
 
 // --debug, else the host config's [log] level (read at each invocation, not the copy recorded
@@ -65,4 +68,4 @@ void apply_global_flags(Globals &g, const GlobalFlags &f)
     }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

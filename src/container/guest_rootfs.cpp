@@ -24,7 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::Mount;
+using oci::Spec;
+using oci::UnikernelConfig;
+
 namespace {
 
 using unikernels::RootfsKind;
@@ -86,7 +90,7 @@ ArtifactSource open_artifact_source(Launch &l, rootfs::LazyMountInfo &mi,
         rootfs::SnapshotView v =
             view ? std::move(*view)
                  : rootfs::validate_view(c.snapshot_view, rootfs_dir,
-                                         l.host.snapshot_view.effective_prefixes(), mi.get());
+                                         l.host->snapshot_view.effective_prefixes(), mi.get());
         src.view_dev = v.dev;
         src.root = v.path;
         src.fd = std::move(v.dirfd);
@@ -286,4 +290,4 @@ void choose_guest_rootfs(Launch &l, const std::string &state_dir, rootfs::LazyMo
     bind_boot_artifacts(l, src);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

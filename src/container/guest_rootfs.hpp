@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // Decide the guest rootfs and the artifact source; open (or, for a block rootfs without a
 // view, copy) the artifacts. Fills the rootfs parts of `l`. Throws Error with the rule.
@@ -15,4 +15,4 @@ namespace urunc::oci {
 void choose_guest_rootfs(Launch &l, const std::string &state_dir, rootfs::LazyMountInfo &mi,
                          std::optional<rootfs::SnapshotView> view = std::nullopt);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

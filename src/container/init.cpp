@@ -25,7 +25,20 @@
 #include <algorithm>
 #include <cstring>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::Namespace;
+using oci::Spec;
+using oci::Status;
+using oci::oci_state_json;
+using linux::apply_capabilities;
+using linux::apply_rlimits;
+using linux::become_console;
+using linux::prepare_capabilities;
+using linux::run_hooks;
+using linux::set_exec_labels;
+using linux::write_oom_score_adj;
+using linux::write_sysctls;
+
 namespace {
 
 // create went away (or failed): nothing to do but leave.
@@ -139,8 +152,7 @@ void drop_privileges(const Spec &s)
                 unikernels::Net n{gn->tap,     gn->ip,  gn->mask,
                                   gn->gateway, gn->mac, gn->dns.empty() ? l.dns : gn->dns,
                                   gn->mtu};
-                l.params.net = n;
-                l.exec.net = n;
+                l.params.net = n;  // build_command gives the VMM's plan the same
                 l.exec.guest_cmdline = l.guest->command_line(l.params);
                 // Tell start which interface and tap carry the guest, for teardown at delete.
                 proto::report_network(fifo, gn->container_iface, gn->tap);
@@ -268,4 +280,4 @@ void init_main(InitArgs &a)
     become_vmm(a, fifo);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

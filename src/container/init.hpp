@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // Talks to create over sync_fd and to start over the exec fifo: container/init_protocol.hpp.
 struct InitArgs {
@@ -15,7 +15,7 @@ struct InitArgs {
     int sync_fd = -1;
     int fifo_fd = -1;        // O_PATH fd of <state>/exec.fifo
     int console_slave = -1;  // pty slave, or -1: inherit stdio
-    State state;             // for createContainer hooks (pid filled in by the init)
+    oci::State state;        // for createContainer hooks (pid filled in by the init)
     bool new_uts = false;
 };
 
@@ -25,4 +25,4 @@ struct InitArgs {
 // Close every fd >= 3 except those listed.
 void close_fds_except(std::vector<int> keep);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 
-namespace urunc::oci::proto {
+namespace urunc::container::proto {
 namespace {
 
 std::string describe_byte(char c)
@@ -118,4 +118,4 @@ ExecReport parse_exec_report(std::string_view data)
     return r;
 }
 
-}  // namespace urunc::oci::proto
+}  // namespace urunc::container::proto

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-namespace urunc::oci::proto {
+namespace urunc::container::proto {
 
 enum class Stage : char {
     go = 'g',
@@ -57,4 +57,4 @@ struct ExecReport {
 };
 ExecReport parse_exec_report(std::string_view data);
 
-}  // namespace urunc::oci::proto
+}  // namespace urunc::container::proto

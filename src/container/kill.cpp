@@ -13,7 +13,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::State;
+using oci::Status;
+using oci::parse_signal;
+using linux::cgroup_from_json;
+using linux::cgroup_pids;
+using linux::find_freezer;
+using linux::thaw;
 
 bool wait_gone(pid_t pid, unsigned long long start_time, int timeout_ms)
 {
@@ -75,4 +82,4 @@ int kill(const Globals &g, const KillOptions &o)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -24,7 +24,20 @@
 #include <algorithm>
 #include <cstdlib>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::CpuPolicy;
+using oci::GuestResources;
+using oci::HostConfig;
+using oci::MonitorConfig;
+using oci::Namespace;
+using oci::Spec;
+using oci::UnikernelConfig;
+using oci::complete;
+using oci::config_from_annotations;
+using oci::guest_resources;
+using oci::memory_policy;
+using oci::resolve;
+
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
@@ -151,8 +164,8 @@ void find_guest_and_vmm(Launch &l)
 // The host config's [monitors.<vmm>] table, or the defaults.
 MonitorConfig monitor_config(const Launch &l)
 {
-    auto mit = l.host.monitors.find(std::string(l.vmm->name()));
-    return mit != l.host.monitors.end() ? mit->second : MonitorConfig{};
+    auto mit = l.host->monitors.find(std::string(l.vmm->name()));
+    return mit != l.host->monitors.end() ? mit->second : MonitorConfig{};
 }
 
 // Acceleration: KVM when usable; QEMU falls back to TCG with one warning line naming why.
@@ -167,7 +180,7 @@ bool choose_kvm(const Launch &l)
         throw Error(std::string(l.vmm->name()) +
                     " needs /dev/kvm, which cannot run a guest here: " + probe.why);
     if (l.vmm->uses_kvm() && !kvm) {
-        if (l.host.runtime.require_kvm)
+        if (l.host->runtime.require_kvm)
             throw Error(std::string(l.vmm->name()) +
                         " needs /dev/kvm ([runtime] require_kvm is set): " + probe.why);
         log::warn(
@@ -187,6 +200,7 @@ void set_guest_params(Launch &l)
         l.params.args = split_ws(c.cmdline);
     l.params.env = s.env;
     l.params.monitor = std::string(l.vmm->name());
+    l.params.vmm_traits = l.vmm->traits();
     l.params.version = c.version;
     l.params.solo5_net_dev = c.solo5_net_dev;
     l.params.solo5_blk_dev = c.solo5_blk_dev;
@@ -204,7 +218,7 @@ void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
     CpuPolicy cpu{mc.default_vcpus, host_cpus()};
     GuestResources res = guest_resources(
         l.spec.resources,
-        memory_policy(l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
+        memory_policy(*l.host, l.vmm->name(), l.guest->name(), l.guest->min_memory_mib()), cpu);
     l.exec.memory_mib = res.memory_mib;
     l.exec.vcpus = res.vcpus;
     l.cgroup_resources = res.cgroup;
@@ -214,7 +228,7 @@ void plan_vmm_exec(Launch &l, const MonitorConfig &mc, bool kvm)
         res.memory_mib, res.vcpus,
         res.cgroup.memory_limit > 0 ? std::to_string(res.cgroup.memory_limit / kMiB) + " MiB"
                                     : "none",
-        l.host.runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
+        l.host->runtime.memory_overhead, l.vmm->name(), mc.memory_overhead_mib);
     l.exec.kvm = kvm;
     l.exec.seccomp = l.spec.has_seccomp;
     l.exec.vhost = mc.vhost && path_exists("/dev/vhost-net");
@@ -353,7 +367,14 @@ std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::Lazy
     return DetectedUnikernel{std::move(*cfg), std::move(view)};
 }
 
-vmm::Command build_command(const Launch &l) { return l.vmm->build(l.exec, *l.guest, l.params); }
+vmm::Command build_command(const Launch &l)
+{
+    // The network is the guest's (params.net, set by the init at start): the VMM's plan
+    // takes that one copy, so the two can never disagree.
+    vmm::ExecPlan plan = l.exec;
+    plan.net = l.params.net;
+    return l.vmm->build(plan, *l.guest, l.params);
+}
 
 Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
                       rootfs::LazyMountInfo &mi, const std::string &state_dir)
@@ -361,7 +382,7 @@ Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &
     Launch l;
     l.spec = std::move(spec);
     l.config = std::move(unikernel.config);
-    l.host = host;
+    l.host = &host;
     find_guest_and_vmm(l);
     MonitorConfig mc = monitor_config(l);
     bool kvm = choose_kvm(l);
@@ -375,4 +396,4 @@ Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &
     return l;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // Inside the monitor root, boot artifacts live here (never collides with /lib, /usr, ...).
 inline constexpr const char *kArtifactDir = "/.urunc";
@@ -35,19 +35,22 @@ struct FileBind {
 };
 
 struct Launch {
-    Spec spec;
-    UnikernelConfig config;
-    HostConfig host;
+    oci::Spec spec;
+    oci::UnikernelConfig config;
+    // The host config create read (host_config(): a static of this process, read once),
+    // not a copy: it outlives the launch, and the init, a clone of create, sees the same
+    // memory.
+    const oci::HostConfig *host = nullptr;
     const unikernels::Guest *guest = nullptr;
     const vmm::Vmm *vmm = nullptr;
-    unikernels::GuestParams params;
-    vmm::ExecPlan exec;
+    unikernels::GuestParams params;  // params.net: the guest network, its one copy
+    vmm::ExecPlan exec;              // exec.net stays empty: build_command sets it from params
     // The VMM's argv and files as built at create (its files go into the monitor root);
     // start builds it once more, with the network, before the exec.
     vmm::Command command;
     // The spec's resources as the container's cgroup gets them (guest_resources.hpp: the
     // memory limit is raised by the VMM's reserve in "add" mode).
-    Resources cgroup_resources;
+    oci::Resources cgroup_resources;
 
     // Monitor root: what create decides (root_dir, the VMM's binds, data dirs, links and
     // devices) is held here once; the init adds what only it can resolve (file binds
@@ -89,22 +92,22 @@ struct Launch {
 // A bundle's unikernel config (validated), and the snapshot view when urunc.json was read
 // from it: validated then, it is not validated again.
 struct DetectedUnikernel {
-    UnikernelConfig config;
+    oci::UnikernelConfig config;
     std::optional<rootfs::SnapshotView> view;
 };
 
 // The unikernel config of a bundle: annotations, else urunc.json in the view or rootfs (read
 // without following symlinks out of it). nullopt: not a unikernel (runc's). `mi` is the
 // mount table of this phase (read only when a view is checked).
-std::optional<DetectedUnikernel> detect_unikernel(const Spec &spec, rootfs::LazyMountInfo &mi);
+std::optional<DetectedUnikernel> detect_unikernel(const oci::Spec &spec, rootfs::LazyMountInfo &mi);
 
 // Resolve guest/VMM, open the artifacts, build the command once (Launch::command). `mi` is
 // the mount table detect_unikernel was given. Throws Error with the reason.
-Launch prepare_launch(Spec spec, DetectedUnikernel unikernel, const HostConfig &host,
+Launch prepare_launch(oci::Spec spec, DetectedUnikernel unikernel, const oci::HostConfig &host,
                       rootfs::LazyMountInfo &mi, const std::string &state_dir);
 
 // The VMM command for this launch (with the network when known): create's is in
 // Launch::command, start builds it once more.
 vmm::Command build_command(const Launch &l);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -5,8 +5,10 @@
 #include <vector>
 
 namespace urunc::oci {
-
 struct HostConfig;
+}
+
+namespace urunc::container {
 
 struct Globals {
     std::string root = "/run/urunc";
@@ -36,7 +38,7 @@ void apply_global_flags(Globals &g, const GlobalFlags &f);
 // The host config of this command (URUNC_CONFIG or /etc/urunc/config.toml), read and parsed
 // once: the log level, create, the view check and the runc lookup all ask for it. A file
 // that cannot be read or is refused gives the same error to every caller.
-const HostConfig &host_config();
+const oci::HostConfig &host_config();
 
 struct RunOptions {
     CreateOptions create;
@@ -81,4 +83,4 @@ int ps(const Globals &g, const PsOptions &o);
 int features();
 std::string version_text();
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

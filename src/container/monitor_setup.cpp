@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-namespace urunc::oci {
+namespace urunc::container {
 namespace {
 
 unsigned long propagation_flags(const std::string &p)
@@ -75,4 +75,4 @@ void prepare_monitor_root(const Launch &l)
 
 void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root.root_dir); }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

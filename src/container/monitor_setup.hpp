@@ -4,9 +4,9 @@
 
 #include "container/launch.hpp"
 
-namespace urunc::oci {
+namespace urunc::container {
 
 void prepare_monitor_root(const Launch &l);
 void enter_monitor_root(const Launch &l);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -9,7 +9,15 @@
 #include "linux/cgroup_freezer.hpp"
 #include "container/state_store.hpp"
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::State;
+using oci::Status;
+using linux::Freezer;
+using linux::cgroup_from_json;
+using linux::find_freezer;
+using linux::freeze;
+using linux::thaw;
+
 namespace {
 
 struct Loaded {
@@ -63,4 +71,4 @@ int resume(const Globals &g, const std::string &id)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

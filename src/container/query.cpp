@@ -20,7 +20,15 @@
 #include <cstdio>
 #include <set>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::State;
+using oci::Status;
+using oci::oci_state_json;
+using oci::to_string;
+using oci::valid_id;
+using linux::cgroup_from_json;
+using linux::cgroup_pids;
+
 namespace {
 
 void print(const std::string &s) { write_all(1, s, "stdout"); }
@@ -206,4 +214,4 @@ int ps(const Globals &g, const PsOptions &o)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -14,7 +14,11 @@
 
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::RawCommand;
+using oci::load_spec;
+using oci::valid_id;
+
 namespace {
 
 // restore makes a new container from a bundle: the bundle decides, as for create.
@@ -73,4 +77,4 @@ int raw_verb(const Globals &g, const RawCommand &c)
     throw Error("unknown command " + c.verb);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 namespace {
 
@@ -159,4 +159,4 @@ int run(const Globals &g, const RunOptions &ro)
     return code;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -10,7 +10,7 @@
 
 #include <cstdlib>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 std::string runc_binary()
 {
@@ -37,4 +37,4 @@ void exec_runc(const std::vector<std::string> &argv)
     throw sys_error("exec runc `" + bin + "`");
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

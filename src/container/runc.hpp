@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // Path of the runc binary: $URUNC_RUNC, else host config [runtime] runc_path, else "runc".
 std::string runc_binary();
@@ -13,4 +13,4 @@ std::string runc_binary();
 // execvp runc with our argv (argv[0] replaced). Returns only by throwing.
 [[noreturn]] void exec_runc(const std::vector<std::string> &argv);
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -18,7 +18,12 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::RawCommand;
+using oci::UnikernelConfig;
+using oci::to_annotations;
+using oci::validate;
+
 namespace {
 
 // runc spec into `bundle`, its stderr passed through. Throws on failure.
@@ -113,4 +118,4 @@ int spec_command(const Globals &g, const RawCommand &c)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -19,7 +19,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::HostConfig;
+using oci::Namespace;
+using oci::Spec;
+using oci::State;
+using oci::Status;
+using oci::host_config_from_json;
+using oci::oci_state_json;
+using oci::parse_spec;
+using oci::to_string;
+using linux::run_hooks;
+
 namespace {
 
 // Read the fifo until the writer closes it (exec or exit) or the init dies.
@@ -135,4 +146,4 @@ int start(const Globals &g, const StartOptions &o)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -17,7 +17,14 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::State;
+using oci::Status;
+using oci::parse_state;
+using oci::state_to_json;
+using linux::cgroup_from_json;
+using linux::find_freezer;
+using linux::is_frozen;
 
 void check_trusted_dir(int dirfd, const std::string &path)
 {
@@ -218,4 +225,4 @@ Status live_status(const State &s, const std::string &dir)
     return Status::running;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

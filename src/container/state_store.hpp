@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::container {
 
 // <root>/<id>, held locked (flock) for the lifetime of the object.
 class StateDir {
@@ -19,13 +19,13 @@ public:
     static std::optional<StateDir> open(const std::string &root, const std::string &id);
 
     // Read <dir>/state.json without taking the lock (it is replaced atomically).
-    static State open_unlocked_load(const std::string &dir);
+    static oci::State open_unlocked_load(const std::string &dir);
 
     const std::string &path() const { return path_; }
     std::string file(const char *name) const { return path_ + "/" + name; }
     bool has_state() const;
-    State load() const;
-    void save(const State &s) const;
+    oci::State load() const;
+    void save(const oci::State &s) const;
     // Remove the directory and all in it. Returns error text ("" on success).
     std::string remove();
 
@@ -49,9 +49,9 @@ bool is_urunc_state(const std::string &root, const std::string &id);
 // Live status: creating while create runs; stopped if the pid is gone, a zombie or reused;
 // paused while the container's cgroup is frozen (created or running before); created while
 // the exec fifo exists; else running.
-Status live_status(const State &s, const std::string &dir);
+oci::Status live_status(const oci::State &s, const std::string &dir);
 // The container's cgroup freezer reports it frozen (false when it has no cgroup).
-bool container_frozen(const State &s);
+bool container_frozen(const oci::State &s);
 unsigned long long process_start_time(int pid);  // 0 if gone or zombie
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

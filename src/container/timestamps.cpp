@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace urunc::oci::ts {
+namespace urunc::container::ts {
 namespace {
 
 int g_fd = -1;
@@ -118,4 +118,4 @@ void mark(Step step)
     }
 }
 
-}  // namespace urunc::oci::ts
+}  // namespace urunc::container::ts

@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace urunc::oci::ts {
+namespace urunc::container::ts {
 
 // Remember "now" as the invocation time (TS00 / TS11); call first thing in main.
 void invoked();
@@ -49,4 +49,4 @@ enum class Step : int {
 // (URUNC_TEST_KILL_AT=<step name or number>).
 void mark(Step step);
 
-}  // namespace urunc::oci::ts
+}  // namespace urunc::container::ts

@@ -15,7 +15,22 @@
 
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::container {
+using oci::HostConfig;
+using oci::MonitorConfig;
+using oci::RawCommand;
+using oci::Spec;
+using oci::State;
+using oci::Status;
+using oci::host_config_from_json;
+using oci::kAnnotationPrefix;
+using oci::parse_spec;
+using linux::ResourceUpdate;
+using linux::cgroup_from_json;
+using linux::parse_resources_json;
+using linux::parse_size;
+using linux::update_cgroup;
+
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
@@ -127,4 +142,4 @@ int update(const Globals &g, const std::string &id, const RawCommand &c)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::container

@@ -8,7 +8,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::linux {
+using oci::Capabilities;
+using oci::known_capabilities;
 
 void prepare_capabilities(const std::optional<Capabilities> &caps)
 {
@@ -57,4 +59,4 @@ void apply_capabilities(const std::optional<Capabilities> &caps)
         }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

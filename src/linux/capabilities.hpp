@@ -2,15 +2,17 @@
 // permitted and inheritable set exactly, ambient raised — as runc does for a process.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include "oci/capabilities.hpp"
 
 #include <optional>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 // Call before changing uid (keeps the permitted set across setresuid).
-void prepare_capabilities(const std::optional<Capabilities> &caps);
+void prepare_capabilities(const std::optional<oci::Capabilities> &caps);
 // Call after changing uid.
-void apply_capabilities(const std::optional<Capabilities> &caps);
+void apply_capabilities(const std::optional<oci::Capabilities> &caps);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

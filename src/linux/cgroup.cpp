@@ -25,7 +25,10 @@
 #include <optional>
 #include <set>
 
-namespace urunc::oci {
+namespace urunc::linux {
+using oci::DeviceRule;
+using oci::Resources;
+
 namespace {
 
 // One mounted hierarchy (a v1 controller set, a v1 named hierarchy, or cgroup2).
@@ -539,4 +542,4 @@ Cgroup cgroup_from_json(std::string_view json)
     return cg;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -6,6 +6,8 @@
 // every hierarchy must agree on the path.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include "oci/spec.hpp"
 
 #include <sys/types.h>
@@ -15,16 +17,16 @@
 #include <string_view>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 struct CgroupRequest {
     // linux.cgroupsPath. cgroupfs: "/a/b" is taken from each hierarchy's root, "a/b" from the
     // caller's own cgroup (as runc); "" means "<id>" relative. With `systemd`: "slice:prefix:name",
     // "" meaning "system.slice:runc:<id>".
     std::string path;
-    bool systemd = false;  // --systemd-cgroup
-    std::string id;        // container id
-    Resources resources;   // 0 / empty = no limit
+    bool systemd = false;      // --systemd-cgroup
+    std::string id;            // container id
+    oci::Resources resources;  // 0 / empty = no limit
 };
 
 struct Cgroup {
@@ -73,4 +75,4 @@ std::string remove_cgroup(const Cgroup &cg);
 std::string cgroup_to_json(const Cgroup &cg);
 Cgroup cgroup_from_json(std::string_view json);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

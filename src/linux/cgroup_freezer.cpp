@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-namespace urunc::oci {
+namespace urunc::linux {
 namespace {
 
 std::string read_value(const std::string &path) { return std::string(trim(read_file(path))); }
@@ -146,4 +146,4 @@ void thaw(const Freezer &f, int timeout_ms)
     set_state(f, false, timeout_ms);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

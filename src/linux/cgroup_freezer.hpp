@@ -3,10 +3,12 @@
 // list a container recorded at create (Cgroup::all_dirs), so tests can hand it a fake tree.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include <string>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 struct Freezer {
     enum class Kind { none, v1, v2 } kind = Kind::none;
@@ -28,4 +30,4 @@ void freeze(const Freezer &f, int timeout_ms = 10000);
 // Thaw and wait until it is reported; throws Error naming the file on failure.
 void thaw(const Freezer &f, int timeout_ms = 10000);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -13,7 +13,7 @@
 #include <map>
 #include <optional>
 
-namespace urunc::oci {
+namespace urunc::linux {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -249,4 +249,4 @@ uint64_t cgroup_oom_kills(const std::vector<std::string> &cgroup_dirs)
     return 0;
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -3,11 +3,13 @@
 // files, whichever the container's directories hold (v1 first, as runc on a hybrid host).
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 // The "data" object. Controllers without files contribute their empty/zero fields.
 std::string cgroup_stats_json(const std::vector<std::string> &cgroup_dirs);
@@ -16,4 +18,4 @@ std::string cgroup_stats_json(const std::vector<std::string> &cgroup_dirs);
 // the kernel does not count them or the files are gone).
 uint64_t cgroup_oom_kills(const std::vector<std::string> &cgroup_dirs);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

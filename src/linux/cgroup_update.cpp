@@ -14,7 +14,9 @@
 #include <cctype>
 #include <limits>
 
-namespace urunc::oci {
+namespace urunc::linux {
+using oci::json_parse_error;
+
 namespace {
 
 std::optional<std::string> with(const std::vector<std::string> &dirs, const std::string &file)
@@ -304,4 +306,4 @@ void update_cgroup(const std::vector<std::string> &dirs, const ResourceUpdate &u
     }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

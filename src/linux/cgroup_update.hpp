@@ -3,13 +3,15 @@
 // recorded at create. Each controller is found by its files, v1 first, then cgroup2.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 struct ResourceUpdate {
     std::optional<int64_t> memory;              // bytes; -1 = unlimited
@@ -38,4 +40,4 @@ int64_t parse_size(const std::string &flag, const std::string &value);
 // controller the container has no directory for is an error too.
 void update_cgroup(const std::vector<std::string> &cgroup_dirs, const ResourceUpdate &u);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

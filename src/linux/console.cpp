@@ -12,7 +12,7 @@
 
 #include <cstring>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 Pty open_pty()
 {
@@ -103,4 +103,4 @@ void become_console(int slave_fd)
         ::close(slave_fd);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -3,11 +3,13 @@
 // SCM_RIGHTS fd, with the pty's name as the data) and the child side that adopts the slave.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include "base/fd.hpp"
 
 #include <string>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 struct Pty {
     UniqueFd master;
@@ -31,4 +33,4 @@ void send_console_master(const std::string &socket_path, int master_fd, const st
 // fds 0, 1 and 2 (slave_fd itself is closed if above 2).
 void become_console(int slave_fd);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

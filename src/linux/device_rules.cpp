@@ -11,7 +11,9 @@
 
 #include <cstring>
 
-namespace urunc::oci {
+namespace urunc::linux {
+using oci::DeviceRule;
+
 namespace {
 
 bool is_wildcard(const DeviceRule &r) { return r.type == 'a' && r.major < 0 && r.minor < 0; }
@@ -201,4 +203,4 @@ void attach_device_program(const std::string &dir, const std::vector<bpf_insn> &
         throw sys_error("attach the device cgroup program to `" + dir + "` (bpf BPF_PROG_ATTACH)");
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -23,7 +23,7 @@
 
 extern char **environ;
 
-namespace urunc::oci {
+namespace urunc::linux {
 namespace {
 
 constexpr size_t kKeep = 1024;  // bytes of each captured stream kept for the error text
@@ -319,4 +319,4 @@ void run_hooks(const std::vector<Hook> &hooks, std::string_view stage,
     }
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

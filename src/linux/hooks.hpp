@@ -2,6 +2,8 @@
 // poststop) the way runc does.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include "oci/spec.hpp"
 
 #include <sys/types.h>
@@ -10,11 +12,11 @@
 #include <string_view>
 #include <vector>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 // A hook as config.json gives it: absolute path, full argv (args[0] is argv[0]; empty means
 // {path}), env used only when the key was present (has_env), timeout in seconds (0 = none).
-using Hook = SpecHook;
+using Hook = oci::SpecHook;
 
 // Runs the hooks of one stage one after the other, in array order; the first failure stops
 // the stage and is thrown as
@@ -34,4 +36,4 @@ using Hook = SpecHook;
 void run_hooks(const std::vector<Hook> &hooks, std::string_view stage,
                const std::string &state_json, pid_t ns_pid = 0);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

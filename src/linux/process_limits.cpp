@@ -9,7 +9,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-namespace urunc::oci {
+namespace urunc::linux {
+using oci::Rlimit;
+using oci::Spec;
+
 namespace {
 
 bool apparmor_enabled()
@@ -126,4 +129,4 @@ void set_exec_labels(const Spec &s)
         write_proc("/proc/self/attr/exec", s.selinux_label);
 }
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -3,6 +3,8 @@
 // labels. Nothing is dropped silently: what cannot apply is refused or warned about.
 #pragma once
 
+#include "linux/namespace.hpp"
+
 #include "oci/spec.hpp"
 
 #include <map>
@@ -10,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace urunc::oci {
+namespace urunc::linux {
 
 // The namespace a sysctl lives in ("ipc", "network", "uts"), or "" when it is host-wide.
 // As runc: the IPC ones (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*), net.*, and
@@ -25,12 +27,12 @@ void validate_sysctls(const std::map<std::string, std::string> &sysctl,
 // Written through /proc/sys in the caller's (the container's) namespaces.
 void write_sysctls(const std::map<std::string, std::string> &sysctl);
 
-void apply_rlimits(const std::vector<Rlimit> &rlimits);
+void apply_rlimits(const std::vector<oci::Rlimit> &rlimits);
 void write_oom_score_adj(int value);
 
 // At create: a label the host cannot apply (its LSM is off) is one warning line.
-void check_lsm_labels(const Spec &s);
+void check_lsm_labels(const oci::Spec &s);
 // Before execve: the labels the VMM gets on exec, where the LSM is on.
-void set_exec_labels(const Spec &s);
+void set_exec_labels(const oci::Spec &s);
 
-}  // namespace urunc::oci
+}  // namespace urunc::linux

@@ -36,12 +36,32 @@ struct Block {
     bool readonly = false;  // root.readonly, or a volume mounted `ro`: the guest may not write it
 };
 
+// What a guest needs to know about the VMM that runs it, as that VMM answers
+// (vmm::Vmm::traits(), each VMM in its own file): no guest tests a VMM's name.
+struct MonitorTraits {
+    // Disks and NICs are given as the VMM's own command-line words (QEMU: -device, -drive,
+    // -netdev; BlockArg::exact, MonitorArgs::net); otherwise a disk is an id and a path
+    // (BlockArg::id, BlockArg::path) that the VMM formats itself.
+    bool qemu_argv = false;
+    // A Solo5 tender (hvt, spt): devices are attached by the names in the image's manifest
+    // (--net:<name>=, --block:<name>=).
+    bool solo5_tender = false;
+    // Starts a VM without its default devices when told to (QEMU's -nodefaults).
+    bool has_nodefaults = false;
+    // Prefix of a non-root drive's id as the guest sees it: urunit looks up a Firecracker
+    // drive as FC<id>; the root drive keeps its id.
+    std::string drive_id_prefix;
+    // The guest's serial console on aarch64 (QEMU's virt machine has a PL011: ttyAMA0).
+    std::string aarch64_console = "ttyS0";
+};
+
 struct GuestParams {
     std::vector<std::string> args;  // process.args (or the cmdline annotation split)
     std::vector<std::string> env;   // process.env
-    std::string monitor;  // VMM registry name: qemu, firecracker, hvt, spt, cloud-hypervisor
-    std::string version;  // com.urunc.unikernel.unikernelVersion
-    std::string arch = "x86_64";  // x86_64 | aarch64
+    std::string monitor;            // VMM registry name, for messages and the VMM's own check
+    MonitorTraits vmm_traits;       // of that VMM: what the guest's words depend on
+    std::string version;            // com.urunc.unikernel.unikernelVersion
+    std::string arch = "x86_64";    // x86_64 | aarch64
     std::optional<Net> net;
     std::vector<Block> blocks;  // rootfs block first when rootfs == block
     RootfsKind rootfs = RootfsKind::none;
@@ -63,7 +83,7 @@ struct BlockArg {
 };
 
 // What a guest adds to the VMM's argv (double dispatch: the VMM asks, the guest answers
-// for that monitor in GuestParams::monitor).
+// for the VMM described by GuestParams::vmm_traits).
 struct MonitorArgs {
     std::vector<std::string> net;  // non-empty: replaces the VMM's default net words
     std::vector<BlockArg> blocks;

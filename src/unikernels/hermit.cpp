@@ -41,7 +41,7 @@ public:
     MonitorArgs monitor_args(const GuestParams &p) const override
     {
         MonitorArgs m;
-        if (p.monitor != "qemu")
+        if (!p.vmm_traits.qemu_argv)  // its words are QEMU's
             return m;
         if (const Net *tap = guest_tap(p)) {
             std::string dev = p.arch == "aarch64" ? "virtio-net-device,netdev=net0"

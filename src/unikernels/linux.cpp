@@ -1,9 +1,10 @@
 // Linux guest (QEMU, Firecracker, Cloud Hypervisor).
 //
-// Command line, space-joined in this order: panic=-1; console (ttyAMA0 for QEMU on
-// aarch64, else ttyS0); root= by rootfs kind; ip=<IP>::<GW>:<MASK>:urunc:eth0:off; the
-// environment (raw K=V words, or the urunit config pointer); URUNIT_DEFROUTE=1 when the
-// address is outside the gateway's subnet; [rd]init=<app> -- <args>.
+// Command line, space-joined in this order: panic=-1; console (on aarch64 the VMM's
+// MonitorTraits::aarch64_console, ttyAMA0 for QEMU; else ttyS0); root= by rootfs kind;
+// ip=<IP>::<GW>:<MASK>:urunc:eth0:off; the environment (raw K=V words, or the urunit
+// config pointer); URUNIT_DEFROUTE=1 when the address is outside the gateway's subnet;
+// [rd]init=<app> -- <args>.
 // Arguments are trimmed and those with blanks wrapped in single quotes: the kernel splits
 // its command line on blanks, and urunit re-joins quoted words (its convention).
 //
@@ -58,11 +59,11 @@ Init parse_init(const std::vector<std::string> &args)
 
 bool is_urunit(const Init &init) { return init.app.find("urunit") != std::string::npos; }
 
-// Firecracker exposes drive_id as the disk serial; urunit looks volumes up as FC<id>.
+// The id a drive has in the guest; urunit looks volumes up by it (Firecracker: FC<id>).
 std::string drive_id(const GuestParams &p, const Block &b)
 {
-    if (p.monitor == "firecracker" && b.id != "rootfs")
-        return "FC" + b.id;
+    if (b.id != "rootfs")
+        return p.vmm_traits.drive_id_prefix + b.id;
     return b.id;
 }
 
@@ -105,8 +106,7 @@ public:
         const Init init = parse_init(p.args);
         const bool urunit = is_urunit(init);
         std::vector<std::string> w{"panic=-1"};
-        w.push_back(p.arch == "aarch64" && p.monitor == "qemu" ? "console=ttyAMA0"
-                                                               : "console=ttyS0");
+        w.push_back("console=" + (p.arch == "aarch64" ? p.vmm_traits.aarch64_console : "ttyS0"));
         std::string rd;
         // root.readonly: the guest mounts its root `ro` too (the disk or share is read-only
         // at the VMM as well, so this only spares the guest a failing rw mount).
@@ -144,13 +144,11 @@ public:
 
     MonitorArgs monitor_args(const GuestParams &p) const override
     {
+        // Only QEMU, Firecracker and Cloud Hypervisor get here (monitors(): the VMM refuses
+        // any other pairing before it asks).
         MonitorArgs m;
-        const bool known =
-            p.monitor == "qemu" || p.monitor == "firecracker" || p.monitor == "cloud-hypervisor";
-        if (!known)
-            return m;
         for (const auto &b : p.blocks) {
-            if (p.monitor == "qemu")
+            if (p.vmm_traits.qemu_argv)
                 m.blocks.push_back(
                     {"",
                      "",
@@ -161,7 +159,7 @@ public:
             else
                 m.blocks.push_back({drive_id(p, b), b.source, {}, b.readonly});
         }
-        if (p.monitor == "qemu")
+        if (p.vmm_traits.has_nodefaults)
             m.other = {"-nodefaults"};
         if (!p.args.empty() && is_urunit(parse_init(p.args))) {
             if (p.rootfs == RootfsKind::initrd) {

@@ -47,7 +47,7 @@ public:
     MonitorArgs monitor_args(const GuestParams &p) const override
     {
         MonitorArgs m;
-        if (p.monitor != "hvt" && p.monitor != "spt")
+        if (!p.vmm_traits.solo5_tender)  // on QEMU the VMM's default words do
             return m;
         static const std::string kService = "service", kStorage = "storage";
         const std::string &netdev = or_default(p.solo5_net_dev, kService);

@@ -65,7 +65,7 @@ public:
     MonitorArgs monitor_args(const GuestParams &p) const override
     {
         MonitorArgs m;
-        if (p.monitor != "hvt" && p.monitor != "spt")
+        if (!p.vmm_traits.solo5_tender)  // its words are Solo5's
             return m;
         if (const Net *tap = guest_tap(p))
             m.net = {"--net:tap=" + tap->tap, "--net-mac:tap=" + tap->mac};

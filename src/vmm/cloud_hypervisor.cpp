@@ -31,6 +31,7 @@ public:
     bool needs_kvm() const override { return true; }
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view) const override { return false; }
+    unikernels::MonitorTraits traits() const override { return {}; }  // --disk path=<p>,id=<id>
 
     Command build(const ExecPlan &plan, const Guest &guest,
                   const GuestParams &params) const override

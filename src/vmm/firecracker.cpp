@@ -102,6 +102,14 @@ public:
     bool needs_kvm() const override { return true; }
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view) const override { return false; }
+    // A drive's id is the disk serial the guest sees; urunit looks non-root drives up as
+    // FC<id>.
+    unikernels::MonitorTraits traits() const override
+    {
+        unikernels::MonitorTraits t;
+        t.drive_id_prefix = "FC";
+        return t;
+    }
     bool wants_libs() const override { return false; }  // static binary
 
     Command build(const ExecPlan &plan, const Guest &guest,

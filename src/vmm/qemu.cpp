@@ -32,6 +32,14 @@ public:
     bool needs_kvm() const override { return false; }  // TCG works, slowly
     bool uses_kvm() const override { return true; }
     bool supports_shared_fs(std::string_view fs) const override { return fs == "9p"; }
+    unikernels::MonitorTraits traits() const override
+    {
+        unikernels::MonitorTraits t;
+        t.qemu_argv = true;
+        t.has_nodefaults = true;
+        t.aarch64_console = "ttyAMA0";  // the virt machine's PL011
+        return t;
+    }
     // Debian builds TCG as accel-tcg-<arch>.so next to QEMU's libraries.
     bool dlopens_accel_modules() const override { return true; }
     // Debian: the data dir, SeaBIOS, and iPXE's option ROMs (virtio-net-pci loads its

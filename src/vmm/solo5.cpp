@@ -6,6 +6,13 @@
 
 namespace urunc::vmm {
 
+unikernels::MonitorTraits solo5_traits()
+{
+    unikernels::MonitorTraits t;
+    t.solo5_tender = true;
+    return t;
+}
+
 Command solo5_command(const Vmm &tender, const ExecPlan &plan, const unikernels::Guest &guest,
                       const unikernels::GuestParams &params)
 {

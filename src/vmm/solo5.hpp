@@ -10,6 +10,9 @@
 
 namespace urunc::vmm {
 
+// Both tenders attach devices by manifest name.
+unikernels::MonitorTraits solo5_traits();
+
 Command solo5_command(const Vmm &tender, const ExecPlan &plan, const unikernels::Guest &guest,
                       const unikernels::GuestParams &params);
 

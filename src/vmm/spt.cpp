@@ -13,6 +13,7 @@ public:
     bool needs_kvm() const override { return false; }
     bool uses_kvm() const override { return false; }
     bool supports_shared_fs(std::string_view) const override { return false; }
+    unikernels::MonitorTraits traits() const override { return solo5_traits(); }
 
     Command build(const ExecPlan &plan, const unikernels::Guest &guest,
                   const unikernels::GuestParams &params) const override

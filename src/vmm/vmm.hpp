@@ -48,6 +48,8 @@ public:
     virtual bool needs_kvm() const = 0;  // true: refuse without usable /dev/kvm
     virtual bool uses_kvm() const = 0;   // true: wants /dev/kvm when usable
     virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p"
+    // What a guest's command line and words depend on (GuestParams::vmm_traits).
+    virtual unikernels::MonitorTraits traits() const = 0;
     virtual bool wants_libs() const { return true; }  // dynamic binary: /lib etc. in its root
     // Loads its accelerators as modules with dlopen (<libdir>/qemu/accel-*.so): they are in
     // no DT_NEEDED list, so they and their libraries must be added to its root by name.

@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     unikernels::GuestParams p;
     p.monitor = std::string(vmm->name());
+    p.vmm_traits = vmm->traits();
     p.arch = fdp.ConsumeBool() ? "x86_64" : "aarch64";
     p.args = strings(fdp);
     p.env = strings(fdp);

@@ -1,6 +1,7 @@
 // The house rules that a script checks, run here so that every unit run (and CI) checks them:
 // the dependency rule of docs/design.md (scripts/check-includes.sh fails on an include that
-// points up) and the house format (scripts/check-format.sh, .clang-format).
+// points up), the house format (scripts/check-format.sh, .clang-format) and the length of
+// functions (scripts/check-function-length.sh).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -35,6 +36,15 @@ TEST_CASE("no include in src/ points up the dependency rule", "[layout]")
 TEST_CASE("every C++ file is in the house format", "[layout]")
 {
     auto [status, out] = run_script("check-format.sh", URUNC_SOURCE_ROOT);
+    INFO(out);
+    CHECK(status == 0);
+    CHECK(out.empty());
+}
+
+TEST_CASE("no function in src/ is longer than 80 lines", "[layout]")
+{
+    auto [status, out] =
+        run_script("check-function-length.sh", std::string(URUNC_SOURCE_ROOT) + "/src");
     INFO(out);
     CHECK(status == 0);
     CHECK(out.empty());

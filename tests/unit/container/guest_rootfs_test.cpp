@@ -19,6 +19,7 @@
 
 using namespace urunc;
 using namespace urunc::oci;
+using namespace urunc::container;
 using urunc::unikernels::RootfsKind;
 namespace t = urunc::rootfs::test;
 
@@ -29,6 +30,7 @@ struct Fixture {
     std::string rootfs = dir / "rootfs";
     std::string state = dir / "state";
     rootfs::LazyMountInfo mounts;
+    HostConfig host;
     Fixture()
     {
         ::mkdir(rootfs.c_str(), 0755);
@@ -46,6 +48,7 @@ struct Fixture {
         c.hypervisor = vmm;
         c.binary = "/unikernel/kernel";
         l.config = c;
+        l.host = &host;
         l.guest = unikernels::find_guest(guest);
         l.vmm = vmm::find_vmm(vmm);
         REQUIRE(l.guest);

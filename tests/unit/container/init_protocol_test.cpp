@@ -14,7 +14,7 @@
 #include <string>
 
 using namespace urunc;
-using namespace urunc::oci;
+using namespace urunc::container;
 
 namespace {
 

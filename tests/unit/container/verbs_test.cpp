@@ -24,6 +24,8 @@
 
 using namespace urunc;
 using namespace urunc::oci;
+using namespace urunc::linux;
+using namespace urunc::container;
 
 namespace {
 

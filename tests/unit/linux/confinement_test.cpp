@@ -31,6 +31,7 @@
 
 using namespace urunc;
 using namespace urunc::oci;
+using namespace urunc::linux;
 
 namespace {
 

@@ -25,6 +25,7 @@
 
 using namespace urunc;
 using namespace urunc::oci;
+using namespace urunc::linux;
 
 namespace {
 

@@ -3,6 +3,7 @@
 
 #include "base/strings.hpp"
 #include "unikernels/guest.hpp"
+#include "vmm/vmm.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,15 @@ inline const Guest &guest(std::string_view name)
     const Guest *g = find_guest(name);
     REQUIRE(g != nullptr);
     return *g;
+}
+
+// The guest runs on the VMM `name`: its name and traits, as create fills them in.
+inline void on_monitor(GuestParams &p, std::string_view name)
+{
+    const urunc::vmm::Vmm *v = urunc::vmm::find_vmm(name);
+    REQUIRE(v != nullptr);
+    p.monitor = std::string(name);
+    p.vmm_traits = v->traits();
 }
 
 // Collapse blank runs and trim, as the upstream tests compared command lines.

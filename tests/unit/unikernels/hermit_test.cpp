@@ -6,7 +6,7 @@ TEST_CASE("hermit: upstream golden command lines", "[guest][hermit]")
 {
     const Guest &g = guest("hermit");
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     CHECK(g.command_line(p).empty());
     p.args = {"/bin/run", "arg1", "arg2"};
     CHECK(g.command_line(p) == "/bin/run arg1 arg2");
@@ -24,7 +24,7 @@ TEST_CASE("hermit: QEMU words", "[guest][hermit]")
 {
     const Guest &g = guest("hermit");
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
     MonitorArgs a = g.monitor_args(p);
     CHECK(a.net == std::vector<std::string>{

@@ -9,7 +9,7 @@ namespace {
 GuestParams base(const char *monitor = "qemu")
 {
     GuestParams p;
-    p.monitor = monitor;
+    on_monitor(p, monitor);
     p.args = {"/init", "arg1"};
     return p;
 }
@@ -91,7 +91,7 @@ TEST_CASE("linux: upstream golden command lines", "[guest][linux]")
         GuestParams p = base();
         p.arch = "aarch64";
         CHECK(contains(g.command_line(p), "console=ttyAMA0"));
-        p.monitor = "firecracker";
+        on_monitor(p, "firecracker");
         CHECK(contains(g.command_line(p), "console=ttyS0"));
     }
 }
@@ -139,7 +139,7 @@ TEST_CASE("linux: urunit config blob", "[guest][linux]")
     SECTION("empty env and firecracker drive ids")
     {
         p.env = {};
-        p.monitor = "firecracker";
+        on_monitor(p, "firecracker");
         MonitorArgs a = g.monitor_args(p);
         REQUIRE(a.files.size() == 1);
         CHECK(
@@ -149,7 +149,7 @@ TEST_CASE("linux: urunit config blob", "[guest][linux]")
     }
     SECTION("deliberate: cloud-hypervisor gets the blob too")
     {
-        p.monitor = "cloud-hypervisor";
+        on_monitor(p, "cloud-hypervisor");
         MonitorArgs a = g.monitor_args(p);
         CHECK(a.extra_initrd == "/urunit.conf");
         REQUIRE(a.files.size() == 1);
@@ -184,7 +184,7 @@ TEST_CASE("linux: block devices per monitor", "[guest][linux]")
     }
     SECTION("deliberate: firecracker keeps `rootfs`, prefixes the others")
     {
-        p.monitor = "firecracker";
+        on_monitor(p, "firecracker");
         MonitorArgs a = g.monitor_args(p);
         REQUIRE(a.blocks.size() == 2);
         CHECK(a.blocks[0].id == "rootfs");
@@ -195,7 +195,7 @@ TEST_CASE("linux: block devices per monitor", "[guest][linux]")
     }
     SECTION("deliberate: cloud-hypervisor gets id + path")
     {
-        p.monitor = "cloud-hypervisor";
+        on_monitor(p, "cloud-hypervisor");
         MonitorArgs a = g.monitor_args(p);
         REQUIRE(a.blocks.size() == 2);
         CHECK(a.blocks[0].id == "rootfs");

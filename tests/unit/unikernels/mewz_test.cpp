@@ -6,7 +6,7 @@ TEST_CASE("mewz: command line", "[guest][mewz]")
 {
     const Guest &g = guest("mewz");
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     CHECK(g.command_line(p).empty());
     p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
     CHECK(g.command_line(p) == "ip=10.0.0.2/24 gateway=10.0.0.1");
@@ -20,7 +20,7 @@ TEST_CASE("mewz: QEMU words", "[guest][mewz]")
 {
     const Guest &g = guest("mewz");
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     MonitorArgs a = g.monitor_args(p);
     CHECK(a.net.empty());
     CHECK(a.other == std::vector<std::string>{"-device", "isa-debug-exit,iobase=0x501,iosize=2"});

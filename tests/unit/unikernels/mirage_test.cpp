@@ -8,7 +8,7 @@ TEST_CASE("mirage: command line", "[guest][mirage]")
 {
     const Guest &g = guest("mirage");
     GuestParams p;
-    p.monitor = "hvt";
+    on_monitor(p, "hvt");
     SECTION("upstream golden: /28 mask")
     {
         p.net = net("10.0.0.1", "255.255.255.240", "10.0.0.14");
@@ -41,7 +41,7 @@ TEST_CASE("mirage: monitor words", "[guest][mirage]")
     const Guest &g = guest("mirage");
     for (const char *m : {"hvt", "spt"}) {
         GuestParams p;
-        p.monitor = m;
+        on_monitor(p, m);
         p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
         p.blocks = {{"annot_vol", "/data/disk.img", "/data", ""}};
         MonitorArgs a = g.monitor_args(p);
@@ -59,7 +59,7 @@ TEST_CASE("mirage: monitor words", "[guest][mirage]")
         CHECK(a.blocks[0].id == "disk0");
     }
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
     p.blocks = {{"annot_vol", "/data/disk.img", "/data", ""}};
     MonitorArgs a = g.monitor_args(p);

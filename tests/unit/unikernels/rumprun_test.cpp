@@ -7,7 +7,7 @@ namespace {
 GuestParams base(const char *monitor = "hvt")
 {
     GuestParams p;
-    p.monitor = monitor;
+    on_monitor(p, monitor);
     return p;
 }
 

@@ -9,7 +9,7 @@ namespace {
 GuestParams base(std::string version = "0.17.0")
 {
     GuestParams p;
-    p.monitor = "qemu";
+    on_monitor(p, "qemu");
     p.version = std::move(version);
     return p;
 }
@@ -163,7 +163,7 @@ TEST_CASE("unikraft: capabilities, monitors, arm64 console", "[guest][unikraft]"
     CHECK(g.monitors() == std::vector<std::string_view>{"qemu", "firecracker"});
     for (const char *m : {"qemu", "firecracker"}) {
         GuestParams p = base();
-        p.monitor = m;
+        on_monitor(p, m);
         p.net = net("10.0.0.2", "255.255.255.0", "10.0.0.1");
         MonitorArgs a = g.monitor_args(p);
         CHECK(a.net.empty());

@@ -54,6 +54,7 @@ inline Command build(std::string_view vmm_name, std::string_view guest_name, Gue
                      ExecPlan plan)
 {
     params.monitor = std::string(vmm_name);
+    params.vmm_traits = vmm(vmm_name).traits();
     plan.guest_cmdline = guest(guest_name).command_line(params);
     return vmm(vmm_name).build(plan, guest(guest_name), params);
 }
@@ -75,6 +76,7 @@ inline Command build_fake(std::string_view vmm_name, const FakeGuest &g, ExecPla
 {
     GuestParams params;
     params.monitor = std::string(vmm_name);
+    params.vmm_traits = vmm(vmm_name).traits();
     if (plan.guest_cmdline.empty())
         plan.guest_cmdline = g.command_line(params);
     return vmm(vmm_name).build(plan, g, params);
