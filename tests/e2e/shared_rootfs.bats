@@ -85,7 +85,8 @@ sr_nothing_left() {
 	me_run "$id" "$b" 240
 	echo "# 9p root: urunc run took ${ME_SECONDS}s" >&3
 	[ "$ME_STATUS" -eq 0 ] # poweroff -f: ACPI S5, QEMU exits 0
-	me_has_line "$id" "SRINIT: mounted fs0 (9p, rw) as root, exec /app.sh"
+	# root.readonly (the bundle's default): urunc shares it read-only and says `ro`.
+	me_has_line "$id" "SRINIT: mounted fs0 (9p, ro) as root, exec /app.sh"
 	me_has_line "$id" "SRAPP: argv1=arg1"
 	me_has_line "$id" "SRAPP: root fstype=9p"
 	me_has_line "$id" "SRAPP: marker=hello from the container rootfs $id"
