@@ -36,3 +36,6 @@ fi
 "$(dirname "$0")/../tests/e2e/matrix_linux_kernel.sh" --fetch >/dev/null
 # and its virtio network modules, for the network guest's initrd (cached the same way)
 "$(dirname "$0")/../tests/e2e/matrix_linux_modules.sh" >/dev/null
+# Debian's generic kernel and its 9p/virtiofs/virtio-pci modules, for the shared-rootfs
+# guests (tests/e2e/shared_rootfs.bats): the cloud kernel has no 9p.
+"$(dirname "$0")/../tests/e2e/matrix_linux_generic.sh" --fetch >/dev/null

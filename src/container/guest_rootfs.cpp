@@ -1,6 +1,9 @@
 // Which rootfs the guest gets, and where the boot artifacts come from. First match wins:
 //   initrd annotation > explicit block image at "/" > (mountRootfs) the container rootfs
 //   as a block device > 9pfs share > none.
+// One exception to "initrd wins": a guest whose initrd can be early userspace (Linux) with
+// mountRootfs, no block image at "/", a container rootfs that is not a block device it
+// takes, and a 9p share possible, gets both: the initrd boots first and the share is root.
 // Artifacts come from the snapshot view when the annotation names one (validated before
 // anything is touched), else from the container rootfs; a block rootfs without a view
 // falls back to a copy under the state dir, because its filesystem leaves the host before
@@ -158,8 +161,9 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
         copy_artifacts_off_device(l, src, state_dir);
 }
 
-// The container rootfs shared with the guest over 9p.
-void use_9pfs_share(Launch &l, const std::string &why_not_block)
+// The container rootfs shared with the guest over 9p; with `initrd_first`, the initrd
+// annotation's initrd is the guest's early userspace and the share its root.
+void use_9pfs_share(Launch &l, const std::string &why_not_block, bool initrd_first = false)
 {
     const Spec &s = l.spec;
     l.params.rootfs = RootfsKind::ninep;
@@ -174,7 +178,23 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block)
     l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, std::move(share)});
     l.rootfs_choice =
         "9pfs: the container rootfs is shared with the guest" +
+        std::string(initrd_first ? " as its root, the initrd annotation's initrd boots first"
+                                 : "") +
         (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
+}
+
+// The exception to "initrd wins" (header): initrd and mountRootfs together on a guest whose
+// initrd can mount a shared root, when no block rootfs is asked for or possible.
+bool initrd_with_shared_root(const Launch &l, rootfs::LazyMountInfo &mi, std::string *why_not_block)
+{
+    const UnikernelConfig &c = l.config;
+    if (c.initrd.empty() || !c.mount_rootfs.value_or(false) ||
+        !l.guest->initrd_mounts_shared_root() || (!c.block.empty() && c.blk_mount_point == "/") ||
+        !l.guest->supports_fs("9pfs") || !l.vmm->supports_shared_fs("9p"))
+        return false;
+    // A block rootfs the guest takes stays the host's with an initrd (as before).
+    auto dev = rootfs::block_device_for(l.spec.root_path, mi.get(), why_not_block);
+    return !dev || !l.guest->supports_block() || !l.guest->supports_fs(dev->fstype);
 }
 
 [[noreturn]] void refuse_mount_rootfs(const Launch &l, const std::string &why_not_block)
@@ -196,7 +216,9 @@ void choose_rootfs_kind(Launch &l, ArtifactSource &src, rootfs::LazyMountInfo &m
     std::optional<rootfs::BlockDevice> dev;
     std::string why_not_block;
     l.params.readonly_rootfs = s.root_readonly;
-    if (!c.initrd.empty()) {
+    if (initrd_with_shared_root(l, mi, &why_not_block)) {
+        use_9pfs_share(l, why_not_block, true);
+    } else if (!c.initrd.empty()) {
         l.params.rootfs = RootfsKind::initrd;
         l.rootfs_choice = "initrd: the initrd annotation is set";
     } else if (!c.block.empty() && c.blk_mount_point == "/" && l.guest->supports_block()) {

@@ -114,6 +114,10 @@ public:
     virtual uint64_t min_memory_mib() const { return 16; }
     // Where the guest mounts the container rootfs when it gets it as a disk.
     virtual std::string_view rootfs_disk_mountpoint() const { return "/"; }
+    // Can an initrd be this guest's early userspace while a shared container rootfs is its
+    // root (a kernel that loads the share's modules from the initrd, then switches root)?
+    // Else an initrd is the guest's whole rootfs.
+    virtual bool initrd_mounts_shared_root() const { return false; }
 };
 
 // Registry (registry.cpp): one table line per guest.

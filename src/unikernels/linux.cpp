@@ -26,6 +26,13 @@
 //   passed).
 // - An empty gateway never triggers URUNIT_DEFROUTE (no route to add).
 // - QEMU: upstream's `-no-reboot` is not repeated; our QEMU always emits it.
+//
+// initrd + shared root: with mountRootfs on a rootfs that is no block device and an initrd
+// annotation, the initrd is early userspace and the 9p share the root (guest_rootfs.cpp).
+// The command line is the 9p one (root=fs0 ... rootfstype=9p rootflags=... init=<app>);
+// the kernel runs the initrd's /init, which loads the modules, mounts the share as
+// /proc/cmdline says and switch_roots to init= (tests/e2e/shared_root_initrd.sh). urunit
+// cannot be that init yet: its config blob would be a second initrd, which QEMU refuses.
 #include "unikernels/common.hpp"
 #include "unikernels/guests.hpp"
 
@@ -100,6 +107,9 @@ public:
     // Debian's cloud kernel with a busybox initrd boots in 96 MiB and not in 64 (it
     // decompresses itself into RAM): a floor, not a guarantee for bigger initrds.
     uint64_t min_memory_mib() const override { return 96; }
+    // A distro kernel has 9p/virtio as modules: the initrd loads them and switches root to
+    // the share named by root=/rootfstype=/rootflags=, running init= (docs/design.md).
+    bool initrd_mounts_shared_root() const override { return true; }
 
     std::string command_line(const GuestParams &p) const override
     {

@@ -452,6 +452,23 @@ json3() {
 	[ "${MX_ARGV[-1]}" = "panic=-1 console=ttyS0 root=/dev/ram0 rw URUNC=urunc FOO=bar rdinit=mxapp -- mxarg" ]
 }
 
+@test "linux with an initrd and mountRootfs on a directory: -initrd for early userspace and the 9p share as root" {
+	local id b pid
+	id=$(mx_id initrd9p)
+	b=$MX_T/$id
+	mx_bundle "$b" linux qemu initrd=/unikernel/initrd mountRootfs=true
+	head -c 4096 /dev/urandom >"$b/rootfs/unikernel/initrd"
+	mx_run_vmm "$id" "$b"
+	pid=$(cat "$MX_T/$id.pid")
+	[ -e "/proc/$pid/root/.urunc/initrd" ]
+	[ -d "/proc/$pid/root/cntrRootfs/unikernel" ]
+	[[ $(jq -r .rootfsChoice "$MX_ROOT/$id/state.json") == "9pfs: the container rootfs is shared with the guest as its root, the initrd annotation's initrd boots first"* ]]
+	mx_argv "$id"
+	local joined=" ${MX_ARGV[*]} "
+	[[ $joined == *" -initrd /.urunc/initrd -fsdev local,id=rootfs9p,security_model=none,readonly=on,path=/cntrRootfs -device virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0 -nodefaults -append "* ]]
+	[ "${MX_ARGV[-1]}" = "panic=-1 console=ttyS0 root=fs0 ro rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=5000000,cache=mmap,posixacl URUNC=urunc FOO=bar init=mxapp -- mxarg" ]
+}
+
 URUNIT_CONF=$'UES\nURUNC=urunc\nFOO=bar\nUEE\nUCS\nUID:1000\nGID:1000\nWD:/tmp\nUCE\nUBS\nUBE'
 URUNIT_CMDLINE="panic=-1 console=ttyS0 retain_initrd URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- mxarg"
 

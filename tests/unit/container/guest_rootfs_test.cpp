@@ -1,5 +1,7 @@
 // The guest rootfs selection order (first match wins): initrd > block image at "/" >
 // (mountRootfs) container rootfs as a block device > 9pfs > error; none without a request.
+// Except: a Linux guest with an initrd and mountRootfs on a directory gets both (the initrd
+// boots first, the 9p share is root).
 #include "base/error.hpp"
 #include "container/guest_rootfs.hpp"
 #include "unikernels/guest.hpp"
@@ -152,4 +154,43 @@ TEST_CASE(
     CHECK(l.unmounts[0].path == f.rootfs);
     CHECK(l.copy_dir == f.state + "/artifacts");
     CHECK(l.artifact_source == "copy " + f.state + "/artifacts");
+}
+
+TEST_CASE("guest rootfs: linux, initrd and mountRootfs on a directory: initrd boots, 9p is root",
+          "[guest_rootfs]")
+{
+    Fixture f;
+    UnikernelConfig c;
+    c.initrd = "/unikernel/initrd";
+    c.mount_rootfs = true;
+    Launch l = f.launch("linux", "qemu", c);
+    choose_guest_rootfs(l, f.state, f.mounts);
+    CHECK(l.params.rootfs == RootfsKind::ninep);
+    CHECK(l.exec.initrd == "/.urunc/initrd");  // early userspace
+    CHECK(l.exec.shared_fs == "9p");
+    CHECK(l.exec.shared_path == "/cntrRootfs");
+    REQUIRE(l.shared_binds.size() == 1);
+    CHECK(l.shared_binds[0].source == f.rootfs);
+    CHECK(l.unmounts.empty());
+    CHECK(l.rootfs_choice.rfind("9pfs: the container rootfs is shared with the guest as its root, "
+                                "the initrd annotation's initrd boots first",
+                                0) == 0);
+}
+
+TEST_CASE("guest rootfs: initrd and mountRootfs stay an initrd rootfs where nothing can be shared",
+          "[guest_rootfs]")
+{
+    Fixture f;
+    UnikernelConfig c;
+    c.initrd = "/unikernel/initrd";
+    c.mount_rootfs = true;
+    // Firecracker shares no filesystem; unikraft's initrd is its whole rootfs.
+    for (auto [guest, vmm] : {std::pair{"linux", "firecracker"}, std::pair{"unikraft", "qemu"}}) {
+        Launch l = f.launch(guest, vmm, c);
+        choose_guest_rootfs(l, f.state, f.mounts);
+        CHECK(l.params.rootfs == RootfsKind::initrd);
+        CHECK(l.exec.shared_fs.empty());
+        CHECK(l.shared_binds.empty());
+        CHECK(l.rootfs_choice == "initrd: the initrd annotation is set");
+    }
 }

@@ -233,3 +233,10 @@ TEST_CASE("linux: root.readonly mounts the root `ro` and makes its qemu drive re
     p.rootfs = RootfsKind::initrd;  // RAM: nothing to protect, the guest needs it writable
     CHECK(contains(g.command_line(p), " root=/dev/ram0 rw "));
 }
+
+TEST_CASE("linux: an initrd can be early userspace below a shared root; unikernels' cannot",
+          "[guest][linux]")
+{
+    CHECK(guest("linux").initrd_mounts_shared_root());
+    CHECK_FALSE(guest("unikraft").initrd_mounts_shared_root());
+}

@@ -216,3 +216,27 @@ TEST_CASE("read-only disks: firecracker and cloud-hypervisor say so, solo5 refus
                           Catch::Contains("solo5 can only give a disk read-write"));
     }
 }
+
+TEST_CASE("qemu: linux guest with an initrd as early userspace and the 9p share as root",
+          "[vmm][qemu]")
+{
+    GuestParams p;
+    p.args = {"/app.sh", "x"};
+    p.rootfs = RootfsKind::ninep;
+    ExecPlan plan = plan_for("qemu");
+    plan.initrd = "/.urunc/initrd";
+    plan.shared_fs = "9p";
+    plan.shared_path = "/cntrRootfs";
+    const Argv a = build("qemu", "linux", p, plan).argv;
+    CHECK(has_seq(a, {"-initrd", "/.urunc/initrd", "-fsdev",
+                      "local,id=rootfs9p,security_model=none,path=/cntrRootfs", "-device",
+                      "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0", "-nodefaults", "-append",
+                      "panic=-1 console=ttyS0 root=fs0 rw rootfstype=9p "
+                      "rootflags=trans=virtio,version=9p2000.L,msize=5000000,cache=mmap,"
+                      "posixacl init=/app.sh -- x"}));
+    CHECK(std::count(a.begin(), a.end(), "-initrd") == 1);
+    // urunit's config would be a second initrd: refused, not silently dropped.
+    p.args = {"/sbin/urunit"};
+    CHECK_THROWS_WITH(build("qemu", "linux", p, plan),
+                      Catch::Contains("second initrd `/urunit.conf`"));
+}
