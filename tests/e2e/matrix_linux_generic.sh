@@ -14,6 +14,7 @@
 # `apt-get download` (no install) and extracted with dpkg -x; only vmlinuz and the modules
 # below are kept. Exit status 1 with a one-line reason on stderr when it cannot be had.
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
 # What the guest asks for; their dependencies are added from the modules' own `depends`.
@@ -47,12 +48,7 @@ ver=${pkg#linux-image-}
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# As root, apt drops to the _apt user to download, which cannot write here: stay root.
-(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) || {
-	echo "matrix_linux_generic.sh: apt-get download $pkg failed" >&2
-	exit 1
-}
-dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+tl_fetch_deb "$pkg" "$tmp"
 mods=$tmp/x/lib/modules/$ver
 [ -f "$tmp/x/boot/vmlinuz-$ver" ] || {
 	echo "matrix_linux_generic.sh: no /boot/vmlinuz-$ver in $pkg" >&2
@@ -87,24 +83,7 @@ while [ ${#queue[@]} -gt 0 ]; do
 		queue+=("$dep")
 	done
 done
-: >"$tmp/out/order.new"
-left=("${all[@]}")
-while [ ${#left[@]} -gt 0 ]; do
-	next=()
-	for m in "${left[@]}"; do
-		ready=1
-		for dep in $(modinfo -F depends "$tmp/out/$m.ko" | tr ',' ' '); do
-			grep -qxF "$dep" "$tmp/out/order.new" || ready=0
-		done
-		if [ $ready = 1 ]; then echo "$m" >>"$tmp/out/order.new"; else next+=("$m"); fi
-	done
-	[ ${#next[@]} -lt ${#left[@]} ] || {
-		echo "matrix_linux_generic.sh: unmet module dependencies: ${next[*]}" >&2
-		exit 1
-	}
-	left=("${next[@]}")
-done
-mv "$tmp/out/order.new" "$tmp/out/order"
+tl_module_order "$tmp/out" "${all[@]}"
 dir=$cache/generic-$ver
 # Atomic: a concurrent run sees either no directory or a whole one.
 mv -T "$tmp/out" "$dir" 2>/dev/null || [ -s "$dir/order" ]

@@ -12,27 +12,14 @@
 #   MXINIT: urunit.conf=<line>    one per line of /urunit.conf, if that file exists
 #   MXINIT: done
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 out=${1:?usage: matrix_linux_initrd.sh <out> [init name]}
 init=${2:-/init}
-bb=${BUSYBOX:-/bin/busybox}
-[ -x "$bb" ] || {
-	echo "matrix_linux_initrd.sh: no busybox at $bb (install busybox-static)" >&2
-	exit 1
-}
-# The guest has no libraries: the busybox must be static.
-if LC_ALL=C ldd "$bb" 2>&1 | grep -q '=>'; then
-	echo "matrix_linux_initrd.sh: $bb is dynamically linked (install busybox-static)" >&2
-	exit 1
-fi
-
 d=$(mktemp -d /tmp/urunc-mx-initrd.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc" "$d/root"
-cp "$bb" "$d/bin/busybox"
-for a in $("$bb" --list); do
-	[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
-done
+tl_initrd_tree "$d"
+mkdir -p "$d/root"
 
 mkdir -p "$d$(dirname "$init")"
 cat >"$d$init" <<'EOF'

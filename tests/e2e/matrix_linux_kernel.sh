@@ -9,6 +9,7 @@
 # is fetched with `apt-get download` (no install) and only its /boot/vmlinuz-* is kept.
 # Exit status 1 with a one-line reason on stderr when no kernel is there (or can be had).
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
 
@@ -39,12 +40,7 @@ pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# As root, apt drops to the _apt user to download, which cannot write here: stay root.
-(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) || {
-	echo "matrix_linux_kernel.sh: apt-get download $pkg failed" >&2
-	exit 1
-}
-dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+tl_fetch_deb "$pkg" "$tmp"
 src=$(find "$tmp/x/boot" -maxdepth 1 -type f -name 'vmlinuz-*' | head -n 1)
 [ -n "$src" ] || {
 	echo "matrix_linux_kernel.sh: no /boot/vmlinuz-* in $pkg" >&2

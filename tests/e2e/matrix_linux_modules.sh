@@ -9,6 +9,7 @@
 # from linux-image-<version> (`apt-get download`, no install). Exit status 1 with a
 # one-line reason on stderr when they cannot be had.
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 cache=${URUNC_TEST_CACHE:-/var/cache/urunc-test}
 # The PCI transport and the NIC driver with everything they depend on; `order` is
@@ -28,12 +29,7 @@ fi
 pkg=linux-image-$ver
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# As root, apt drops to the _apt user to download, which cannot write here: stay root.
-(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) || {
-	echo "matrix_linux_modules.sh: apt-get download $pkg failed" >&2
-	exit 1
-}
-dpkg -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+tl_fetch_deb "$pkg" "$tmp"
 mkdir "$tmp/out"
 for m in "${mods[@]}"; do
 	f=$(find "$tmp/x/lib/modules/$ver/kernel" -name "$m.ko" | head -n 1)
@@ -43,24 +39,7 @@ for m in "${mods[@]}"; do
 	}
 	cp "$f" "$tmp/out/"
 done
-: >"$tmp/out/order.new"
-left=("${mods[@]}")
-while [ ${#left[@]} -gt 0 ]; do
-	next=()
-	for m in "${left[@]}"; do
-		ready=1
-		for dep in $(modinfo -F depends "$tmp/out/$m.ko" | tr ',' ' '); do
-			grep -qxF "$dep" "$tmp/out/order.new" || ready=0
-		done
-		if [ $ready = 1 ]; then echo "$m" >>"$tmp/out/order.new"; else next+=("$m"); fi
-	done
-	[ ${#next[@]} -lt ${#left[@]} ] || {
-		echo "matrix_linux_modules.sh: unmet module dependencies: ${next[*]}" >&2
-		exit 1
-	}
-	left=("${next[@]}")
-done
-mv "$tmp/out/order.new" "$tmp/out/order"
+tl_module_order "$tmp/out" "${mods[@]}"
 # Atomic: a concurrent run sees either no directory or a whole one.
 mv "$tmp/out" "$tmp/modules-$ver"
 mv -T "$tmp/modules-$ver" "$dir" 2>/dev/null || [ -s "$dir/order" ]

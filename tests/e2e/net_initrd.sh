@@ -15,30 +15,14 @@
 #   NETINIT: no ip= on the command line, links=<names in /sys/class/net>   then power off
 # The page at / is the single line `urunc guest ip=<ip> mac=<mac>`.
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 out=${1:?usage: net_initrd.sh <out> <modules dir>}
 mods=${2:?usage: net_initrd.sh <out> <modules dir>}
-bb=${BUSYBOX:-/bin/busybox}
-[ -x "$bb" ] || {
-	echo "net_initrd.sh: no busybox at $bb (install busybox-static)" >&2
-	exit 1
-}
-[ -s "$mods/order" ] || {
-	echo "net_initrd.sh: no module list at $mods/order" >&2
-	exit 1
-}
-
 d=$(mktemp -d /tmp/urunc-net-initrd.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc" "$d/www" "$d/modules" "$d/mnt"
-cp "$bb" "$d/bin/busybox"
-for a in $("$bb" --list); do
-	[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
-done
-while read -r m; do
-	cp "$mods/$m.ko" "$d/modules/"
-done <"$mods/order"
-cp "$mods/order" "$d/modules/order"
+tl_initrd_tree "$d" "$mods"
+mkdir -p "$d/www" "$d/mnt"
 
 cat >"$d/init" <<'INIT'
 #!/bin/busybox sh

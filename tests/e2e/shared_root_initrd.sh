@@ -17,35 +17,14 @@
 #   SRINIT: mounted <tag> (<fstype>, <ro|rw>) as root, exec <init>
 #   SRINIT: cannot mount <tag> (<fstype>)          then power off
 set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.bash"
 
 out=${1:?usage: shared_root_initrd.sh <out> <generic dir>}
 mods=${2:?usage: shared_root_initrd.sh <out> <generic dir>}
-bb=${BUSYBOX:-/bin/busybox}
-[ -x "$bb" ] || {
-	echo "shared_root_initrd.sh: no busybox at $bb (install busybox-static)" >&2
-	exit 1
-}
-# The guest has no libraries: the busybox must be static.
-if LC_ALL=C ldd "$bb" 2>&1 | grep -q '=>'; then
-	echo "shared_root_initrd.sh: $bb is dynamically linked (install busybox-static)" >&2
-	exit 1
-fi
-[ -s "$mods/order" ] || {
-	echo "shared_root_initrd.sh: no module list at $mods/order" >&2
-	exit 1
-}
-
 d=$(mktemp -d /tmp/urunc-sr-initrd.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/newroot" "$d/modules"
-cp "$bb" "$d/bin/busybox"
-for a in $("$bb" --list); do
-	[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
-done
-while read -r m; do
-	cp "$mods/$m.ko" "$d/modules/"
-done <"$mods/order"
-cp "$mods/order" "$d/modules/order"
+tl_initrd_tree "$d" "$mods"
+mkdir -p "$d/newroot"
 
 cat >"$d/init" <<'INIT'
 #!/bin/busybox sh

@@ -306,3 +306,74 @@ cg_root() {
 	[ -n "$r" ] || return 1
 	echo "$r"
 }
+
+# --- Debian kernel packages (the e2e guests' kernels and modules) -------------------------
+
+# tl_fetch_deb <package> <dir>: download <package> with apt (no install) and extract it into
+# <dir>/x. As root, apt drops to the _apt user to download, which cannot write to a root-owned
+# cache: stay root. One line on stderr and status 1 when it cannot be had.
+tl_fetch_deb() {
+	(cd "$2" && apt-get download -q -o APT::Sandbox::User=root "$1" >&2) || {
+		echo "${0##*/}: apt-get download $1 failed" >&2
+		return 1
+	}
+	dpkg -x "$2/$1"_*.deb "$2/x"
+}
+
+# tl_module_order <dir> <module...>: write <dir>/order, the modules (each <dir>/<name>.ko)
+# in an order insmod can load them, dependencies first, from the modules' own `depends`
+# (modinfo); a dependency missing from the list fails with one line on stderr.
+tl_module_order() {
+	local dir=$1 m dep ready next left
+	shift
+	: >"$dir/order.new"
+	left=("$@")
+	while [ ${#left[@]} -gt 0 ]; do
+		next=()
+		for m in "${left[@]}"; do
+			ready=1
+			for dep in $(modinfo -F depends "$dir/$m.ko" | tr ',' ' '); do
+				grep -qxF "$dep" "$dir/order.new" || ready=0
+			done
+			if [ $ready = 1 ]; then echo "$m" >>"$dir/order.new"; else next+=("$m"); fi
+		done
+		[ ${#next[@]} -lt ${#left[@]} ] || {
+			echo "${0##*/}: unmet module dependencies: ${next[*]}" >&2
+			return 1
+		}
+		left=("${next[@]}")
+	done
+	mv "$dir/order.new" "$dir/order"
+}
+
+# tl_initrd_tree <dir> [<modules dir>]: the common part of the e2e guests' initrds in <dir>:
+# a static busybox (${BUSYBOX:-/bin/busybox}; the guest has no libraries) with its applets in
+# /bin, empty /proc /sys /dev /tmp /etc, and with a modules dir (`order` + <name>.ko, from
+# matrix_linux_modules.sh or matrix_linux_generic.sh) the modules in /modules. One line on
+# stderr and status 1 when the busybox or the module list is missing.
+tl_initrd_tree() {
+	local d=$1 mods=${2:-} bb=${BUSYBOX:-/bin/busybox} a m
+	[ -x "$bb" ] || {
+		echo "${0##*/}: no busybox at $bb (install busybox-static)" >&2
+		return 1
+	}
+	if LC_ALL=C ldd "$bb" 2>&1 | grep -q '=>'; then
+		echo "${0##*/}: $bb is dynamically linked (install busybox-static)" >&2
+		return 1
+	fi
+	mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/tmp" "$d/etc"
+	cp "$bb" "$d/bin/busybox"
+	for a in $("$bb" --list); do
+		[ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a"
+	done
+	[ -n "$mods" ] || return 0
+	[ -s "$mods/order" ] || {
+		echo "${0##*/}: no module list at $mods/order" >&2
+		return 1
+	}
+	mkdir -p "$d/modules"
+	while read -r m; do
+		cp "$mods/$m.ko" "$d/modules/"
+	done <"$mods/order"
+	cp "$mods/order" "$d/modules/order"
+}
