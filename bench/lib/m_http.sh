@@ -66,12 +66,16 @@ http_urunc_one() {
 	t0=$(http_now_ns)
 	(
 		unset URUNC_CONFIG
-		exec timeout -k 5 "$HTTP_TIMEOUT" "$URUNC" --root "$R_URUNC" run --bundle "$o/b" "$id"
+		exec timeout -k 5 "$HTTP_TIMEOUT" "$URUNC" --root "$R_URUNC" run --bundle "$o/b" \
+			--pid-file "$o/u$i.pid" "$id"
 	) >"$o/u$i.console" 2>"$o/u$i.err" </dev/null &
 	HTTP_BG=$!
 	t1=$(http_poll "$o/u$i.curl" "$HTTP_TIMEOUT")
 	if [ -n "$t1" ]; then
 		echo "u $i $(((t1 - t0) / 1000))" >>"$HTTP_RAW"
+		# The argv urunc gave the real QEMU, for the comparison with the by-hand one.
+		[ -s "$T/raw/http-argv-urunc.txt" ] ||
+			tr '\0' '\n' <"/proc/$(cat "$o/u$i.pid")/cmdline" >"$T/raw/http-argv-urunc.txt" 2>/dev/null || true
 	else
 		echo "u $i fail" >>"$HTTP_RAW"
 		log "10: urunc run $i: no page (see $o/u$i.console, $o/u$i.err)"
@@ -126,6 +130,7 @@ http_qemu_one() {
 	kill -TERM "$HTTP_BG" 2>/dev/null || true
 	wait "$HTTP_BG" 2>/dev/null || true
 	HTTP_BG=
+	sed -i '/terminating on signal 15 from pid/d' "$o/q$i.err"
 	http_net_down
 }
 
@@ -242,11 +247,21 @@ m_http_body() {
 		http_qemu_one "$i"
 	done
 
+	# Same argv? Only argv[0], the artifact paths (/.urunc/… in urunc's monitor root) and the
+	# tap's name (one per container) may differ.
+	local same="not read"
+	if [ -s "$T/raw/http-argv-urunc.txt" ]; then
+		same=$(printf '%s\n' "${HTTP_ARGV[@]:1}" | sed -e "s|$b/rootfs/boot/vmlinuz|/.urunc/kernel|" \
+			-e "s|$b/rootfs/boot/initrd|/.urunc/initrd|" -e 's/tap[0-9]*_urunc/TAP/' |
+			diff -q - <(tail -n +2 "$T/raw/http-argv-urunc.txt" | sed -e 's/tap[0-9]*_urunc/TAP/') >/dev/null &&
+			echo yes || echo NO)
+	fi
 	local a q fu fq
 	fu=$(awk '$1 == "u" && $3 == "fail"' "$HTTP_RAW" | wc -l)
 	fq=$(awk '$1 == "q" && $3 == "fail"' "$HTTP_RAW" | wc -l)
 	awk '$1 == "u" && $3 != "fail" { print $3 / 1000 }' "$HTTP_RAW" |
-		result "$S" "urunc run: launch -> first HTTP answer" ms "failed runs: $fu"
+		result "$S" "urunc run: launch -> first HTTP answer" ms \
+			"failed runs: $fu; its QEMU's argv = the by-hand one (but paths, tap name): $same"
 	awk '$1 == "q" && $3 != "fail" { print $3 / 1000 }' "$HTTP_RAW" |
 		result "$S" "QEMU by hand, same argv and network: launch -> first HTTP answer" ms \
 			"failed runs: $fq; polled every ${BENCH_HTTP_POLL_MS:-20} ms"
