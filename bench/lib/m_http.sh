@@ -78,7 +78,8 @@ http_urunc_one() {
 			tr '\0' '\n' <"/proc/$(cat "$o/u$i.pid")/cmdline" >"$T/raw/http-argv-urunc.txt" 2>/dev/null || true
 	else
 		echo "u $i fail" >>"$HTTP_RAW"
-		log "10: urunc run $i: no page (see $o/u$i.console, $o/u$i.err)"
+		cat "$o/u$i.console" "$o/u$i.err" >"$T/raw/http-u$i-failed.log" 2>/dev/null
+		log "10: urunc run $i: no page (console and errors: raw/http-u$i-failed.log in the results)"
 	fi
 	"$URUNC" --root "$R_URUNC" kill "$id" KILL 2>/dev/null || true
 	wait "$HTTP_BG" 2>/dev/null || true
@@ -124,7 +125,8 @@ http_qemu_one() {
 		echo "q $i $(((t1 - t0) / 1000)) $(((n1 - n0) / 1000))" >>"$HTTP_RAW"
 	else
 		echo "q $i fail" >>"$HTTP_RAW"
-		log "10: QEMU by hand $i: no page (see $o/q$i.console, $o/q$i.err)"
+		cat "$o/q$i.console" "$o/q$i.err" >"$T/raw/http-q$i-failed.log" 2>/dev/null
+		log "10: QEMU by hand $i: no page (console and errors: raw/http-q$i-failed.log in the results)"
 	fi
 	# TERM to timeout, which passes it on to QEMU.
 	kill -TERM "$HTTP_BG" 2>/dev/null || true
@@ -137,13 +139,18 @@ http_qemu_one() {
 http_cleanup() {
 	local id
 	set +e
-	[ -z "${HTTP_BG:-}" ] || kill -KILL "$HTTP_BG" 2>/dev/null
+	# The containers first (delete --force kills their QEMU, and `urunc run` returns),
+	# then what is still launched: TERM to `timeout`, which passes it on (and KILLs
+	# 5 s later).
 	if [ -f "$HTTP_O/ids" ]; then
 		while read -r id; do
 			timeout -k 2 30 "$URUNC" --root "$R_URUNC" delete --force "$id" >/dev/null 2>&1
 		done <"$HTTP_O/ids"
 	fi
-	[ -z "${HTTP_BG:-}" ] || wait "$HTTP_BG" 2>/dev/null
+	if [ -n "${HTTP_BG:-}" ]; then
+		kill -TERM "$HTTP_BG" 2>/dev/null
+		wait "$HTTP_BG" 2>/dev/null
+	fi
 	# The namespaces take the veth pair and any tap left with them.
 	[ -z "${HTTP_G:-}" ] || ip netns delete "$HTTP_G" 2>/dev/null
 	[ -z "${HTTP_H:-}" ] || ip netns delete "$HTTP_H" 2>/dev/null
