@@ -10,7 +10,9 @@
 #
 # Parts: overhead (1, 6), timestamps (1b), cycle (2), size (3, 4), conc (5),
 # concblock (5b), fail (7), boot (8), memory (9: the VMM's memory overhead,
-# ~2 min more; BENCH_MEM_SIZES "256 512", BENCH_MEM_RUNS 3).
+# ~2 min more; BENCH_MEM_SIZES "256 512", BENCH_MEM_RUNS 3), http (10: time to the first
+# HTTP answer of a Linux guest, urunc run vs QEMU by hand; BENCH_HTTP_RUNS 5 each,
+# BENCH_HTTP_POLL_MS 20, BENCH_HTTP_TIMEOUT 180 s).
 # Environment: BENCH_RUNS (100), BENCH_WARMUP (10), BENCH_ROUNDS (5),
 # BENCH_SIZES ("1 16 64 256" MiB), BENCH_CONC ("1 8 32 100"), BENCH_BLOCK_CONC
 # (16: parallel creates with a block rootfs each), BENCH_RESULTS (where results are kept;
@@ -28,7 +30,7 @@ CONC=${BENCH_CONC:-"1 8 32 100"}
 BLOCK_CONC=${BENCH_BLOCK_CONC:-16}
 URUNC=${URUNC:-$REPO/build/src/cli/urunc}
 RESULTS=${BENCH_RESULTS:-/tmp/urunc-bench-results-$(date +%Y%m%d-%H%M%S)}
-ALL="overhead timestamps cycle size conc concblock fail boot memory"
+ALL="overhead timestamps cycle size conc concblock fail boot memory http"
 ARGS=("$@")
 ONLY=$ALL
 UPDATE_DOCS=0
@@ -54,7 +56,7 @@ done
 
 # shellcheck source=../tests/lib/testlib.bash
 . "$REPO/tests/lib/testlib.bash"
-for f in common fixtures m_overhead m_cycle m_size m_conc m_fail m_boot m_memory report; do
+for f in common fixtures m_overhead m_cycle m_size m_conc m_fail m_boot m_memory m_http report; do
 	# shellcheck source=/dev/null
 	. "$BENCH/lib/$f.sh"
 done
@@ -106,6 +108,7 @@ for p in $ONLY; do
 	fail) m_fail ;;
 	boot) m_boot ;;
 	memory) m_memory ;;
+	http) m_http ;;
 	esac
 done
 
