@@ -1,6 +1,8 @@
 // Which rootfs the guest gets, and where the boot artifacts come from. First match wins:
 //   initrd annotation > explicit block image at "/" > (mountRootfs) the container rootfs
-//   as a block device > 9pfs share > none.
+//   as a block device > 9pfs share > none. The share is virtiofs instead of 9p when the
+//   host config names a virtiofsd ([extra_binaries.virtiofsd], the opt-in) and guest and
+//   VMM take virtiofs (Linux on QEMU); the init starts virtiofsd.
 // One exception to "initrd wins": a guest whose initrd can be early userspace (Linux) with
 // mountRootfs, no block image at "/", a container rootfs that is not a block device it
 // takes, and a 9p share possible, gets both: the initrd boots first and the share is root.
@@ -161,13 +163,25 @@ void use_rootfs_device(Launch &l, const rootfs::BlockDevice &dev, ArtifactSource
         copy_artifacts_off_device(l, src, state_dir);
 }
 
-// The container rootfs shared with the guest over 9p; with `initrd_first`, the initrd
-// annotation's initrd is the guest's early userspace and the share its root.
+// virtiofs rather than 9p for the share: opted in by the host config, taken by both.
+bool use_virtiofs(const Launch &l)
+{
+    return l.host && !l.host->extra_binaries.virtiofsd.empty() &&
+           l.guest->supports_fs("virtiofs") && l.vmm->supports_shared_fs("virtiofs");
+}
+
+// The container rootfs shared with the guest over 9p (or virtiofs: use_virtiofs); with
+// `initrd_first`, the initrd annotation's initrd is the guest's early userspace and the
+// share its root.
 void use_9pfs_share(Launch &l, const std::string &why_not_block, bool initrd_first = false)
 {
     const Spec &s = l.spec;
+    const bool virtiofs = use_virtiofs(l);
     l.params.rootfs = RootfsKind::ninep;
-    l.exec.shared_fs = "9p";
+    l.params.virtiofs_rootfs = virtiofs;
+    l.exec.shared_fs = virtiofs ? "virtiofs" : "9p";
+    if (virtiofs)
+        l.exec.virtiofs_socket = "/run/urunc-virtiofs.sock";
     l.exec.shared_path = "/cntrRootfs";
     l.exec.shared_readonly = s.root_readonly;
     // The directory checked now is the one shared: the init binds it only if the path
@@ -177,10 +191,12 @@ void use_9pfs_share(Launch &l, const std::string &why_not_block, bool initrd_fir
         throw sys_error("open rootfs `" + s.root_path + "`");
     l.shared_binds.push_back({s.root_path, l.exec.shared_path, s.root_readonly, std::move(share)});
     l.rootfs_choice =
-        "9pfs: the container rootfs is shared with the guest" +
+        std::string(virtiofs ? "virtiofs" : "9pfs") +
+        ": the container rootfs is shared with the guest" +
         std::string(initrd_first ? " as its root, the initrd annotation's initrd boots first"
                                  : "") +
-        (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")");
+        (why_not_block.empty() ? std::string() : " (not a block device: " + why_not_block + ")") +
+        (virtiofs ? " by virtiofsd `" + l.host->extra_binaries.virtiofsd + "`" : std::string());
 }
 
 // The exception to "initrd wins" (header): initrd and mountRootfs together on a guest whose

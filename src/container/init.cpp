@@ -20,6 +20,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +141,63 @@ void drop_privileges(const Spec &s)
     apply_capabilities(s.capabilities);
 }
 
+// virtiofs: the share's server, forked while still root (it chroots into the share) and in
+// the monitor root, so it lives in the container's cgroup and namespaces. PDEATHSIG ties
+// it to this process, which becomes the VMM: it dies with the VMM (and exits by itself
+// when the VMM disconnects). Returns once its socket exists, owned by process.user.
+void start_virtiofsd(const Launch &l)
+{
+    const std::string &bin = l.host->extra_binaries.virtiofsd;
+    const std::string &sock = l.exec.virtiofs_socket;
+    // No read-only option: a read-only share is the read-only bind it serves.
+    std::vector<std::string> words = {bin,  "--socket-path=" + sock,
+                                      "-o", "source=" + l.exec.shared_path,
+                                      "-o", "cache=auto",
+                                      "-o", "sandbox=chroot",
+                                      "-o", "log_level=warn"};
+    std::vector<char *> argv;
+    for (auto &w : words)
+        argv.push_back(w.data());
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        throw sys_error("fork virtiofsd");
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(1);
+        reset_signals();
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0)
+            ::dup2(null, 0);
+        ::close_range(3, ~0U, 0);
+        static char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+        char *envp[] = {path_env, nullptr};
+        ::execve(argv[0], argv.data(), envp);
+        ::_exit(127);
+    }
+    // Bounded: virtiofsd makes its socket right after it starts (milliseconds).
+    for (int i = 0; i < 1000; ++i) {
+        int status;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            throw Error("virtiofsd `" + bin + "` exited before making its socket `" + sock + "` (" +
+                        (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                                           : "signal " + std::to_string(WTERMSIG(status))) +
+                        ")");
+        struct stat st;
+        if (::lstat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+            // The VMM connects as process.user.
+            if (::lchown(sock.c_str(), l.spec.uid, l.spec.gid) < 0)
+                throw sys_error("chown `" + sock + "`");
+            return;
+        }
+        ::usleep(10000);
+    }
+    ::kill(pid, SIGKILL);
+    throw Error("virtiofsd `" + bin + "` made no socket `" + sock + "` within 10 s", ETIMEDOUT);
+}
+
 // At start: the rest of the VMM's preparation, then exec. The exec report goes out right
 // before execve; an error report after it is what start shows.
 [[noreturn]] void become_vmm(InitArgs &a, int fifo)
@@ -167,6 +226,8 @@ void drop_privileges(const Spec &s)
                 write_file_atomic(path, content, 0644);
         if (::chdir("/") < 0)
             throw sys_error("chdir `/`");
+        if (l.exec.shared_fs == "virtiofs")
+            start_virtiofsd(l);  // root still, before the container's limits and labels
         apply_rlimits(l.spec.rlimits);
         set_exec_labels(l.spec);
         drop_privileges(l.spec);

@@ -147,6 +147,28 @@ void add_libraries(Launch &l)
         l.root.binds.push_back("/etc/ld.so.cache");
 }
 
+// virtiofs: the init starts virtiofsd inside the monitor root (init.cpp), so its binary
+// and libraries are bound there as the VMM's are, /var/run (its pid file) leads to a
+// writable /run, and the socket is made there, where the VMM's user cannot replace it.
+void add_virtiofsd(Launch &l)
+{
+    const std::string &bin = l.host->extra_binaries.virtiofsd;
+    if (::access(bin.c_str(), X_OK) < 0)
+        throw sys_error("[extra_binaries.virtiofsd] path `" + bin + "`");
+    l.root.binds.push_back(bin);
+    auto libs = rootfs::needed_libraries({bin});
+    for (auto &lib : libs)
+        l.root.binds.push_back(canonical_dir(lib));  // duplicates of the VMM's: bound once
+    if (!libs.empty()) {
+        for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
+            l.root.links.push_back(link);
+        if (path_exists("/etc/ld.so.cache"))
+            l.root.binds.push_back("/etc/ld.so.cache");
+    }
+    l.root.links.push_back("/var/run");
+    l.root.run_size = "1m";
+}
+
 // The guest and the VMM the config names.
 void find_guest_and_vmm(Launch &l)
 {
@@ -271,6 +293,8 @@ void plan_monitor_root(Launch &l, const std::string &state_dir, bool kvm)
     for (const std::string &d : l.vmm->firmware_dirs(l.exec))
         if (path_exists(d))
             l.root.data_dirs.push_back(d);
+    if (l.exec.shared_fs == "virtiofs")
+        add_virtiofsd(l);
     l.root.devices.insert(l.root.devices.end(), {"/dev/null", "/dev/zero", "/dev/urandom"});
     if (kvm)
         l.root.devices.push_back("/dev/kvm");

@@ -168,12 +168,15 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
             read_monitor(r, *node.as_table(), prefix + ".", c.monitors[std::string(name.str())]);
         }
     }
-    // Refused rather than ignored: a file that asks for these expects what urunc does not do.
     if (const auto *extra = r.table(doc, "extra_binaries", "extra_binaries")) {
-        if (const toml::node *v = extra->get("virtiofsd"))
-            throw r.error(*v, "extra_binaries.virtiofsd",
-                          "not supported: urunc shares no filesystem over virtiofs "
-                          "(remove the section)");
+        const std::string key = "extra_binaries.virtiofsd";
+        if (const auto *v = r.table(*extra, "virtiofsd", key)) {
+            r.get_path(*v, "path", key + ".", c.extra_binaries.virtiofsd);
+            // The section is the opt-in: without a binary it would mean nothing.
+            if (c.extra_binaries.virtiofsd.empty())
+                throw r.error(*extra->get("virtiofsd"), key + ".path",
+                              "must be set (the virtiofsd binary) when the section is present");
+        }
     }
     if (const auto *log = r.table(doc, "log", "log")) {
         r.get(*log, "level", "log.", c.log.level);
@@ -442,6 +445,10 @@ std::string host_config_to_json(const HostConfig &c)
     w.StartObject();
     put(w, "level", c.log.level);
     w.EndObject();
+    w.Key("extra_binaries");
+    w.StartObject();
+    put(w, "virtiofsd", c.extra_binaries.virtiofsd);
+    w.EndObject();
     w.Key("timestamps");
     w.StartObject();
     put(w, "enabled", c.timestamps.enabled);
@@ -500,6 +507,9 @@ HostConfig host_config_from_json(std::string_view json)
     }
     if (auto l = in.sub("log")) {
         l->get("level", c.log.level);
+    }
+    if (auto e = in.sub("extra_binaries")) {
+        e->get("virtiofsd", c.extra_binaries.virtiofsd);
     }
     if (auto t = in.sub("timestamps")) {
         t->get("enabled", c.timestamps.enabled);

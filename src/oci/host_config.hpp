@@ -32,12 +32,19 @@ struct HostConfig {
     std::map<std::string, MonitorConfig> monitors = default_monitors();
 
     // [log]: the level of urunc's own log (--log or stderr), one of debug, info, warn,
-    // error; --debug overrides it. `syslog = true` and [extra_binaries.virtiofsd] are
-    // refused: urunc has no syslog output and runs no virtiofsd.
+    // error; --debug overrides it. `syslog = true` is refused: urunc has no syslog output.
     struct Log {
         std::string level = "info";
         bool operator==(const Log &) const = default;
     } log;
+
+    // [extra_binaries.virtiofsd] path: the virtiofsd binary. Set, it opts in to virtiofs
+    // for a shared container rootfs where guest and VMM can take it (QEMU + Linux); empty
+    // (the default), the share stays 9p.
+    struct ExtraBinaries {
+        std::string virtiofsd;
+        bool operator==(const ExtraBinaries &) const = default;
+    } extra_binaries;
 
     struct Timestamps {  // [timestamps]
         bool enabled = false;

@@ -229,6 +229,11 @@ void mount_pseudo_filesystems(RootDir &root, const MonitorRootRequest &req)
                "mode=755,size=" + req.dev_size);
     root.mkdirs("/tmp");
     root.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" + req.tmp_size);
+    if (!req.run_size.empty()) {
+        root.mkdirs("/run");
+        root.mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "mode=755,size=" + req.run_size);
+    }
 }
 
 // The host paths (read-only, at the same path) and the files bound by fd.

@@ -64,6 +64,9 @@ struct MonitorRootRequest {
     std::string root_size = "8m";     // the root tmpfs itself: mountpoints and `files`
     bool read_only_root = true;       // remount the root tmpfs read-only when done
     bool read_only_dev = true;        // and /dev, so no node can be made there afterwards
+    // tmpfs /run (mode 755, nosuid, nodev, noexec) when set: root's writable place (a
+    // virtiofsd's pid file and socket), which the VMM's user cannot write.
+    std::string run_size;
 };
 
 // Build the tree. Call in a fresh private mount namespace (after unshare(CLONE_NEWNS)).

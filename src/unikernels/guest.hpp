@@ -71,6 +71,9 @@ struct GuestParams {
     uint32_t uid = 0;
     uint32_t gid = 0;
     std::string cwd = "/";
+    // With rootfs == ninep: the share is virtiofs instead of 9p (the host config names a
+    // virtiofsd). A flag rather than a RootfsKind: only Linux reads it.
+    bool virtiofs_rootfs = false;
 };
 
 // A disk as the guest wants the VMM to present it: either id+path (the VMM formats it)

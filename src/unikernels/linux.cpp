@@ -31,7 +31,9 @@
 // annotation, the initrd is early userspace and the 9p share the root (guest_rootfs.cpp).
 // The command line is the 9p one (root=fs0 ... rootfstype=9p rootflags=... init=<app>);
 // the kernel runs the initrd's /init, which loads the modules, mounts the share as
-// /proc/cmdline says and switch_roots to init= (tests/e2e/shared_root_initrd.sh). urunit
+// /proc/cmdline says and switch_roots to init= (tests/e2e/shared_root_initrd.sh). With a
+// virtiofsd in the host config (GuestParams::virtiofs_rootfs) the share is virtiofs:
+// root=fs0 rw|ro rootfstype=virtiofs. urunit
 // cannot be that init yet: its config blob would be a second initrd, which QEMU refuses.
 #include "unikernels/common.hpp"
 #include "unikernels/guests.hpp"
@@ -102,7 +104,7 @@ public:
     bool supports_block() const override { return true; }
     bool supports_fs(std::string_view fs) const override
     {
-        return fs == "ext2" || fs == "ext3" || fs == "ext4" || fs == "9pfs";
+        return fs == "ext2" || fs == "ext3" || fs == "ext4" || fs == "9pfs" || fs == "virtiofs";
     }
     // Debian's cloud kernel with a busybox initrd boots in 96 MiB and not in 64 (it
     // decompresses itself into RAM): a floor, not a guarantee for bigger initrds.
@@ -128,9 +130,12 @@ public:
             rd = "rd";
             break;
         case RootfsKind::ninep:
-            w.push_back("root=fs0 " + rw +
-                        " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
-                        "msize=5000000,cache=mmap,posixacl");
+            if (p.virtiofs_rootfs)
+                w.push_back("root=fs0 " + rw + " rootfstype=virtiofs");
+            else
+                w.push_back("root=fs0 " + rw +
+                            " rootfstype=9p rootflags=trans=virtio,version=9p2000.L,"
+                            "msize=5000000,cache=mmap,posixacl");
             break;
         case RootfsKind::none: break;
         }

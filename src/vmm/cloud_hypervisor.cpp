@@ -5,7 +5,7 @@
 //   --console off --serial tty --seccomp true|false [<net>] [--disk ...]
 //   [--initramfs <initrd>] [<guest words>] --cmdline <guest command line>
 // Net: the guest's words if it gives any, else --net tap=<tap>,mac=<mac>. No filesystem is
-// shared with the guest (CH has no 9p; virtiofs would need a virtiofsd urunc does not run).
+// shared with the guest (CH has no 9p; urunc starts virtiofsd for QEMU only).
 //
 // Deliberate decisions (differences from upstream urunc):
 // - Memory is MiB (`size=<MiB>M`; upstream rendered bytes/1e6).

@@ -4,6 +4,8 @@
 //   <binary> -m <MiB>M -L <data_dir|/usr/share/qemu> <accel> -display none -vga none
 //   -serial stdio -monitor null -no-reboot [-smp <n>] [--sandbox ...] -kernel <kernel>
 //   <net> <blocks> [-initrd <initrd>] <shared fs> [-initrd <guest extra>] <guest words>
+//   (shared fs: 9p `-fsdev ... -device virtio-9p-pci`, or virtiofs `-object memory-backend-
+//   memfd ... -numa node,memdev=mem -chardev socket ... -device vhost-user-fs-pci`)
 //   -append <guest command line>            (always last, one argv element)
 //
 // Deliberate decisions (differences from upstream urunc):
@@ -25,13 +27,46 @@ namespace {
 using unikernels::Guest;
 using unikernels::GuestParams;
 
+// The shared filesystem's words: 9p served by QEMU itself, or virtiofs served by the
+// virtiofsd the init started.
+std::vector<std::string> shared_fs_words(const ExecPlan &plan, const std::string &mem)
+{
+    if (plan.shared_fs == "9p") {
+        if (plan.shared_path.empty())
+            throw Error("qemu: 9p shared filesystem without a path");
+        // security_model=none: files keep their host owners and modes (an image rootfs
+        // must look the same to the guest). Device nodes in the share cannot be opened
+        // through it: the share is bound nodev into the monitor root.
+        return {"-fsdev",
+                "local,id=rootfs9p,security_model=none," +
+                    std::string(plan.shared_readonly ? "readonly=on," : "") +
+                    "path=" + plan.shared_path,
+                "-device", "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"};
+    }
+    if (plan.shared_fs == "virtiofs") {
+        if (plan.virtiofs_socket.empty())
+            throw Error("qemu: virtiofs shared filesystem without a virtiofsd socket");
+        // vhost-user: virtiofsd maps the guest's RAM, so it must be a shared memfd (one
+        // NUMA node backed by it). Read-only is the bind under virtiofsd (it has no
+        // option for it).
+        return {"-object",  "memory-backend-memfd,id=mem,size=" + mem + "M,share=on",
+                "-numa",    "node,memdev=mem",
+                "-chardev", "socket,id=vfs,path=" + plan.virtiofs_socket,
+                "-device",  "vhost-user-fs-pci,chardev=vfs,tag=fs0"};
+    }
+    return {};
+}
+
 class Qemu final : public Vmm {
 public:
     std::string_view name() const override { return "qemu"; }
     std::string_view default_binary() const override { return "qemu-system-x86_64"; }
     bool needs_kvm() const override { return false; }  // TCG works, slowly
     bool uses_kvm() const override { return true; }
-    bool supports_shared_fs(std::string_view fs) const override { return fs == "9p"; }
+    bool supports_shared_fs(std::string_view fs) const override
+    {
+        return fs == "9p" || fs == "virtiofs";
+    }
     unikernels::MonitorTraits traits() const override
     {
         unikernels::MonitorTraits t;
@@ -109,18 +144,7 @@ public:
         if (!plan.initrd.empty())
             append(a, {"-initrd", plan.initrd});
 
-        if (plan.shared_fs == "9p") {
-            if (plan.shared_path.empty())
-                throw Error("qemu: 9p shared filesystem without a path");
-            // security_model=none: files keep their host owners and modes (an image rootfs
-            // must look the same to the guest). Device nodes in the share cannot be opened
-            // through it: the share is bound nodev into the monitor root.
-            append(a, {"-fsdev",
-                       "local,id=rootfs9p,security_model=none," +
-                           std::string(plan.shared_readonly ? "readonly=on," : "") +
-                           "path=" + plan.shared_path,
-                       "-device", "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"});
-        }
+        append(a, shared_fs_words(plan, mem));
 
         if (!g.extra_initrd.empty())
             append(a, {"-initrd", g.extra_initrd});

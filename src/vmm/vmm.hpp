@@ -26,9 +26,12 @@ struct ExecPlan {
     bool seccomp = false;          // run the VMM under its own sandbox
     bool vhost = false;            // only true when /dev/vhost-net exists
     std::string data_dir;          // qemu -L (firmware), empty: /usr/share/qemu
-    std::string shared_fs;         // "" or "9p"
+    std::string shared_fs;         // "", "9p" or "virtiofs"
     std::string shared_path;       // path shared with the guest (inside the monitor root)
     bool shared_readonly = false;  // root.readonly: the share is read-only for the guest
+    // virtiofs: virtiofsd's vhost-user socket (inside the monitor root); the init starts
+    // virtiofsd on shared_path before the exec.
+    std::string virtiofs_socket;
     std::string guest_cmdline;
     std::optional<unikernels::Net> net;
 };
@@ -47,7 +50,7 @@ public:
     default_binary() const = 0;          // looked up in PATH, e.g. "qemu-system-x86_64"
     virtual bool needs_kvm() const = 0;  // true: refuse without usable /dev/kvm
     virtual bool uses_kvm() const = 0;   // true: wants /dev/kvm when usable
-    virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p"
+    virtual bool supports_shared_fs(std::string_view fs) const = 0;  // "9p", "virtiofs"
     // What a guest's command line and words depend on (GuestParams::vmm_traits).
     virtual unikernels::MonitorTraits traits() const = 0;
     virtual bool wants_libs() const { return true; }  // dynamic binary: /lib etc. in its root

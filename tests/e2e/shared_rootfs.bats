@@ -14,8 +14,9 @@
 # app /app.sh (process.args[0], run by the initrd as init=) and a marker file the app
 # prints from the share before it powers the VM off.
 #
-# virtiofs is not covered: urunc does not start virtiofsd yet ([extra_binaries.virtiofsd] is
-# refused, docs/configuration.md); the initrd already mounts rootfstype=virtiofs.
+# virtiofs: with [extra_binaries.virtiofsd] path in the host config (a file of the test's
+# own, sr_virtiofs_config), urunc shares the rootfs over virtiofs instead: the init starts
+# virtiofsd in the monitor root and the initrd mounts rootfstype=virtiofs.
 
 load matrix_e2e_helpers
 
@@ -136,4 +137,84 @@ sr_nothing_left() {
 	me_has_line "$id" "SRAPP: wrote /urunc-guest.txt"
 	[ "$(cat "$b/rootfs/urunc-guest.txt")" = "written by the guest" ]
 	sr_nothing_left "$id"
+}
+
+# sr_virtiofs_config: this test's host config, the suite's plus the virtiofsd opt-in.
+sr_virtiofs_config() {
+	local vfsd=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+	[ -x "$vfsd" ] || skip "no virtiofsd at $vfsd"
+	cp "$ME_T/urunc.toml" "$ME_T/virtiofs.toml"
+	printf '\n[extra_binaries.virtiofsd]\npath = "%s"\n' "$vfsd" >>"$ME_T/virtiofs.toml"
+	export URUNC_CONFIG=$ME_T/virtiofs.toml
+}
+
+# sr_no_virtiofsd: no virtiofsd of urunc's (its socket name) runs, no such socket listens.
+sr_no_virtiofsd() {
+	local p
+	for p in $(pgrep -x virtiofsd || true); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF urunc-virtiofs.sock; then
+			echo "virtiofsd $p left behind"
+			return 1
+		fi
+	done
+	if ss -xa 2>/dev/null | grep -F urunc-virtiofs.sock; then
+		echo "virtiofsd socket left behind"
+		return 1
+	fi
+}
+
+@test "virtiofs: with [extra_binaries.virtiofsd] the linux guest mounts the container rootfs over virtiofs as root" {
+	local id b
+	sr_virtiofs_config
+	id=$(me_id srvfs)
+	b=$ME_T/$id
+	sr_bundle "$b"
+	me_run "$id" "$b" 240
+	echo "# virtiofs root: urunc run took ${ME_SECONDS}s" >&3
+	[ "$ME_STATUS" -eq 0 ]
+	me_has_line "$id" "SRINIT: mounted fs0 (virtiofs, ro) as root, exec /app.sh"
+	me_has_line "$id" "SRAPP: argv1=arg1"
+	me_has_line "$id" "SRAPP: root fstype=virtiofs"
+	me_has_line "$id" "SRAPP: marker=hello from the container rootfs $id"
+	me_has_line "$id" "SRAPP: cannot write /"
+	[ ! -e "$b/rootfs/urunc-guest.txt" ]
+	grep -qF "guest rootfs virtiofs: the container rootfs is shared with the guest as its root, the initrd annotation's initrd boots first" "$ME_T/$id.err"
+	sr_nothing_left "$id"
+	sr_no_virtiofsd
+}
+
+@test "virtiofs: rootfsChoice says virtiofs; virtiofsd runs beside QEMU; nothing is left after" {
+	local id b choice pid= i vfsd= runpid
+	sr_virtiofs_config
+	id=$(me_id srvfs-state)
+	b=$ME_T/$id
+	sr_bundle "$b"
+	me_jq "$b" '.root.readonly = false'
+	echo "$id" >>"$ME_T/ids"
+	# `run` in the background: it reaps QEMU (this machine's PID 1 may not), and the test
+	# looks at the container while the guest boots.
+	timeout -k 5 240 "$URUNC" --root "$ME_ROOT" run --bundle "$b" --pid-file "$ME_T/$id.pid" "$id" \
+		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null &
+	runpid=$!
+	# The VMM's child, started by the init before it became QEMU.
+	for i in $(seq 100); do
+		[ -n "$pid" ] || pid=$(cat "$ME_T/$id.pid" 2>/dev/null || true)
+		[ -z "$pid" ] || vfsd=$(pgrep -P "$pid" -x virtiofsd || true)
+		[ -z "$vfsd" ] || break
+		sleep 0.1
+	done
+	choice=$(jq -r .rootfsChoice "$ME_ROOT/$id/state.json" 2>/dev/null || true)
+	echo "virtiofsd: ${vfsd:-none}; rootfsChoice: $choice"
+	wait "$runpid" || { echo "urunc run: status $?"; false; }
+	sed -i 's/\r$//' "$ME_T/$id.out"
+	cat "$ME_T/$id.out" "$ME_T/$id.err"
+	[ -n "$vfsd" ]
+	[[ $choice == "virtiofs: the container rootfs is shared with the guest as its root, the initrd annotation's initrd boots first"* ]]
+	[[ $choice == *" by virtiofsd \`"*"virtiofsd\`" ]]
+	me_has_line "$id" "SRINIT: mounted fs0 (virtiofs, rw) as root, exec /app.sh"
+	me_has_line "$id" "SRAPP: wrote /urunc-guest.txt"
+	[ "$(cat "$b/rootfs/urunc-guest.txt")" = "written by the guest" ]
+	! kill -0 "$vfsd" 2>/dev/null
+	sr_nothing_left "$id"
+	sr_no_virtiofsd
 }

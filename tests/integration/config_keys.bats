@@ -194,13 +194,44 @@ ck_refused() {
 	mx_run_vmm "$id" "$MX_T/$id"
 }
 
-@test "[extra_binaries.virtiofsd] is refused naming file, line and key" {
-	local id line
-	id=$(mx_id virtiofsd)
+# ck_argv_has <id> <word>: the fake VMM's argv holds exactly this word.
+ck_argv_has() {
+	mx_argv "$1"
+	printf '%s\n' "${MX_ARGV[@]}" | grep -qxF -- "$2" && return 0
+	printf '%s: no argv word [%s] in:\n' "$1" "$2"
+	printf '  %s\n' "${MX_ARGV[@]}"
+	return 1
+}
+
+@test "[extra_binaries.virtiofsd] path: a shared rootfs goes over virtiofs, served by that binary" {
+	local id pid line vfsd=/usr/lib/qemu/virtiofsd
+	[ -x "$vfsd" ] || skip "no virtiofsd at $vfsd"
+	# Without the section: 9p, as always.
+	id=$(mx_id vfs-off)
+	mx_bundle "$MX_T/$id" linux qemu mountRootfs=true
+	mx_run_vmm "$id" "$MX_T/$id"
+	ck_argv_has "$id" "virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0"
+	[[ $(jq -r .rootfsChoice "$MX_ROOT/$id/state.json") == "9pfs: "* ]]
+
+	id=$(mx_id vfs-on)
+	mx_bundle "$MX_T/$id" linux qemu mountRootfs=true
+	printf '[extra_binaries.virtiofsd]\npath = "%s"\n' "$vfsd" >>"$URUNC_CONFIG"
+	mx_run_vmm "$id" "$MX_T/$id"
+	ck_argv_has "$id" "vhost-user-fs-pci,chardev=vfs,tag=fs0"
+	ck_argv_has "$id" "socket,id=vfs,path=/run/urunc-virtiofs.sock"
+	ck_argv_has "$id" "memory-backend-memfd,id=mem,size=$(mx_word_after "$id" -m),share=on"
+	[[ $(mx_word_after "$id" -append) == *" root=fs0 ro rootfstype=virtiofs "* ]]
+	[[ $(jq -r .rootfsChoice "$MX_ROOT/$id/state.json") == "virtiofs: "*" by virtiofsd \`$vfsd\`" ]]
+	# The init started it before it became the VMM.
+	pid=$(cat "$MX_T/$id.pid")
+	pgrep -P "$pid" -x virtiofsd
+
+	# Named per file, line and key when it cannot be the binary.
+	id=$(mx_id vfs-rel)
 	ck_bundle "$id"
-	printf '[extra_binaries.virtiofsd]\npath = "/usr/libexec/virtiofsd"\n' >>"$URUNC_CONFIG"
-	line=$(grep -n '^\[extra_binaries.virtiofsd\]$' "$URUNC_CONFIG" | cut -d: -f1)
-	ck_refused "$id" "config \`$URUNC_CONFIG\`: line $line: \`extra_binaries.virtiofsd\`: not supported: urunc shares no filesystem over virtiofs (remove the section)"
+	sed -i 's|^path = "'"$vfsd"'"$|path = "virtiofsd"|' "$URUNC_CONFIG"
+	line=$(grep -n '^path = "virtiofsd"$' "$URUNC_CONFIG" | cut -d: -f1)
+	ck_refused "$id" "config \`$URUNC_CONFIG\`: line $line: \`extra_binaries.virtiofsd.path\`: \`virtiofsd\` must be an absolute path"
 }
 
 # --- [timestamps] ---------------------------------------------------------------------------

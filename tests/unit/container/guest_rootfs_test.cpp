@@ -177,6 +177,39 @@ TEST_CASE("guest rootfs: linux, initrd and mountRootfs on a directory: initrd bo
                                 0) == 0);
 }
 
+TEST_CASE("guest rootfs: with a virtiofsd in the host config, linux on qemu shares over virtiofs",
+          "[guest_rootfs]")
+{
+    Fixture f;
+    f.host.extra_binaries.virtiofsd = "/usr/lib/qemu/virtiofsd";
+    UnikernelConfig c;
+    c.initrd = "/unikernel/initrd";
+    c.mount_rootfs = true;
+    Launch l = f.launch("linux", "qemu", c);
+    choose_guest_rootfs(l, f.state, f.mounts);
+    CHECK(l.params.rootfs == RootfsKind::ninep);
+    CHECK(l.params.virtiofs_rootfs);
+    CHECK(l.exec.shared_fs == "virtiofs");
+    CHECK(l.exec.shared_path == "/cntrRootfs");
+    CHECK(l.exec.virtiofs_socket == "/run/urunc-virtiofs.sock");
+    REQUIRE(l.shared_binds.size() == 1);
+    CHECK(l.shared_binds[0].source == f.rootfs);
+    CHECK(l.rootfs_choice.rfind("virtiofs: the container rootfs is shared with the guest as its "
+                                "root, the initrd annotation's initrd boots first",
+                                0) == 0);
+    CHECK(l.rootfs_choice.ends_with(" by virtiofsd `/usr/lib/qemu/virtiofsd`"));
+
+    // A guest that takes no virtiofs keeps 9p, opt-in or not.
+    UnikernelConfig u;
+    u.mount_rootfs = true;
+    Launch k = f.launch("unikraft", "qemu", u);
+    choose_guest_rootfs(k, f.state, f.mounts);
+    CHECK(k.exec.shared_fs == "9p");
+    CHECK_FALSE(k.params.virtiofs_rootfs);
+    CHECK(k.exec.virtiofs_socket.empty());
+    CHECK(k.rootfs_choice.rfind("9pfs:", 0) == 0);
+}
+
 TEST_CASE("guest rootfs: initrd and mountRootfs stay an initrd rootfs where nothing can be shared",
           "[guest_rootfs]")
 {

@@ -204,9 +204,13 @@ TEST_CASE("host config: wrong types and values name file, line and key", "[oci][
         {"[log]\nlevel = \"debug\"\nsyslog = true",
          F + "line 3: `log.syslog`: not supported: urunc logs to --log or stderr (set it to false "
              "or remove it)"},
-        {"[extra_binaries.virtiofsd]\npath = \"/usr/libexec/virtiofsd\"",
-         F + "line 1: `extra_binaries.virtiofsd`: not supported: urunc shares no filesystem over "
-             "virtiofs (remove the section)"},
+        {"[extra_binaries.virtiofsd]\npath = \"virtiofsd\"",
+         F + "line 2: `extra_binaries.virtiofsd.path`: `virtiofsd` must be an absolute path"},
+        {"[extra_binaries.virtiofsd]\ncache = \"auto\"",
+         F + "line 1: `extra_binaries.virtiofsd.path`: must be set (the virtiofsd binary) when "
+             "the section is present"},
+        {"[extra_binaries]\nvirtiofsd = \"/usr/libexec/virtiofsd\"",
+         F + "line 2: `extra_binaries.virtiofsd`: expected a table, got a string"},
         {"extra_binaries = 1", F + "line 1: `extra_binaries`: expected a table, got an integer"},
         {"[snapshot_view]\nviews_dir = \"views\"",
          F + "line 2: `snapshot_view.views_dir`: `views` must be an absolute path"},
@@ -307,6 +311,19 @@ memory_overhead = "add"
         host_config_from_json(R"({"virtiofsd": {"path": "/usr/libexec/virtiofsd", "options": ""},)"
                               R"( "log": {"level": "warn", "syslog": false}})");
     CHECK(older.log.level == "warn");
+    // Its `virtiofsd` object was never an opt-in: virtiofs stays off.
+    CHECK(older.extra_binaries.virtiofsd.empty());
+}
+
+TEST_CASE("host config: [extra_binaries.virtiofsd] path opts in to virtiofs", "[oci][hostconfig]")
+{
+    CHECK(parse_host_config("", "f").extra_binaries.virtiofsd.empty());
+    auto c =
+        parse_host_config("[extra_binaries.virtiofsd]\npath = \"/usr/lib/qemu/virtiofsd\"\n", "f");
+    CHECK(c.extra_binaries.virtiofsd == "/usr/lib/qemu/virtiofsd");
+    auto back = host_config_from_json(host_config_to_json(c));
+    CHECK(back.extra_binaries.virtiofsd == "/usr/lib/qemu/virtiofsd");
+    CHECK(back == c);
 }
 
 TEST_CASE("host config: malformed JSON is refused", "[oci][hostconfig]")

@@ -209,10 +209,9 @@ TEST_CASE("linux: capabilities and monitors", "[guest][linux]")
 {
     const Guest &g = guest("linux");
     CHECK(g.supports_block());
-    for (const char *fs : {"ext2", "ext3", "ext4", "9pfs"})
+    for (const char *fs : {"ext2", "ext3", "ext4", "9pfs", "virtiofs"})
         CHECK(g.supports_fs(fs));
     CHECK_FALSE(g.supports_fs("xfs"));
-    CHECK_FALSE(g.supports_fs("virtiofs"));
     CHECK(g.monitors() == std::vector<std::string_view>{"qemu", "firecracker", "cloud-hypervisor"});
 }
 
@@ -230,6 +229,13 @@ TEST_CASE("linux: root.readonly mounts the root `ro` and makes its qemu drive re
     CHECK(m.blocks[0].exact.back() == "format=raw,if=none,id=rootfs,file=/dev/loop3,readonly=on");
     p.rootfs = RootfsKind::ninep;
     CHECK(contains(g.command_line(p), " root=fs0 ro rootfstype=9p "));
+    p.virtiofs_rootfs = true;  // the share is virtiofs: no 9p rootflags
+    CHECK(g.command_line(p) ==
+          "panic=-1 console=ttyS0 root=fs0 ro rootfstype=virtiofs init=/init -- arg1");
+    p.readonly_rootfs = false;
+    CHECK(contains(g.command_line(p), " root=fs0 rw rootfstype=virtiofs "));
+    p.virtiofs_rootfs = false;
+    p.readonly_rootfs = true;
     p.rootfs = RootfsKind::initrd;  // RAM: nothing to protect, the guest needs it writable
     CHECK(contains(g.command_line(p), " root=/dev/ram0 rw "));
 }

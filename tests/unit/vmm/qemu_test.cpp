@@ -175,8 +175,12 @@ TEST_CASE("qemu: optional net parameters and errors", "[vmm][qemu]")
     plan.shared_fs.clear();
     plan.memory_mib = 0;
     CHECK_THROWS_WITH(build_fake("qemu", g, plan), "qemu: guest memory must be at least 1 MiB");
+    plan.memory_mib = 256;
+    plan.shared_fs = "virtiofs";
+    CHECK_THROWS_WITH(build_fake("qemu", g, plan),
+                      "qemu: virtiofs shared filesystem without a virtiofsd socket");
     CHECK(vmm("qemu").supports_shared_fs("9p"));
-    CHECK_FALSE(vmm("qemu").supports_shared_fs("virtiofs"));
+    CHECK(vmm("qemu").supports_shared_fs("virtiofs"));
 }
 
 TEST_CASE("qemu: read-only disks and a read-only 9p share (root.readonly, ro volumes)",
@@ -239,4 +243,28 @@ TEST_CASE("qemu: linux guest with an initrd as early userspace and the 9p share 
     p.args = {"/sbin/urunit"};
     CHECK_THROWS_WITH(build("qemu", "linux", p, plan),
                       Catch::Contains("second initrd `/urunit.conf`"));
+}
+
+TEST_CASE("qemu: linux guest with an initrd and the virtiofs share as root", "[vmm][qemu]")
+{
+    GuestParams p;
+    p.args = {"/app.sh", "x"};
+    p.rootfs = RootfsKind::ninep;
+    p.virtiofs_rootfs = true;
+    p.readonly_rootfs = true;
+    ExecPlan plan = plan_for("qemu");
+    plan.memory_mib = 160;
+    plan.initrd = "/.urunc/initrd";
+    plan.shared_fs = "virtiofs";
+    plan.shared_path = "/cntrRootfs";
+    plan.shared_readonly = true;
+    plan.virtiofs_socket = "/run/urunc-virtiofs.sock";
+    const Argv a = build("qemu", "linux", p, plan).argv;
+    CHECK(has_seq(a, {"-m", "160M"}));
+    CHECK(has_seq(a, {"-initrd", "/.urunc/initrd", "-object",
+                      "memory-backend-memfd,id=mem,size=160M,share=on", "-numa", "node,memdev=mem",
+                      "-chardev", "socket,id=vfs,path=/run/urunc-virtiofs.sock", "-device",
+                      "vhost-user-fs-pci,chardev=vfs,tag=fs0", "-nodefaults", "-append",
+                      "panic=-1 console=ttyS0 root=fs0 ro rootfstype=virtiofs init=/app.sh -- x"}));
+    CHECK(std::find(a.begin(), a.end(), "-fsdev") == a.end());
 }
