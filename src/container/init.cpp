@@ -3,6 +3,7 @@
 #include "container/init_protocol.hpp"
 
 #include "base/error.hpp"
+#include "base/fd.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "net/guest_network.hpp"
@@ -20,8 +21,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -144,16 +144,31 @@ void drop_privileges(const Spec &s)
 // virtiofs: the share's server, forked while still root (it chroots into the share) and in
 // the monitor root, so it lives in the container's cgroup and namespaces. PDEATHSIG ties
 // it to this process, which becomes the VMM: it dies with the VMM (and exits by itself
-// when the VMM disconnects). Returns once its socket exists, owned by process.user.
+// when the VMM disconnects). The listening socket is made here, owned by process.user (the
+// VMM connects as that user), and handed over with --fd: the VMM can connect as soon as
+// this returns, with no wait for the daemon to make a socket of its own. A daemon that dies
+// before it serves leaves a socket nobody listens on, and the VMM's connect fails loudly.
 void start_virtiofsd(const Launch &l)
 {
     const std::string &bin = l.host->extra_binaries.virtiofsd;
     const std::string &sock = l.exec.virtiofs_socket;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (sock.size() >= sizeof addr.sun_path)
+        throw Error("virtiofs socket path `" + sock + "` is too long", ENAMETOOLONG);
+    std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+    UniqueFd lfd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!lfd)
+        throw sys_error("socket for virtiofsd");
+    if (::bind(lfd.get(), reinterpret_cast<const sockaddr *>(&addr), sizeof addr) < 0)
+        throw sys_error("bind the virtiofs socket `" + sock + "`");
+    if (::lchown(sock.c_str(), l.spec.uid, l.spec.gid) < 0)
+        throw sys_error("chown `" + sock + "`");
+    if (::listen(lfd.get(), 1) < 0)
+        throw sys_error("listen on `" + sock + "`");
     // No read-only option: a read-only share is the read-only bind it serves.
-    std::vector<std::string> words = {bin,  "--socket-path=" + sock,
-                                      "-o", "source=" + l.exec.shared_path,
-                                      "-o", "cache=auto",
-                                      "-o", "sandbox=chroot",
+    std::vector<std::string> words = {bin,  "--fd=3",        "-o", "source=" + l.exec.shared_path,
+                                      "-o", "cache=auto",    "-o", "sandbox=chroot",
                                       "-o", "log_level=warn"};
     std::vector<char *> argv;
     for (auto &w : words)
@@ -171,31 +186,15 @@ void start_virtiofsd(const Launch &l)
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0)
             ::dup2(null, 0);
-        ::close_range(3, ~0U, 0);
+        // fd 3 without close-on-exec (dup2 onto itself would keep the flag).
+        if (lfd.get() == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(lfd.get(), 3) < 0)
+            ::_exit(126);
+        ::close_range(4, ~0U, 0);
         static char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
         char *envp[] = {path_env, nullptr};
         ::execve(argv[0], argv.data(), envp);
         ::_exit(127);
     }
-    // Bounded: virtiofsd makes its socket right after it starts (milliseconds).
-    for (int i = 0; i < 1000; ++i) {
-        int status;
-        if (::waitpid(pid, &status, WNOHANG) == pid)
-            throw Error("virtiofsd `" + bin + "` exited before making its socket `" + sock + "` (" +
-                        (WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
-                                           : "signal " + std::to_string(WTERMSIG(status))) +
-                        ")");
-        struct stat st;
-        if (::lstat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-            // The VMM connects as process.user.
-            if (::lchown(sock.c_str(), l.spec.uid, l.spec.gid) < 0)
-                throw sys_error("chown `" + sock + "`");
-            return;
-        }
-        ::usleep(10000);
-    }
-    ::kill(pid, SIGKILL);
-    throw Error("virtiofsd `" + bin + "` made no socket `" + sock + "` within 10 s", ETIMEDOUT);
 }
 
 // At start: the rest of the VMM's preparation, then exec. The exec report goes out right
