@@ -212,20 +212,9 @@ m_http_body() {
 	HTTP_MTU=$(ip -n "$HTTP_G" -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 	HTTP_PAGE="urunc guest ip=$HTTP_NET.2 mac=$mac"
 
-	# The bundle (as gn_bundle): QEMU as uid/gid 1000, the spec joining …g by path.
+	# The bundle of tests/e2e/guest_network.bats, joining this namespace.
 	b=$o/b
-	"$MAKE_BUNDLE" "$b" "$TESTKERNEL" unikernelType=linux hypervisor=qemu \
-		binary=/boot/vmlinuz initrd=/boot/initrd unikernelVersion >/dev/null
-	rm -r "$b/rootfs/unikernel"
-	mkdir "$b/rootfs/boot"
-	cp "$kernel" "$b/rootfs/boot/vmlinuz"
-	"$REPO/tests/e2e/net_initrd.sh" "$b/rootfs/boot/initrd" "$mods"
-	# shellcheck disable=SC2016 # a jq filter
-	tl_jq_edit "$b/config.json" --arg ns "/var/run/netns/$HTTP_G" '.process.args = ["/init"]
-		| .process.env = []
-		| .process.user = {uid: 1000, gid: 1000}
-		| .linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"},
-			{type: "network", path: $ns}]'
+	tl_net_guest_bundle "$b" "$HTTP_G" "$kernel" "$mods"
 
 	# The argv and the tap name, as the fake VMM received them for this bundle in
 	# this namespace (URUNC_CONFIG is the bench's fake.toml here).

@@ -105,24 +105,8 @@ gn_tap() { jq -r .netTap "$ME_ROOT/$1/state.json"; }
 # gn_taps <netns>: the tun/tap devices of <netns>, one name a line.
 gn_taps() { ip -n "$1" -o link show type tun | awk -F': ' '{print $2}'; }
 
-# gn_bundle <bundle> <netns>: the Linux guest with the network initrd as its rootfs, QEMU
-# as uid/gid 1000 (the tap must be opened by that user), the spec joining <netns> (`-`: no
-# network namespace of its own, so no network).
-gn_bundle() {
-	local b=$1 ns=$2
-	"$MAKE_BUNDLE" "$b" "$TESTKERNEL" unikernelType=linux hypervisor=qemu \
-		binary=/boot/vmlinuz initrd=/boot/initrd unikernelVersion >/dev/null
-	rm -r "$b/rootfs/unikernel"
-	mkdir "$b/rootfs/boot"
-	cp "$GN_KERNEL" "$b/rootfs/boot/vmlinuz"
-	"$BATS_TEST_DIRNAME/net_initrd.sh" "$b/rootfs/boot/initrd" "$GN_MODS"
-	me_jq "$b" --arg ns "/var/run/netns/$ns" '.process.args = ["/init"]
-		| .process.env = []
-		| .process.user = {uid: 1000, gid: 1000}
-		| .linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"},
-			{type: "network", path: $ns}]'
-	[ "$ns" != - ] || me_jq "$b" '.linux.namespaces |= map(select(.type != "network"))'
-}
+# gn_bundle <bundle> <netns|->: the HTTP-serving Linux guest (tests/lib: tl_net_guest_bundle).
+gn_bundle() { tl_net_guest_bundle "$1" "$2" "$GN_KERNEL" "$GN_MODS"; }
 
 # gn_urunc <seconds> <args...>: urunc with KVM hidden when the host has it (QEMU cannot use
 # it here; urunc then plans TCG), bounded.

@@ -377,3 +377,25 @@ tl_initrd_tree() {
 	done <"$mods/order"
 	cp "$mods/order" "$d/modules/order"
 }
+
+# tl_net_guest_bundle <bundle> <netns|-> <kernel> <modules dir>: the Linux guest that serves
+# its page over HTTP (tests/e2e/net_initrd.sh) as a bundle: <kernel> and that initrd in the
+# rootfs, QEMU as uid/gid 1000 (the tap must be opened by that user), the spec joining the
+# named network namespace (`-`: no network namespace of its own, so no network). Shared by
+# tests/e2e/guest_network.bats and the bench's time-to-first-HTTP section.
+tl_net_guest_bundle() {
+	local b=$1 ns=$2 kernel=$3 mods=$4
+	tl_make_bundle "$b" unikernelType=linux hypervisor=qemu binary=/boot/vmlinuz \
+		initrd=/boot/initrd unikernelVersion
+	rm -r "$b/rootfs/unikernel"
+	mkdir "$b/rootfs/boot"
+	cp "$kernel" "$b/rootfs/boot/vmlinuz"
+	"$TL_REPO/tests/e2e/net_initrd.sh" "$b/rootfs/boot/initrd" "$mods"
+	# shellcheck disable=SC2016 # a jq filter
+	tl_jq_edit "$b/config.json" --arg ns "/var/run/netns/$ns" '.process.args = ["/init"]
+		| .process.env = []
+		| .process.user = {uid: 1000, gid: 1000}
+		| .linux.namespaces = [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"},
+			{type: "network", path: $ns}]'
+	[ "$ns" != - ] || tl_jq_edit "$b/config.json" '.linux.namespaces |= map(select(.type != "network"))'
+}
