@@ -34,23 +34,42 @@ std::string RootDir::shown(const std::string &path) const
 
 UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
 {
-    UniqueFd cur(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
-    if (!cur)
-        throw sys_error("dup `" + shown_ + "`");
+    int cur = fd_.get();
     std::string done;
     for (const auto &name : split(normalize_path(path).substr(1), '/')) {
         if (name.empty())
             continue;
         done += "/" + name;
-        if (create && ::mkdirat(cur.get(), name.c_str(), mode) < 0 && errno != EEXIST)
+        if (auto it = dirs_.find(done); it != dirs_.end()) {
+            cur = it->second.get();
+            continue;
+        }
+        if (create && ::mkdirat(cur, name.c_str(), mode) < 0 && errno != EEXIST)
             throw sys_error("mkdir `" + shown(done) + "`");
-        UniqueFd next(
-            ::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd next(::openat(cur, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next)
             throw sys_error("open `" + shown(done) + "`");
-        cur = std::move(next);
+        cur = next.get();
+        dirs_.emplace(done, std::move(next));
     }
-    return cur;
+    UniqueFd out(::fcntl(cur, F_DUPFD_CLOEXEC, 0));
+    if (!out)
+        throw sys_error("dup `" + shown(done.empty() ? "/" : done) + "`");
+    return out;
+}
+
+void RootDir::forget(const std::string &path) const
+{
+    std::string norm = normalize_path(path);
+    if (norm == "/") {
+        dirs_.clear();
+        return;
+    }
+    for (auto it = dirs_.lower_bound(norm); it != dirs_.end();) {
+        if (it->first != norm && !starts_with(it->first, norm + "/"))
+            break;
+        it = dirs_.erase(it);
+    }
 }
 
 UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const
@@ -88,6 +107,7 @@ void RootDir::mount(const std::string &source, const std::string &path, const ch
     if (::mount(source.c_str(), proc_fd(target.get()).c_str(), fstype, flags,
                 data.empty() ? nullptr : data.c_str()) < 0)
         throw sys_error("mount `" + source + "` on `" + shown(path) + "`");
+    forget(path);
 }
 
 void RootDir::bind_read_only(const std::string &source, const std::string &path) const

@@ -70,6 +70,8 @@ TEST_CASE("monitor root: build, pivot and find exactly what was asked for",
     bool have_kvm = path_exists("/dev/kvm");
     bool have_ovmf =
         path_exists("/usr/share/qemu/OVMF.fd") && path_exists("/usr/share/ovmf/OVMF.fd");
+    // libmount is loaded on first use: load it here, where it can be found, not after the pivot.
+    (void)MountInfo::load();
 
     std::string err = run_in_child([&] {
         if (::unshare(CLONE_NEWNS) < 0)
