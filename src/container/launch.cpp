@@ -10,6 +10,7 @@
 #include "oci/guest_resources.hpp"
 #include "container/guest_rootfs.hpp"
 #include "rootfs/elf_libs.hpp"
+#include "rootfs/file_cache.hpp"
 #include "rootfs/initrd_append.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/safe_open.hpp"
@@ -95,24 +96,21 @@ std::string canonical_dir(const std::string &path)
     return out;
 }
 
-// The VMM's libraries, exactly (not all of /usr/lib); for a VMM that dlopens its
-// accelerator modules (vmm.hpp), those and their libraries too.
-void add_libraries(Launch &l)
+// What the loader resolves for the VMM (canonical paths): its libraries, and for a VMM that
+// dlopens its accelerator modules (vmm.hpp) those modules, whose libraries are among `libs`.
+struct VmmLibraries {
+    std::vector<std::string> libs, modules;
+};
+
+VmmLibraries resolve_libraries(const Launch &l)
 {
-    std::vector<std::string> objects = {l.exec.binary};
-    auto libs = rootfs::needed_libraries(objects);
-    if (libs.empty())
-        return;  // static
-    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
-    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
-    // the root as on the host: the loader's, and QEMU's module directory.
-    for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
-        l.root.links.push_back(link);
-    for (auto &lib : libs)
+    VmmLibraries r;
+    r.libs = rootfs::needed_libraries({l.exec.binary});
+    for (auto &lib : r.libs)
         lib = canonical_dir(lib);
     if (l.vmm->dlopens_accel_modules()) {
         std::vector<std::string> dirs;
-        for (const auto &lib : libs)
+        for (const auto &lib : r.libs)
             dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
         std::sort(dirs.begin(), dirs.end());
         dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
@@ -121,26 +119,77 @@ void add_libraries(Launch &l)
             while (const dirent *e = dir ? dir.next() : nullptr)
                 if (starts_with(e->d_name, "accel-") &&
                     std::string_view(e->d_name).ends_with(".so"))
-                    objects.push_back(d + "/" + e->d_name);
+                    r.modules.push_back(d + "/" + e->d_name);
         }
-        std::sort(objects.begin() + 1, objects.end());
-        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
-        libs = rootfs::needed_libraries(objects);
-        for (auto &lib : libs)
+        std::sort(r.modules.begin(), r.modules.end());
+        r.modules.erase(std::unique(r.modules.begin(), r.modules.end()), r.modules.end());
+        for (auto lib :
+             rootfs::module_libraries(rootfs::elf_interpreter(l.exec.binary), r.modules)) {
             lib = canonical_dir(lib);
-        l.root.binds.insert(l.root.binds.end(), objects.begin() + 1, objects.end());
+            if (std::find(r.libs.begin(), r.libs.end(), lib) == r.libs.end())
+                r.libs.push_back(std::move(lib));
+        }
     }
     // glibc itself dlopens libgcc_s for pthread_exit/pthread_cancel (stack unwinding); it is
     // in no DT_NEEDED list.
-    for (const auto &lib : libs) {
+    for (const auto &lib : r.libs) {
         std::string dir = lib.substr(0, lib.rfind('/'));
         if (lib.ends_with("/libc.so.6") && path_exists(dir + "/libgcc_s.so.1") &&
-            std::find(libs.begin(), libs.end(), dir + "/libgcc_s.so.1") == libs.end()) {
-            libs.push_back(dir + "/libgcc_s.so.1");
+            std::find(r.libs.begin(), r.libs.end(), dir + "/libgcc_s.so.1") == r.libs.end()) {
+            r.libs.push_back(dir + "/libgcc_s.so.1");
             break;
         }
     }
-    l.root.binds.insert(l.root.binds.end(), libs.begin(), libs.end());
+    return r;
+}
+
+// What a cached answer depends on (file_cache.hpp): the binary, every object, the directories
+// they were found in (a library or module added there changes its mtime) and the loader's
+// own configuration.
+std::vector<std::string> library_inputs(const Launch &l, const VmmLibraries &r)
+{
+    std::vector<std::string> w = {l.exec.binary, "/etc/ld.so.cache", "/etc/ld.so.preload"};
+    std::vector<std::string> dirs;
+    for (const auto *list : {&r.libs, &r.modules})
+        for (const auto &p : *list) {
+            w.push_back(p);
+            dirs.push_back(p.substr(0, p.rfind('/')));
+            if (list == &r.libs && l.vmm->dlopens_accel_modules())
+                dirs.push_back(dirs.back() + "/qemu");
+        }
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    w.insert(w.end(), dirs.begin(), dirs.end());
+    return w;
+}
+
+// The VMM's libraries, exactly (not all of /usr/lib); for a VMM that dlopens its
+// accelerator modules (vmm.hpp), those and their libraries too. The loader's answer is
+// cached under [runtime] cache_dir (file_cache.hpp): a create of an unchanged VMM does not
+// run the loader.
+void add_libraries(Launch &l)
+{
+    if (rootfs::elf_interpreter(l.exec.binary).empty())
+        return;  // static
+    rootfs::FileCache cache(l.host->runtime.cache_dir,
+                            {"vmm-libraries 1", l.exec.binary,
+                             l.vmm->dlopens_accel_modules() ? "modules" : "no modules"});
+    VmmLibraries r;
+    if (auto hit = cache.load()) {
+        r.libs = std::move((*hit)["libs"]);
+        r.modules = std::move((*hit)["modules"]);
+    }
+    if (r.libs.empty()) {
+        r = resolve_libraries(l);
+        cache.store(library_inputs(l, r), {{"libs", r.libs}, {"modules", r.modules}});
+    }
+    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
+    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
+    // the root as on the host: the loader's, and QEMU's module directory.
+    for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
+        l.root.links.push_back(link);
+    l.root.binds.insert(l.root.binds.end(), r.modules.begin(), r.modules.end());
+    l.root.binds.insert(l.root.binds.end(), r.libs.begin(), r.libs.end());
     // The loader in the root finds libraries outside its default directories through the
     // cache, as on the host.
     if (path_exists("/etc/ld.so.cache"))

@@ -225,6 +225,7 @@ void read_document(const Reader &r, const toml::table &doc, HostConfig &c)
         r.get(*rt, "require_kvm", "runtime.", c.runtime.require_kvm);
         r.get(*rt, "runc_path", "runtime.", c.runtime.runc_path);
         r.get(*rt, "memory_overhead", "runtime.", c.runtime.memory_overhead);
+        r.get_path(*rt, "cache_dir", "runtime.", c.runtime.cache_dir);
         OverheadMode mode;
         if (!parse_overhead_mode(c.runtime.memory_overhead, mode))
             throw r.error(*rt->get("memory_overhead"), "runtime.memory_overhead",
@@ -473,6 +474,7 @@ std::string host_config_to_json(const HostConfig &c)
     put(w, "require_kvm", c.runtime.require_kvm);
     put(w, "runc_path", c.runtime.runc_path);
     put(w, "memory_overhead", c.runtime.memory_overhead);
+    put(w, "cache_dir", c.runtime.cache_dir);
     w.EndObject();
     put(w, "source", c.source);
     w.EndObject();
@@ -535,6 +537,7 @@ HostConfig host_config_from_json(std::string_view json)
         r->get("require_kvm", c.runtime.require_kvm);
         r->get("runc_path", c.runtime.runc_path);
         r->get("memory_overhead", c.runtime.memory_overhead);
+        r->get("cache_dir", c.runtime.cache_dir);
     }
     in.get("source", c.source);
     return c;

@@ -75,6 +75,9 @@ struct HostConfig {
         // Where the VMM's memory_overhead_mib goes: "reserve" (out of the container's limit)
         // or "add" (on top of it, the guest gets the whole limit).
         std::string memory_overhead = "reserve";
+        // Where answers computed from host files are kept (rootfs/file_cache.hpp): the
+        // loader's list of a dynamic VMM's libraries. "" turns the cache off.
+        std::string cache_dir = "/var/cache/urunc";
         bool operator==(const Runtime &) const = default;
     } runtime;
 

@@ -127,4 +127,15 @@ std::vector<std::string> needed_libraries(const std::vector<std::string> &binari
     return out;
 }
 
+std::vector<std::string> module_libraries(const std::string &interp,
+                                          const std::vector<std::string> &modules)
+{
+    std::vector<std::string> out;
+    for (const auto &m : modules)
+        for (auto &l : parse_loader_list(loader_list(interp, m), m))
+            if (std::find(out.begin(), out.end(), l) == out.end())
+                out.push_back(std::move(l));
+    return out;
+}
+
 }  // namespace urunc::rootfs

@@ -22,9 +22,14 @@ std::string elf_interpreter(const std::string &path);
 // skipped). A "not found" line is an Error naming the library.
 std::vector<std::string> parse_loader_list(std::string_view output, const std::string &binary);
 
-// The interpreter and every library of `binary` (empty for a static one). `binaries` may
-// add more objects (e.g. QEMU's accelerator modules, loaded with dlopen): their libraries
-// are included, without duplicates.
+// The interpreter and every library of each binary (none for a static one), without
+// duplicates.
 std::vector<std::string> needed_libraries(const std::vector<std::string> &binaries);
+
+// The libraries of shared objects a binary loads with dlopen (QEMU's accelerator modules),
+// as its loader `interp` resolves them, without duplicates. They have no PT_INTERP of their
+// own, so needed_libraries would skip them.
+std::vector<std::string> module_libraries(const std::string &interp,
+                                          const std::vector<std::string> &modules);
 
 }  // namespace urunc::rootfs

@@ -327,6 +327,46 @@ ck_view_bundle() {
 	ck_expect_word "$id" -m 512M
 }
 
+@test "[runtime] cache_dir: the VMM's libraries found once, found again when a file changes" {
+	local id entry ino
+	# A dynamic VMM: it only starts if its libraries are in the monitor root.
+	cp "$FAKEVMM_DYN" "$MX_T/vmm"
+	sed -i "s|^path = \"$FAKEVMM\"\$|path = \"$MX_T/vmm\"|" "$URUNC_CONFIG"
+	ck_set runtime "cache_dir = \"$MX_T/cache\""
+
+	id=$(mx_id cache1)
+	ck_bundle "$id"
+	mx_run_vmm "$id" "$MX_T/$id"
+	entry=$(grep -lxF "K $MX_T/vmm" "$MX_T"/cache/*)
+	[ "$(wc -l <<<"$entry")" -eq 1 ]
+	grep -q '^V libs /.*/libc\.so\.6$' "$entry"
+	[ "$(stat -c %a "$MX_T/cache")" = 700 ] && [ "$(stat -c %a "$entry")" = 600 ]
+	ino=$(stat -c %i "$entry")
+
+	# Unchanged: the entry answers, it is not written again.
+	id=$(mx_id cache2)
+	ck_bundle "$id"
+	mx_run_vmm "$id" "$MX_T/$id"
+	[ "$(stat -c %i "$entry")" = "$ino" ]
+
+	# A stale answer (libc dropped) with a changed binary: found again, and the VMM starts.
+	sed -i '/libc\.so\.6$/d' "$entry"
+	touch -d '2001-01-01' "$MX_T/vmm"
+	id=$(mx_id cache3)
+	ck_bundle "$id"
+	mx_run_vmm "$id" "$MX_T/$id"
+	grep -q '^V libs /.*/libc\.so\.6$' "$entry"
+
+	# "" turns the cache off: nothing written, here or in the default directory.
+	cp "$FAKEVMM_DYN" "$MX_T/vmm2"
+	sed -i -e "s|^path = \"$MX_T/vmm\"\$|path = \"$MX_T/vmm2\"|" \
+		-e "s|^cache_dir = .*|cache_dir = \"\"|" "$URUNC_CONFIG"
+	id=$(mx_id cache4)
+	ck_bundle "$id"
+	mx_run_vmm "$id" "$MX_T/$id"
+	! grep -rlsF "K $MX_T/vmm2" "$MX_T/cache" /var/cache/urunc
+}
+
 # --- the rest -------------------------------------------------------------------------------
 
 @test "unknown sections and keys are ignored" {

@@ -4,6 +4,7 @@
 // fields, the loader's --list parsing and PT_INTERP.
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/file.hpp"
 #include "linux/device_rules.hpp"
 #include "linux/process_limits.hpp"
 #include "oci/spec.hpp"
@@ -472,4 +473,22 @@ TEST_CASE("libraries: the loader's --list output, PT_INTERP of a binary", "[root
         libc = libc || l.find("/libc.so") != std::string::npos;
     CHECK(libc);
     CHECK(rootfs::needed_libraries({"/bin/busybox"}).empty());
+}
+
+TEST_CASE("libraries: a dlopened module's libraries, though it has no PT_INTERP", "[rootfs][elf]")
+{
+    // QEMU's TCG accelerator module: a shared object whose libraries the VMM's loader resolves.
+    std::string mod = "/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so";
+    if (!urunc::path_exists(mod))
+        return;  // QEMU built without modules: nothing to list
+    CHECK(rootfs::elf_interpreter(mod).empty());
+    CHECK(rootfs::needed_libraries({mod}).empty());  // why module_libraries exists
+    std::string interp = rootfs::elf_interpreter("/bin/sh");
+    auto libs = rootfs::module_libraries(interp, {mod});
+    bool libc = false;
+    for (const auto &l : libs)
+        libc = libc || l.find("/libc.so") != std::string::npos;
+    CHECK(libc);
+    CHECK(rootfs::module_libraries(interp, {}).empty());
+    CHECK_THROWS(rootfs::module_libraries(interp, {"/nonexistent/accel-x.so"}));
 }

@@ -78,6 +78,7 @@ TEST_CASE("host config: empty file gives the defaults", "[oci][hostconfig]")
     CHECK(c.view_shim.urunc_path.empty());
     CHECK_FALSE(c.runtime.require_kvm);
     CHECK(c.runtime.runc_path == "runc");
+    CHECK(c.runtime.cache_dir == "/var/cache/urunc");
 }
 
 TEST_CASE("host config: present keys overlay the defaults", "[oci][hostconfig]")
@@ -224,6 +225,8 @@ TEST_CASE("host config: wrong types and values name file, line and key", "[oci][
          F + "line 2: `runtime.require_kvm`: expected a boolean, got a string"},
         {"[runtime]\nrunc_path = \"./runc\"",
          F + "line 2: `runtime.runc_path`: `./runc` must be a command name or an absolute path"},
+        {"[runtime]\ncache_dir = \"var/cache\"",
+         F + "line 2: `runtime.cache_dir`: `var/cache` must be an absolute path"},
         {"[runtime]\nrunc_path = \"\"",
          F + "line 2: `runtime.runc_path`: `` must be a command name or an absolute path"},
         {"[runtime]\nmemory_overhead = \"subtract\"",
@@ -287,6 +290,7 @@ urunc_path = "/opt/urunc/bin/urunc"
 [runtime]
 runc_path = "crun"
 memory_overhead = "add"
+cache_dir = ""
 )");
     CHECK(c.snapshot_view.views_dir == "/var/run/views");
     CHECK(c.snapshot_view.effective_prefixes() == std::vector<std::string>{"/run/a", "/run/b"});
@@ -295,6 +299,7 @@ memory_overhead = "add"
     CHECK(c.monitors["qemu"].memory_overhead_mib == 0);
     CHECK(c.monitors["extra"].memory_overhead_mib == 128);
     CHECK(c.runtime.memory_overhead == "add");
+    CHECK(c.runtime.cache_dir.empty());  // "" turns the cache off, it is not "absent"
     CHECK(c.log.level == "error");
     std::string json = host_config_to_json(c);
     CHECK(host_config_from_json(json) == c);
