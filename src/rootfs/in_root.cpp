@@ -32,7 +32,7 @@ std::string RootDir::shown(const std::string &path) const
     return join_path(shown_, normalize_path(path));
 }
 
-UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
+int RootDir::dir_fd(const std::string &path, bool create, mode_t mode) const
 {
     int cur = fd_.get();
     std::string done;
@@ -52,9 +52,14 @@ UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
         cur = next.get();
         dirs_.emplace(done, std::move(next));
     }
-    UniqueFd out(::fcntl(cur, F_DUPFD_CLOEXEC, 0));
+    return cur;
+}
+
+UniqueFd RootDir::walk(const std::string &path, bool create, mode_t mode) const
+{
+    UniqueFd out(::fcntl(dir_fd(path, create, mode), F_DUPFD_CLOEXEC, 0));
     if (!out)
-        throw sys_error("dup `" + shown(done.empty() ? "/" : done) + "`");
+        throw sys_error("dup `" + shown(path) + "`");
     return out;
 }
 
@@ -80,9 +85,8 @@ UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const
 void RootDir::make_file(const std::string &path, mode_t mode) const
 {
     auto [parent, name] = split_parent(path);
-    UniqueFd dir = mkdirs(parent);
-    UniqueFd f(
-        ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
+    UniqueFd f(::openat(dir_fd(parent, true, 0755), name.c_str(),
+                        O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
     if (!f)
         throw sys_error("create `" + shown(path) + "`");
 }
@@ -90,11 +94,10 @@ void RootDir::make_file(const std::string &path, mode_t mode) const
 UniqueFd RootDir::open(const std::string &path, int flags) const
 {
     auto [parent, name] = split_parent(path);
-    UniqueFd dir = walk(parent, false, 0);
     if (name.empty())
-        return dir;
-    UniqueFd fd(
-        ::openat(dir.get(), name.c_str(), (flags ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC));
+        return walk(parent, false, 0);
+    UniqueFd fd(::openat(dir_fd(parent, false, 0), name.c_str(),
+                         (flags ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC));
     if (!fd)
         throw sys_error("open `" + shown(path) + "`");
     return fd;
@@ -115,8 +118,41 @@ void RootDir::bind_read_only(const std::string &source, const std::string &path)
     bind(source, path, true);
 }
 
+bool RootDir::bind_detached(const std::string &source, const std::string &path,
+                            bool read_only) const
+{
+    // Once the kernel said it has no new mount API, ask no more in this process.
+    static bool have_api = true;
+    auto [parent, name] = split_parent(path);
+    if (!have_api || name.empty())
+        return false;
+    UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree && errno == ENOSYS)
+        return have_api = false;
+    if (!tree)
+        throw sys_error("mount `" + source + "` on `" + shown(path) + "`");
+    // Only these are set; noexec and the atime flags stay as the source has them.
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0);
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+        if (errno == ENOSYS)
+            return have_api = false;  // 5.2 to 5.11: the detached clone is dropped with its fd
+        throw sys_error("set `" + shown(path) + "` " + (read_only ? "read-only," : "") +
+                        "nodev,nosuid");
+    }
+    if (::move_mount(tree.get(), "", dir_fd(parent, false, 0), name.c_str(),
+                     MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        throw sys_error("mount `" + source + "` on `" + shown(path) + "`");
+    forget(path);
+    return true;
+}
+
 void RootDir::bind(const std::string &source, const std::string &path, bool read_only) const
 {
+    // A detached clone made read-only before it is attached: three syscalls, and the bind is
+    // never visible writable. Kernels before 5.12 take the bind-then-remount below.
+    if (bind_detached(source, path, read_only))
+        return;
     // Not recursive: a mount below `source` would keep its own (maybe dev, suid) flags.
     mount(source, path, nullptr, MS_BIND, "");
     // Reopen: the old fd names the mountpoint underneath, the remount must reach the bind.

@@ -49,7 +49,12 @@ private:
     // Open each component with O_NOFOLLOW (creating it first when asked). Directories
     // already walked to are reused: a monitor root binds some 60 files into a handful of
     // directories, and walking each path again cost ~50 syscalls per file.
-    UniqueFd walk(const std::string &path, bool create, mode_t mode) const;
+    // The fd is borrowed from that cache: valid until the next mount (forget).
+    int dir_fd(const std::string &path, bool create, mode_t mode) const;
+    UniqueFd walk(const std::string &path, bool create, mode_t mode) const;  // a dup of it
+    // bind() through open_tree + mount_setattr + move_mount (not recursive, like MS_BIND);
+    // false when the kernel lacks that API (the caller binds the old way).
+    bool bind_detached(const std::string &source, const std::string &path, bool read_only) const;
     // A mount at `path` hides the directories below it: walk to them again.
     void forget(const std::string &path) const;
 
