@@ -26,6 +26,7 @@ extern ostream clog;
 #endif
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -149,35 +150,63 @@ void add_create_flags(Cli &c, CLI::App *sub)
     sub->add_option("id", co.id, "container id")->required();
 }
 
-void add_verbs(Cli &c)
+// The verbs CLI11 reads (the others go to raw_verb).
+constexpr const char *kCliVerbs[] = {"create", "run",  "start", "state",   "kill",
+                                     "delete", "list", "ps",    "features"};
+
+// Each verb's subcommand, or only `only`'s: building all of CLI11's option objects costs
+// ~0.5 ms, paid by every command (state, kill, delete...), for options the command
+// never sees. "" builds them all (help, a usage error, no verb).
+void add_verbs(Cli &c, const std::string &only)
 {
     CLI::App &app = c.app;
-    c.create = app.add_subcommand("create", "create a container");
-    add_create_flags(c, c.create);
-    c.create->add_flag("-d,--detach", c.detach, "accepted (create always detaches)");
-    c.run = app.add_subcommand("run", "create and start a container");
-    add_create_flags(c, c.run);
-    c.run->add_flag("-d,--detach", c.ro.detach, "do not wait for the container");
-    c.run->add_flag("--keep", c.ro.keep, "do not delete the container when it exits");
-    c.run->add_flag("--no-subreaper", c.no_subreaper, "accepted and ignored");
-    c.start = app.add_subcommand("start", "start a created container");
-    c.start->add_option("id", c.so.id)->required();
-    c.state = app.add_subcommand("state", "print the state of a container");
-    c.state->add_option("id", c.sto.id)->required();
-    c.kill = app.add_subcommand("kill", "send a signal to the container");
-    c.kill->add_flag("-a,--all", c.ko.all, "all processes of the container");
-    c.kill->add_option("id", c.ko.id)->required();
-    c.kill->add_option("signal", c.ko.signal, "signal name or number (default SIGTERM)");
-    c.del = app.add_subcommand("delete", "delete a container");
-    c.del->add_flag("-f,--force", c.dopt.force, "kill it first if running");
-    c.del->add_option("id", c.dopt.id)->required();
-    c.list = app.add_subcommand("list", "list containers");
-    c.list->add_option("-f,--format", c.lo.format, "table or json");
-    c.list->add_flag("-q,--quiet", c.lo.quiet, "ids only");
-    c.ps = app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
-    c.ps->add_option("-f,--format", c.ps_format, "table or json");
-    c.ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
-    c.features = app.add_subcommand("features", "print the runtime's features (JSON)");
+    auto want = [&](const char *verb) { return only.empty() || only == verb; };
+    if (want("create")) {
+        c.create = app.add_subcommand("create", "create a container");
+        add_create_flags(c, c.create);
+        c.create->add_flag("-d,--detach", c.detach, "accepted (create always detaches)");
+    }
+    if (want("run")) {
+        c.run = app.add_subcommand("run", "create and start a container");
+        add_create_flags(c, c.run);
+        c.run->add_flag("-d,--detach", c.ro.detach, "do not wait for the container");
+        c.run->add_flag("--keep", c.ro.keep, "do not delete the container when it exits");
+        c.run->add_flag("--no-subreaper", c.no_subreaper, "accepted and ignored");
+    }
+    if (want("start")) {
+        c.start = app.add_subcommand("start", "start a created container");
+        c.start->add_option("id", c.so.id)->required();
+    }
+    if (want("state")) {
+        c.state = app.add_subcommand("state", "print the state of a container");
+        c.state->add_option("id", c.sto.id)->required();
+    }
+    if (want("kill")) {
+        c.kill = app.add_subcommand("kill", "send a signal to the container");
+        c.kill->add_flag("-a,--all", c.ko.all, "all processes of the container");
+        c.kill->add_option("id", c.ko.id)->required();
+        c.kill->add_option("signal", c.ko.signal, "signal name or number (default SIGTERM)");
+    }
+    if (want("delete")) {
+        c.del = app.add_subcommand("delete", "delete a container");
+        c.del->add_flag("-f,--force", c.dopt.force, "kill it first if running");
+        c.del->add_option("id", c.dopt.id)->required();
+    }
+    if (want("list")) {
+        c.list = app.add_subcommand("list", "list containers");
+        c.list->add_option("-f,--format", c.lo.format, "table or json");
+        c.list->add_flag("-q,--quiet", c.lo.quiet, "ids only");
+    }
+    if (want("ps")) {
+        c.ps =
+            app.add_subcommand("ps", "processes of a container: ps [--format F] ID [ps options]");
+        c.ps->add_option("-f,--format", c.ps_format, "table or json");
+        c.ps->prefix_command();  // as runc: flags stop at the id, the rest goes to ps
+    }
+    if (want("features"))
+        c.features = app.add_subcommand("features", "print the runtime's features (JSON)");
+    if (!only.empty())
+        return;
     // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
     for (const char *verb :
          {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
@@ -217,23 +246,23 @@ int dispatch(Cli &c)
 {
     try {
         container::apply_global_flags(c.g, c.gf);
-        if (*c.create)
+        if (c.create && *c.create)
             return container::create(c.g, c.co);
-        if (*c.run)
+        if (c.run && *c.run)
             return container::run(c.g, c.ro);
-        if (*c.start)
+        if (c.start && *c.start)
             return container::start(c.g, c.so);
-        if (*c.state)
+        if (c.state && *c.state)
             return container::state(c.g, c.sto);
-        if (*c.kill)
+        if (c.kill && *c.kill)
             return container::kill(c.g, c.ko);
-        if (*c.del)
+        if (c.del && *c.del)
             return container::remove(c.g, c.dopt);
-        if (*c.list)
+        if (c.list && *c.list)
             return container::list(c.g, c.lo);
-        if (*c.ps)
+        if (c.ps && *c.ps)
             return container::ps(c.g, container::ps_options(c.ps_format, c.ps->remaining()));
-        if (*c.features)
+        if (c.features && *c.features)
             return container::features();
     } catch (const std::exception &e) {
         log::fatal(e.what());
@@ -247,12 +276,34 @@ int dispatch(Cli &c)
 int main(int argc, char **argv)
 {
     container::ts::invoked();
-    if (oci::is_raw_verb(oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb))
+    std::string verb = oci::scan_command(std::vector<std::string>(argv, argv + argc)).verb;
+    if (oci::is_raw_verb(verb))
         return raw_verb(argc, argv);
+    std::vector<std::string> args = normalise_args(argc, argv);
+    // The verb as runc's flag tables read it: CLI11 gets only that verb's subcommand. Should
+    // CLI11 read the line differently (it refuses it with only that subcommand), the full
+    // command line is parsed again, so errors and help are those of the whole CLI.
+    if (std::find_if(std::begin(kCliVerbs), std::end(kCliVerbs),
+                     [&](const char *v) { return verb == v; }) == std::end(kCliVerbs))
+        verb.clear();
+    if (!verb.empty()) {
+        Cli c;
+        c.g.argv = args;
+        add_global_flags(c);
+        add_verbs(c, verb);
+        bool ok = true;
+        try {
+            c.app.parse(std::vector<std::string>(args.rbegin(), args.rend() - 1));
+        } catch (const CLI::Error &) {
+            ok = false;
+        }
+        if (ok)
+            return dispatch(c);
+    }
     Cli c;
-    c.g.argv = normalise_args(argc, argv);
+    c.g.argv = args;
     add_global_flags(c);
-    add_verbs(c);
+    add_verbs(c, "");
     if (std::optional<int> done = parse(c, c.g.argv))
         return *done;
     return dispatch(c);
