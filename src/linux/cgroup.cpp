@@ -8,7 +8,6 @@
 #include "base/log.hpp"
 #include "base/path.hpp"
 #include "base/strings.hpp"
-#include "rootfs/mountinfo.hpp"
 #include "linux/device_rules.hpp"
 
 #include <dirent.h>
@@ -40,29 +39,28 @@ struct ProcCgroup {
     std::string path;
 };
 
-std::vector<Hierarchy> mounted_hierarchies()
+// A path field of mountinfo: the kernel escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(std::string_view field)
 {
-    // Mount flags that show up in a v1 cgroup's super options but are not controllers.
-    static const std::set<std::string> not_controllers = {
-        "rw",  "ro",   "noprefix",    "clone_children", "xattr", "cpuset_v2_mode",
-        "all", "none", "favordynmods"};
-    std::vector<Hierarchy> out;
-    std::set<std::pair<unsigned, unsigned>> seen_devices;  // bind-mounted twice counts once
-    const auto table = rootfs::MountInfo::load("/proc/self/mountinfo");
-    for (const auto &m : table.entries()) {
-        if ((m.fstype != "cgroup" && m.fstype != "cgroup2") ||
-            !seen_devices.insert({m.major, m.minor}).second)
-            continue;
-        Hierarchy h{m.mountpoint, m.root, m.fstype == "cgroup2", {}};
-        if (!h.v2) {
-            for (auto &opt : split(m.super_options, ','))
-                if (!not_controllers.count(opt) &&
-                    (opt.find('=') == std::string::npos || starts_with(opt, "name=")))
-                    h.controllers.insert(opt);
+    std::string out;
+    for (size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' &&
+            field[i + 1] <= '3' && field[i + 2] >= '0' && field[i + 2] <= '7' &&
+            field[i + 3] >= '0' && field[i + 3] <= '7') {
+            out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                                     (field[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += field[i];
         }
-        out.push_back(std::move(h));
     }
     return out;
+}
+
+std::vector<Hierarchy> mounted_hierarchies()
+{
+    const std::string file = "/proc/self/mountinfo";
+    return cgroup_mounts(read_file(file), file);
 }
 
 std::vector<ProcCgroup> read_proc_cgroup(const std::string &file)
@@ -540,6 +538,45 @@ Cgroup cgroup_from_json(std::string_view json)
     cg.dirs = list("dirs");
     cg.all_dirs = list("all_dirs");
     return cg;
+}
+
+std::vector<CgroupMount> cgroup_mounts(std::string_view mountinfo, const std::string &name)
+{
+    // Mount flags that show up in a v1 cgroup's super options but are not controllers.
+    static const std::set<std::string> not_controllers = {
+        "rw",  "ro",   "noprefix",    "clone_children", "xattr", "cpuset_v2_mode",
+        "all", "none", "favordynmods"};
+    std::vector<CgroupMount> out;
+    std::set<std::string> seen_devices;  // "major:minor": bind-mounted twice counts once
+    size_t number = 0;
+    for (const auto &line : split(mountinfo, '\n')) {
+        ++number;
+        // "36 35 0:31 / /sys/fs/cgroup/cpu rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct"
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos)
+            continue;
+        auto after = split(std::string_view(line).substr(dash + 3), ' ');
+        if (after.empty() || (after[0] != "cgroup" && after[0] != "cgroup2"))
+            continue;
+        auto before = split(std::string_view(line).substr(0, dash), ' ');
+        if (before.size() < 6 || after.size() < 3)
+            throw Error("parse `" + name + "`: line " + std::to_string(number) + " is malformed",
+                        EINVAL);
+        if (!seen_devices.insert(before[2]).second)
+            continue;
+        CgroupMount h{unescape_mountinfo(before[4]),
+                      unescape_mountinfo(before[3]),
+                      after[0] == "cgroup2",
+                      {}};
+        if (!h.v2) {
+            for (auto &opt : split(after[2], ','))
+                if (!opt.empty() && !not_controllers.count(opt) &&
+                    (opt.find('=') == std::string::npos || starts_with(opt, "name=")))
+                    h.controllers.insert(opt);
+        }
+        out.push_back(std::move(h));
+    }
+    return out;
 }
 
 }  // namespace urunc::linux

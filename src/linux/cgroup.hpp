@@ -52,6 +52,13 @@ struct CgroupMount {
     std::set<std::string> controllers;  // v1: "cpu", "memory", "name=systemd", ...
 };
 
+// The cgroup hierarchies mounted per a mountinfo text (proc(5) format), each once (a
+// hierarchy bound at two places counts at the first). Only the cgroup lines are read, by
+// hand: every create needs this, and libmount (with libblkid, libselinux and libpcre2,
+// which it brings) would cost it ~1 MiB of resident pages and their loading. A cgroup line
+// without its fields is an Error naming `name`.
+std::vector<CgroupMount> cgroup_mounts(std::string_view mountinfo, const std::string &name);
+
 // Make the cgroup in every mounted hierarchy, apply the resources where their controller is
 // (an asked limit no hierarchy can apply is an error, as in runc), then move `pid` in.
 // A pre-existing cgroup that holds processes is refused. On failure everything created is

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
+#include "rootfs/mountinfo.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -468,4 +469,53 @@ TEST_CASE("cgroup2 on this host's unified hierarchy: limits where its controller
     child.stop();
     CHECK(remove_cgroup(guard.cg) == "");
     CHECK_FALSE(path_exists(dir));
+}
+
+TEST_CASE("cgroup mounts: read from mountinfo's cgroup lines", "[cgroup]")
+{
+    const std::string text =
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        "30 22 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
+        "31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+        "32 30 0:28 / /sys/fs/cgroup/systemd rw shared:11 master:3 - cgroup cgroup "
+        "rw,xattr,name=systemd\n"
+        "33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw shared:12 - cgroup cgroup rw,cpu,cpuacct\n"
+        "34 30 0:30 /sub /sys/fs/cgroup/my\\040mem rw - cgroup cgroup rw,memory,clone_children\n"
+        "35 22 0:29 / /mnt/cpu-again rw - cgroup cgroup rw,cpu,cpuacct\n"  // same hierarchy
+        "36 22 0:31 / /mnt/pids rw - cgroup none rw,pids,release_agent=/x\n";
+    auto m = cgroup_mounts(text, "mi");
+    REQUIRE(m.size() == 5);
+    CHECK(m[0].mountpoint == "/sys/fs/cgroup/unified");
+    CHECK(m[0].v2);
+    CHECK(m[0].controllers.empty());
+    CHECK(m[1].controllers == std::set<std::string>{"name=systemd"});
+    CHECK(m[2].mountpoint == "/sys/fs/cgroup/cpu,cpuacct");
+    CHECK(m[2].controllers == std::set<std::string>{"cpu", "cpuacct"});
+    CHECK(m[3].mountpoint == "/sys/fs/cgroup/my mem");  // \040 unescaped
+    CHECK(m[3].root == "/sub");
+    CHECK(m[3].controllers == std::set<std::string>{"memory"});
+    CHECK(m[4].controllers == std::set<std::string>{"pids"});  // key=value options are not
+    CHECK_FALSE(m[4].v2);
+
+    CHECK(cgroup_mounts("", "mi").empty());
+    CHECK_THROWS_WITH(cgroup_mounts("1 2 0:3 / - cgroup cgroup rw,cpu\n", "mi"),
+                      "parse `mi`: line 1 is malformed");
+}
+
+TEST_CASE("cgroup mounts: this host's, as libmount reads them", "[cgroup]")
+{
+    const std::string file = "/proc/self/mountinfo";
+    auto ours = cgroup_mounts(read_file(file), file);
+    std::vector<std::pair<std::string, std::string>> expected;  // mountpoint, root
+    std::set<std::pair<unsigned, unsigned>> seen;
+    const auto table = rootfs::MountInfo::load(file);
+    for (const auto &e : table.entries())
+        if ((e.fstype == "cgroup" || e.fstype == "cgroup2") &&
+            seen.insert({e.major, e.minor}).second)
+            expected.emplace_back(e.mountpoint, e.root);
+    REQUIRE(ours.size() == expected.size());
+    for (size_t i = 0; i < ours.size(); ++i) {
+        CHECK(ours[i].mountpoint == expected[i].first);
+        CHECK(ours[i].root == expected[i].second);
+    }
 }
