@@ -38,6 +38,26 @@ teardown() { it_teardown; }
 	! grep -q '_ZNSt8ios_base4InitC[12]Ev' <<<"$output"
 }
 
+@test "every verb of a unikernel without block rootfs or view loads libc only (LD_DEBUG=files)" {
+	local id objs
+	id=$(new_id libs)
+	mk_bundle "$T/$id"
+	# loaded <verb args...>: run it with the loader's trace; the objects it opened, one line.
+	loaded() {
+		rm -f "$T"/ld.*
+		LD_DEBUG=files LD_DEBUG_OUTPUT=$T/ld "$URUNC" --root "$ROOT" "$@" >/dev/null 2>&1 </dev/null
+		# Only urunc's own trace: the init it forks writes one too, under its own pid.
+		objs=$(cat "$T"/ld.* | sed -n 's/.*file=\([^ ]*\) \[0\];  needed by.*/\1/p; s/.*file=\([^ ]*\) \[0\];  dynamically loaded.*/\1/p' | sort -u | tr '\n' ' ')
+		[ "$objs" = "libc.so.6 " ] || { echo "$*: loaded $objs"; return 1; }
+	}
+	loaded create --bundle "$T/$id" --pid-file "$T/$id.pid" "$id"
+	loaded state "$id"
+	loaded start "$id"
+	loaded kill "$id" KILL
+	loaded delete -f "$id"
+	nothing_left "$id" "$(cat "$T/$id.pid")"
+}
+
 @test "features: valid JSON with ociVersionMin/Max, the six hooks and linux.namespaces; nothing on stderr" {
 	"$URUNC" features >"$T/f.json" 2>"$T/f.err"
 	[ ! -s "$T/f.err" ]
