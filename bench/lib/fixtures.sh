@@ -44,6 +44,11 @@ setup_common() {
 	jq '.process.args = ["/bin/true"] | .process.terminal = false
 	    | .linux.namespaces = [{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}]' \
 		"$T/rb/config.json" >"$T/rb/c" && mv "$T/rb/c" "$T/rb/config.json"
+	# rs: the same, running `sleep 300` (state and kill of a running container, section 2b).
+	cp -a "$T/rb" "$T/rs"
+	ln -s busybox "$T/rs/rootfs/bin/sleep"
+	jq '.process.args = ["/bin/sleep", "300"]' "$T/rs/config.json" >"$T/rs/c" &&
+		mv "$T/rs/c" "$T/rs/config.json"
 }
 
 # Kernel-size fixtures: one ext4 image holding kernel-<S> (the test kernel padded

@@ -75,6 +75,49 @@ m_cycle() {
 	target "full cycle p50 vs runc (same run)" "$u ms = $(ratio "$u" "$g")x runc ($g ms)" "<= 0.2x" \
 		"$(fcmp "$u" "<=" "$(scale "$g" 0.2)")"
 	m_cycle_vs_crun
+	m_verbs
+}
+
+# 2b: state and kill of a running container against crun's: urunc's fake VMM waits, crun's
+# container runs busybox `sleep 300`; create, start, state, kill KILL, delete --force,
+# interleaved in rounds like the cycle.
+verbs_block() {
+	local rt=$1 first=$2 n=$3 root bundle bin wrap=()
+	case $rt in
+	urunc) root=$R_URUNC bundle=$T/fb bin=$URUNC ;;
+	crun) root=$R_CRUN bundle=$T/rs bin=crun wrap=(in_crun_ns) ;;
+	esac
+	local id="$PREFIX-v$rt-%i"
+	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/verbs-$rt.err" -- \
+		@out=/dev/null "$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
+		"$bin" --root "$root" start "$id" ::: \
+		@out=/dev/null "$bin" --root "$root" state "$id" ::: \
+		@always "$bin" --root "$root" kill "$id" KILL ::: \
+		@always "$bin" --root "$root" delete --force "$id" >>"$T/raw/verbs-$rt.txt"
+}
+
+m_verbs() {
+	local r rt fn S="2b. state and kill of a running container" u c verb st
+	log "2b: state and kill of a running container, urunc vs crun ($RUNS runs each)"
+	for ((r = 0; r < ROUNDS; r++)); do
+		read -r first n < <(round_range "$r")
+		[ "$n" -gt 0 ] || continue
+		for rt in urunc crun; do
+			verbs_block "$rt" "$first" "$n"
+		done
+	done
+	for rt in urunc crun; do
+		fn=$T/raw/verbs-$rt.txt
+		step_ms "$fn" 2 "$WARMUP" | result "$S" "$rt: state" ms "failed runs: $(failures "$fn" 0 1 2 3 4)"
+		step_ms "$fn" 3 "$WARMUP" | result "$S" "$rt: kill KILL" ms ""
+	done
+	for st in 2:state 3:kill; do
+		verb=${st#*:}
+		u=$(p50_of "$S" "urunc: ${verb/kill/kill KILL}")
+		c=$(p50_of "$S" "crun: ${verb/kill/kill KILL}")
+		target "$verb p50 vs crun's (same run, running container)" "$u ms = $(ratio "$u" "$c")x crun ($c ms)" \
+			"<= 0.5x" "$(fcmp "$u" "<=" "$(scale "$c" 0.5)")"
+	done
 }
 
 # Targets against crun's own verbs of the same run: create -> VMM against crun's create +
