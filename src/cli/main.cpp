@@ -26,7 +26,6 @@ extern ostream clog;
 #endif
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -150,17 +149,19 @@ void add_create_flags(Cli &c, CLI::App *sub)
     sub->add_option("id", co.id, "container id")->required();
 }
 
-// The verbs CLI11 reads (the others go to raw_verb).
-constexpr const char *kCliVerbs[] = {"create", "run",  "start", "state",   "kill",
-                                     "delete", "list", "ps",    "features"};
-
 // Each verb's subcommand, or only `only`'s: building all of CLI11's option objects costs
 // ~0.5 ms, paid by every command (state, kill, delete...), for options the command
-// never sees. "" builds them all (help, a usage error, no verb).
-void add_verbs(Cli &c, const std::string &only)
+// never sees. "" builds them all (help, a usage error, no verb). False when `only` is not
+// a verb CLI11 reads (nothing was added).
+bool add_verbs(Cli &c, const std::string &only)
 {
     CLI::App &app = c.app;
-    auto want = [&](const char *verb) { return only.empty() || only == verb; };
+    bool added = false;
+    auto want = [&](const char *verb) {
+        bool w = only.empty() || only == verb;
+        added = added || w;
+        return w;
+    };
     if (want("create")) {
         c.create = app.add_subcommand("create", "create a container");
         add_create_flags(c, c.create);
@@ -206,7 +207,7 @@ void add_verbs(Cli &c, const std::string &only)
     if (want("features"))
         c.features = app.add_subcommand("features", "print the runtime's features (JSON)");
     if (!only.empty())
-        return;
+        return added;
     // Listed for --help; main() hands them to raw_verb() before CLI11 parses anything.
     for (const char *verb :
          {"exec", "pause", "resume", "update", "checkpoint", "restore", "events", "spec"}) {
@@ -215,15 +216,29 @@ void add_verbs(Cli &c, const std::string &only)
         u->allow_extras();
         u->prefix_command();
     }
+    return true;
+}
+
+// A Cli for `args` with the global flags and add_verbs(c, only); false as add_verbs says.
+bool make_cli(Cli &c, const std::vector<std::string> &args, const std::string &only)
+{
+    c.g.argv = args;
+    add_global_flags(c);
+    return add_verbs(c, only);
+}
+
+// argv without argv[0], reversed: what CLI11's parse takes.
+std::vector<std::string> parse_order(const std::vector<std::string> &args)
+{
+    return {args.rbegin(), args.rend() - 1};
 }
 
 // Parses the arguments. An exit status when that is all there is to do (version, help,
 // a usage error).
 std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
 {
-    std::vector<std::string> rev(args.rbegin(), args.rend() - 1);
     try {
-        c.app.parse(rev);
+        c.app.parse(parse_order(args));
     } catch (const CLI::CallForVersion &) {
         std::fputs(container::version_text().c_str(), stdout);
         return 0;
@@ -244,25 +259,27 @@ std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
 // The verb given, called with its options.
 int dispatch(Cli &c)
 {
+    // Only the given verb's subcommand may exist (add_verbs).
+    auto given = [](const CLI::App *sub) { return sub && sub->parsed(); };
     try {
         container::apply_global_flags(c.g, c.gf);
-        if (c.create && *c.create)
+        if (given(c.create))
             return container::create(c.g, c.co);
-        if (c.run && *c.run)
+        if (given(c.run))
             return container::run(c.g, c.ro);
-        if (c.start && *c.start)
+        if (given(c.start))
             return container::start(c.g, c.so);
-        if (c.state && *c.state)
+        if (given(c.state))
             return container::state(c.g, c.sto);
-        if (c.kill && *c.kill)
+        if (given(c.kill))
             return container::kill(c.g, c.ko);
-        if (c.del && *c.del)
+        if (given(c.del))
             return container::remove(c.g, c.dopt);
-        if (c.list && *c.list)
+        if (given(c.list))
             return container::list(c.g, c.lo);
-        if (c.ps && *c.ps)
+        if (given(c.ps))
             return container::ps(c.g, container::ps_options(c.ps_format, c.ps->remaining()));
-        if (c.features && *c.features)
+        if (given(c.features))
             return container::features();
     } catch (const std::exception &e) {
         log::fatal(e.what());
@@ -283,17 +300,12 @@ int main(int argc, char **argv)
     // The verb as runc's flag tables read it: CLI11 gets only that verb's subcommand. Should
     // CLI11 read the line differently (it refuses it with only that subcommand), the full
     // command line is parsed again, so errors and help are those of the whole CLI.
-    if (std::find_if(std::begin(kCliVerbs), std::end(kCliVerbs),
-                     [&](const char *v) { return verb == v; }) == std::end(kCliVerbs))
-        verb.clear();
     if (!verb.empty()) {
         Cli c;
-        c.g.argv = args;
-        add_global_flags(c);
-        add_verbs(c, verb);
-        bool ok = true;
+        bool ok = make_cli(c, args, verb);
         try {
-            c.app.parse(std::vector<std::string>(args.rbegin(), args.rend() - 1));
+            if (ok)
+                c.app.parse(parse_order(args));
         } catch (const CLI::Error &) {
             ok = false;
         }
@@ -301,9 +313,7 @@ int main(int argc, char **argv)
             return dispatch(c);
     }
     Cli c;
-    c.g.argv = args;
-    add_global_flags(c);
-    add_verbs(c, "");
+    make_cli(c, args, "");
     if (std::optional<int> done = parse(c, c.g.argv))
         return *done;
     return dispatch(c);

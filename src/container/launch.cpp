@@ -97,19 +97,20 @@ std::string canonical_dir(const std::string &path)
 }
 
 // What the loader resolves for the VMM (canonical paths): its libraries, and for a VMM that
-// dlopens its accelerator modules (vmm.hpp) those modules, whose libraries are among `libs`.
+// dlopens its accelerator modules (vmm.hpp) those modules, whose libraries are among `libs`,
+// and the directories searched for them (not cached: what a cached answer depends on).
 struct VmmLibraries {
-    std::vector<std::string> libs, modules;
+    std::vector<std::string> libs, modules, module_dirs;
 };
 
-VmmLibraries resolve_libraries(const Launch &l)
+VmmLibraries resolve_libraries(const Launch &l, const std::string &interp)
 {
     VmmLibraries r;
     r.libs = rootfs::needed_libraries({l.exec.binary});
     for (auto &lib : r.libs)
         lib = canonical_dir(lib);
     if (l.vmm->dlopens_accel_modules()) {
-        std::vector<std::string> dirs;
+        auto &dirs = r.module_dirs;
         for (const auto &lib : r.libs)
             dirs.push_back(lib.substr(0, lib.rfind('/')) + "/qemu");
         std::sort(dirs.begin(), dirs.end());
@@ -123,8 +124,7 @@ VmmLibraries resolve_libraries(const Launch &l)
         }
         std::sort(r.modules.begin(), r.modules.end());
         r.modules.erase(std::unique(r.modules.begin(), r.modules.end()), r.modules.end());
-        for (auto lib :
-             rootfs::module_libraries(rootfs::elf_interpreter(l.exec.binary), r.modules)) {
+        for (auto lib : rootfs::module_libraries(interp, r.modules)) {
             lib = canonical_dir(lib);
             if (std::find(r.libs.begin(), r.libs.end(), lib) == r.libs.end())
                 r.libs.push_back(std::move(lib));
@@ -149,13 +149,11 @@ VmmLibraries resolve_libraries(const Launch &l)
 std::vector<std::string> library_inputs(const Launch &l, const VmmLibraries &r)
 {
     std::vector<std::string> w = {l.exec.binary, "/etc/ld.so.cache", "/etc/ld.so.preload"};
-    std::vector<std::string> dirs;
+    std::vector<std::string> dirs = r.module_dirs;
     for (const auto *list : {&r.libs, &r.modules})
         for (const auto &p : *list) {
             w.push_back(p);
             dirs.push_back(p.substr(0, p.rfind('/')));
-            if (list == &r.libs && l.vmm->dlopens_accel_modules())
-                dirs.push_back(dirs.back() + "/qemu");
         }
     std::sort(dirs.begin(), dirs.end());
     dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
@@ -169,7 +167,8 @@ std::vector<std::string> library_inputs(const Launch &l, const VmmLibraries &r)
 // run the loader.
 void add_libraries(Launch &l)
 {
-    if (rootfs::elf_interpreter(l.exec.binary).empty())
+    std::string interp = rootfs::elf_interpreter(l.exec.binary);
+    if (interp.empty())
         return;  // static
     rootfs::FileCache cache(l.host->runtime.cache_dir,
                             {"vmm-libraries 1", l.exec.binary,
@@ -180,7 +179,7 @@ void add_libraries(Launch &l)
         r.modules = std::move((*hit)["modules"]);
     }
     if (r.libs.empty()) {
-        r = resolve_libraries(l);
+        r = resolve_libraries(l, interp);
         cache.store(library_inputs(l, r), {{"libs", r.libs}, {"modules", r.modules}});
     }
     // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
