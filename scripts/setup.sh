@@ -10,7 +10,7 @@ pkgs=(
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   gcc-multilib busybox-static e2fsprogs cpio util-linux iproute2 kmod procps curl
   qemu-system-x86 qemu-utils
-  bats jq
+  bats jq strace
   runc crun containerd docker.io
   # the client e2e tests with a network: ctr run --cni and podman (CNI backend, conmon)
   podman conmon containernetworking-plugins

@@ -214,7 +214,7 @@ sr_no_virtiofsd() {
 	me_has_line "$id" "SRINIT: mounted fs0 (virtiofs, rw) as root, exec /app.sh"
 	me_has_line "$id" "SRAPP: wrote /urunc-guest.txt"
 	[ "$(cat "$b/rootfs/urunc-guest.txt")" = "written by the guest" ]
-	! kill -0 "$vfsd" 2>/dev/null
+	! kill -0 "$vfsd" 2>/dev/null || { echo "virtiofsd $vfsd still runs"; false; }
 	sr_nothing_left "$id"
 	sr_no_virtiofsd
 }
