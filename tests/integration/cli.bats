@@ -65,8 +65,10 @@ teardown() { it_teardown; }
 	done
 	nothing_left "$id" "$(cat "$T/$id.pid")"
 	# The check can fail: a snapshot view is checked against the mount table, read with
-	# libmount, which is opened then (the create is refused: the view is not allowed here).
+	# libmount, which is opened then (the create is refused: the allowed directory is not
+	# a mount).
 	mkdir -p "$T/view"
+	printf '[snapshot_view]\nviews_dir = "%s"\n' "$T" >>"$URUNC_CONFIG"
 	jq --arg v "$T/view" '.annotations["com.urunc.unikernel.snapshotView"] = $v' \
 		"$T/$id/config.json" >"$T/c.json" && mv "$T/c.json" "$T/$id/config.json"
 	opened create --bundle "$T/$id" "$id"
