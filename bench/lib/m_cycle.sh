@@ -23,15 +23,35 @@ in_crun_ns() {
 		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"
 }
 
-cycle_block() {
-	local rt=$1 first=$2 n=$3 root bundle wrap=()
-	case $rt in
-	urunc) root=$R_URUNC bundle=$T/fx ;;
-	runc) root=$R_RUNC bundle=$T/rb ;;
-	crun) root=$R_CRUN bundle=$T/rb wrap=(in_crun_ns) ;;
+# runtime_of RT: sets bin, root and wrap (the command prefix it runs under) for runtime RT.
+runtime_of() {
+	bin=$1 wrap=()
+	case $1 in
+	urunc) bin=$URUNC root=$R_URUNC ;;
+	runc) root=$R_RUNC ;;
+	crun) root=$R_CRUN wrap=(in_crun_ns) ;;
 	esac
-	local bin=$rt id="$PREFIX-y$rt-%i"
-	[ "$rt" = urunc ] && bin=$URUNC
+}
+
+# interleaved BLOCK RT...: BLOCK RT FIRST N for each runtime, round after round, so a burst
+# of load from other users of the machine hits every runtime alike.
+interleaved() {
+	local block=$1 r rt first n
+	shift
+	for ((r = 0; r < ROUNDS; r++)); do
+		read -r first n < <(round_range "$r")
+		[ "$n" -gt 0 ] || continue
+		for rt in "$@"; do
+			"$block" "$rt" "$first" "$n"
+		done
+	done
+}
+
+cycle_block() {
+	local rt=$1 first=$2 n=$3 bin root wrap bundle=$T/rb
+	runtime_of "$rt"
+	[ "$rt" = urunc ] && bundle=$T/fx
+	local id="$PREFIX-y$rt-%i"
 	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/cycle-$rt.err" -- \
 		"$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
 		"$bin" --root "$root" start "$id" ::: \
@@ -39,15 +59,9 @@ cycle_block() {
 }
 
 m_cycle() {
-	local r rt fn S="2. Full cycle create+start+delete"
+	local rt fn S="2. Full cycle create+start+delete"
 	log "2: full cycle, urunc vs runc vs crun ($RUNS runs each, $ROUNDS interleaved rounds)"
-	for ((r = 0; r < ROUNDS; r++)); do
-		read -r first n < <(round_range "$r")
-		[ "$n" -gt 0 ] || continue
-		for rt in urunc runc crun; do
-			cycle_block "$rt" "$first" "$n"
-		done
-	done
+	interleaved cycle_block urunc runc crun
 	for rt in urunc runc crun; do
 		fn=$T/raw/cycle-$rt.txt
 		span_ms "$fn" 0 2 "$WARMUP" | result "$S" "$rt: create+start+delete" ms "failed runs: $(failures "$fn" 0 1 2)"
@@ -82,11 +96,9 @@ m_cycle() {
 # container runs busybox `sleep 300`; create, start, state, kill KILL, delete --force,
 # interleaved in rounds like the cycle.
 verbs_block() {
-	local rt=$1 first=$2 n=$3 root bundle bin wrap=()
-	case $rt in
-	urunc) root=$R_URUNC bundle=$T/fb bin=$URUNC ;;
-	crun) root=$R_CRUN bundle=$T/rs bin=crun wrap=(in_crun_ns) ;;
-	esac
+	local rt=$1 first=$2 n=$3 bin root wrap bundle=$T/rs
+	runtime_of "$rt"
+	[ "$rt" = urunc ] && bundle=$T/fb
 	local id="$PREFIX-v$rt-%i"
 	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/verbs-$rt.err" -- \
 		@out=/dev/null "$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
@@ -97,25 +109,18 @@ verbs_block() {
 }
 
 m_verbs() {
-	local r rt fn S="2b. state and kill of a running container" u c verb st
+	local rt fn S="2b. state and kill of a running container" u c name
 	log "2b: state and kill of a running container, urunc vs crun ($RUNS runs each)"
-	for ((r = 0; r < ROUNDS; r++)); do
-		read -r first n < <(round_range "$r")
-		[ "$n" -gt 0 ] || continue
-		for rt in urunc crun; do
-			verbs_block "$rt" "$first" "$n"
-		done
-	done
+	interleaved verbs_block urunc crun
 	for rt in urunc crun; do
 		fn=$T/raw/verbs-$rt.txt
 		step_ms "$fn" 2 "$WARMUP" | result "$S" "$rt: state" ms "failed runs: $(failures "$fn" 0 1 2 3 4)"
 		step_ms "$fn" 3 "$WARMUP" | result "$S" "$rt: kill KILL" ms ""
 	done
-	for st in 2:state 3:kill; do
-		verb=${st#*:}
-		u=$(p50_of "$S" "urunc: ${verb/kill/kill KILL}")
-		c=$(p50_of "$S" "crun: ${verb/kill/kill KILL}")
-		target "$verb p50 vs crun's (same run, running container)" "$u ms = $(ratio "$u" "$c")x crun ($c ms)" \
+	for name in state "kill KILL"; do
+		u=$(p50_of "$S" "urunc: $name")
+		c=$(p50_of "$S" "crun: $name")
+		target "${name%% *} p50 vs crun's (same run, running container)" "$u ms = $(ratio "$u" "$c")x crun ($c ms)" \
 			"<= 0.5x" "$(fcmp "$u" "<=" "$(scale "$c" 0.5)")"
 	done
 }

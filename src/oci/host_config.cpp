@@ -348,12 +348,13 @@ HostConfig load_host_config()
     // Checked without an exception: the usual host has no file, and every command asks (a
     // first throw loads the unwinder's tables: ~0.1 ms and their pages in every verb).
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd && errno == ENOENT)
-        return HostConfig{};  // no file: built-in defaults, as documented
+    if (!fd) {
+        if (errno == ENOENT)
+            return HostConfig{};  // no file: built-in defaults, as documented
+        throw wrap("config", sys_error("open `" + path + "`"));
+    }
     std::string text;
     try {
-        if (!fd)
-            throw sys_error("open `" + path + "`");
         text = read_fd(fd.get(), path);
     } catch (const Error &e) {
         throw wrap("config", e);
