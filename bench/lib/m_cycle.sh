@@ -23,9 +23,11 @@ in_crun_ns() {
 		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"
 }
 
-# runtime_of RT: sets bin, root and wrap (the command prefix it runs under) for runtime RT.
+# runtime_of RT URUNC_BUNDLE OTHER_BUNDLE: sets bin, root, wrap (the command prefix it runs
+# under) and bundle (urunc's or the one runc and crun share) for runtime RT.
 runtime_of() {
-	bin=$1 wrap=()
+	bin=$1 wrap=() bundle=$3
+	[ "$1" = urunc ] && bundle=$2
 	case $1 in
 	urunc) bin=$URUNC root=$R_URUNC ;;
 	runc) root=$R_RUNC ;;
@@ -48,10 +50,8 @@ interleaved() {
 }
 
 cycle_block() {
-	local rt=$1 first=$2 n=$3 bin root wrap bundle=$T/rb
-	runtime_of "$rt"
-	[ "$rt" = urunc ] && bundle=$T/fx
-	local id="$PREFIX-y$rt-%i"
+	local rt=$1 first=$2 n=$3 bin root wrap bundle id="$PREFIX-y$1-%i"
+	runtime_of "$rt" "$T/fx" "$T/rb"
 	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/cycle-$rt.err" -- \
 		"$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
 		"$bin" --root "$root" start "$id" ::: \
@@ -96,10 +96,8 @@ m_cycle() {
 # container runs busybox `sleep 300`; create, start, state, kill KILL, delete --force,
 # interleaved in rounds like the cycle.
 verbs_block() {
-	local rt=$1 first=$2 n=$3 bin root wrap bundle=$T/rs
-	runtime_of "$rt"
-	[ "$rt" = urunc ] && bundle=$T/fb
-	local id="$PREFIX-v$rt-%i"
+	local rt=$1 first=$2 n=$3 bin root wrap bundle id="$PREFIX-v$1-%i"
+	runtime_of "$rt" "$T/fb" "$T/rs"
 	"${wrap[@]}" "$STEPRUN" -s "$first" -n "$n" -o "$T/raw/verbs-$rt.err" -- \
 		@out=/dev/null "$bin" --root "$root" create --bundle "$bundle" "$id" ::: \
 		"$bin" --root "$root" start "$id" ::: \
