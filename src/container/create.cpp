@@ -391,10 +391,11 @@ void unmount_block_rootfs(const std::string &id, const Launch &l,
 }
 
 // The init has its namespaces: the prestart and createRuntime hooks run, then it goes on
-// until it is parked on the exec fifo.
-void run_create_hooks(int sock, const Spec &spec, const State &st)
+// until it is parked on the exec fifo. Early, the first go went out right after clone.
+void run_create_hooks(int sock, const Spec &spec, const State &st, bool early)
 {
-    send_go(sock);
+    if (!early)
+        send_go(sock);
     expect(sock, proto::Stage::ns_ready);
     ts::mark(ts::Step::cr_received_pids);
 
@@ -473,16 +474,22 @@ Created create_container(const Globals &g, const CreateOptions &o)
     make_monitor_root_dir(l);
     InitChannels ch = open_init_channels(dir, spec);
     InitArgs args = init_args(l, ch, spec, new_uts, st);
+    // Nothing for the init to wait for but its cgroups: it builds the monitor root's mounts
+    // while we place it (both take milliseconds, mostly in the kernel).
+    args.early =
+        spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
     open_block_devices(l);
     child = clone_init(spec, flags, args);
     ch.child_sock.reset();
     ch.pty.slave.reset();
     out.pid = child;
+    if (args.early)
+        send_go(ch.parent_sock.get());
 
     cgroup = place_init_in_cgroup(child, spec, g, o, l);
     record_init(dir, st, child, *cgroup);
     unmount_block_rootfs(o.id, l, unmounted);
-    run_create_hooks(ch.parent_sock.get(), spec, st);
+    run_create_hooks(ch.parent_sock.get(), spec, st, args.early);
     hand_over_console(spec, o, ch.pty, out);
     record_created(dir, st, o, child);
     ts::mark(ts::Step::cr_terminated);

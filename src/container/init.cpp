@@ -25,7 +25,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace urunc::container {
 using oci::Namespace;
@@ -85,9 +88,21 @@ void join_namespaces(const Spec &s)
     // never modified: we take a private copy of it.
     if (::unshare(CLONE_NEWNS) < 0)
         throw sys_error("unshare mount namespace");
+}
+
+// A new cgroup namespace is rooted where the process is: only once create placed it.
+void unshare_cgroup_namespace(const Spec &s)
+{
     if (const Namespace *c = s.find_namespace("cgroup"); c && c->path.empty())
         if (::unshare(CLONE_NEWCGROUP) < 0)
             throw sys_error("unshare cgroup namespace");
+}
+
+void set_hostname(const InitArgs &a)
+{
+    const std::string &name = a.launch->spec.hostname;
+    if (a.new_uts && !name.empty() && ::sethostname(name.data(), name.size()) < 0)
+        throw sys_error("sethostname `" + name + "`");
 }
 
 void parked_signal(int sig)
@@ -105,13 +120,36 @@ void install_parked_handlers()
         ::sigaction(sig, &sa, nullptr);
 }
 
+// The signals this thread ignores, from /proc/thread-self/status; all of them when that
+// cannot be read.
+uint64_t ignored_signals()
+{
+    UniqueFd fd(::open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+    if (n <= 0)
+        return ~uint64_t{0};
+    buf[n] = '\0';
+    const char *line = std::strstr(buf, "\nSigIgn:");
+    if (!line)
+        return ~uint64_t{0};
+    char *end = nullptr;
+    uint64_t mask = std::strtoull(line + std::strlen("\nSigIgn:"), &end, 16);
+    return end && *end == '\n' ? mask : ~uint64_t{0};
+}
+
+// What the exec'ed program inherits: execve itself resets every caught signal to its default
+// and keeps only the ignored ones and the mask, so only those are reset (one read of the
+// status instead of 64 sigaction calls, ~0.2 ms on the way to the VMM's exec).
 void reset_signals()
 {
     struct sigaction sa {};
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig)
-        ::sigaction(sig, &sa, nullptr);
+    const uint64_t ignored = ignored_signals();
+    for (int sig = 1; sig < NSIG && sig <= 64; ++sig)
+        if (ignored & (uint64_t{1} << (sig - 1)))
+            ::sigaction(sig, &sa, nullptr);
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -288,7 +326,7 @@ void init_main(InitArgs &a)
         close_fds_except(keep);  // includes create's lock on the state dir
         ts::mark(ts::Step::rx_close_pipes_and_setup_base);
 
-        wait_go(a.sync_fd);  // cgroup placed
+        wait_go(a.sync_fd);  // early: cloned; else: placed in the cgroups
         // Held from the copy of the host's mounts until they are detached in the monitor
         // root: a parallel create checks its block rootfs only outside that window.
         rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);
@@ -301,15 +339,23 @@ void init_main(InitArgs &a)
         // The path may name another namespace now than at create: decide on the one joined.
         if (l.network && net::is_host_netns(net::netns_id("/proc/self/ns/net"), l.host_netns))
             l.network = false;
+        std::optional<rootfs::MonitorRootBuild> root;
+        if (a.early) {
+            set_hostname(a);
+            root.emplace(begin_monitor_root(l));
+        } else {
+            unshare_cgroup_namespace(l.spec);
+        }
         proto::send_stage(a.sync_fd, proto::Stage::ns_ready, "init: sync");
-        wait_go(a.sync_fd);  // prestart / createRuntime hooks done
+        wait_go(a.sync_fd);  // early: placed in the cgroups; else: hooks done
         ts::mark(ts::Step::rx_received_ack);
-
-        if (a.new_uts && !l.spec.hostname.empty() &&
-            ::sethostname(l.spec.hostname.data(), l.spec.hostname.size()) < 0)
-            throw sys_error("sethostname `" + l.spec.hostname + "`");
-
-        prepare_monitor_root(l);
+        if (a.early) {
+            unshare_cgroup_namespace(l.spec);
+        } else {
+            set_hostname(a);
+            root.emplace(begin_monitor_root(l));
+        }
+        root->finish();
         ts::mark(ts::Step::rx_disk_setup_completed);
         // As runc: the pid as seen in the container's pid namespace.
         a.state.pid = ::getpid();

@@ -17,6 +17,11 @@ struct InitArgs {
     int console_slave = -1;  // pty slave, or -1: inherit stdio
     oci::State state;        // for createContainer hooks (pid filled in by the init)
     bool new_uts = false;
+    // No prestart or createRuntime hooks and no block rootfs to unmount: create sends the
+    // first go right after clone, and the init builds the monitor root's mounts while create
+    // places it in its cgroups; the second go says it is placed. Otherwise the first go
+    // comes once it is placed (and the rootfs unmounted), the second once the hooks ran.
+    bool early = false;
 };
 
 // Runs in the cloned child; never returns.

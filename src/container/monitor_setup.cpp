@@ -29,7 +29,7 @@ unsigned long propagation_flags(const std::string &p)
 
 }  // namespace
 
-void prepare_monitor_root(const Launch &l)
+rootfs::MonitorRootBuild begin_monitor_root(const Launch &l)
 {
     rootfs::MonitorRootRequest req = l.root;
     req.root_propagation = propagation_flags(l.spec.rootfs_propagation);
@@ -70,7 +70,7 @@ void prepare_monitor_root(const Launch &l)
     for (const auto &[path, content] : l.command.files)
         if (path.rfind("/tmp/", 0) != 0)
             req.files.push_back({path, content, 0644});
-    rootfs::build_monitor_root(req);
+    return rootfs::MonitorRootBuild(std::move(req));
 }
 
 void enter_monitor_root(const Launch &l) { rootfs::enter_monitor_root(l.root.root_dir); }

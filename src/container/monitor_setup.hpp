@@ -3,10 +3,12 @@
 #pragma once
 
 #include "container/launch.hpp"
+#include "rootfs/monitor_root.hpp"
 
 namespace urunc::container {
 
-void prepare_monitor_root(const Launch &l);
+// The root's mounts (the first part: see rootfs::MonitorRootBuild); finish() does the rest.
+rootfs::MonitorRootBuild begin_monitor_root(const Launch &l);
 void enter_monitor_root(const Launch &l);
 
 }  // namespace urunc::container

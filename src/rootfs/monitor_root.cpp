@@ -15,14 +15,36 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace urunc::rootfs {
 
 namespace {
 
+// realpath(3) of directories, remembered: some fifty libraries are links in one or two
+// directories, and each realpath is a readlink per component.
+class RealDirs {
+public:
+    std::string get(const std::string &dir)
+    {
+        if (auto it = known_.find(dir); it != known_.end())
+            return it->second;
+        std::string out;
+        if (char *real = ::realpath(dir.c_str(), nullptr)) {
+            out = real;
+            std::free(real);
+        }
+        known_.emplace(dir, out);
+        return out;
+    }
+
+private:
+    std::map<std::string, std::string> known_;  // "" when it does not resolve
+};
+
 // One level of symlink: the link text, and the path it names (relative to its directory).
-std::pair<std::string, std::string> read_link(const std::string &path)
+std::pair<std::string, std::string> read_link(const std::string &path, RealDirs &real_dirs)
 {
     char buf[4096];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
@@ -35,11 +57,8 @@ std::pair<std::string, std::string> read_link(const std::string &path)
     // (/usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/...) binds under /usr/lib,
     // and the root's own /lib link leads there.
     std::string tdir = target.substr(0, target.rfind('/'));
-    if (char *real = ::realpath(tdir.empty() ? "/" : tdir.c_str(), nullptr)) {
-        std::string r(real);
-        std::free(real);
+    if (std::string r = real_dirs.get(tdir.empty() ? "/" : tdir); !r.empty())
         target = (r == "/" ? "" : r) + target.substr(target.rfind('/'));
-    }
     return {text, target};
 }
 
@@ -52,6 +71,7 @@ struct Plan {
     std::vector<Bind> binds;
     std::vector<std::pair<std::string, std::string>> links;  // path in root -> link text
     std::set<std::string> seen;
+    RealDirs real_dirs;
 
     // `follow`: a symlink at `path` is replicated and its target (one level) bound.
     void add(const std::string &path, bool optional, bool follow = true)
@@ -79,7 +99,7 @@ struct Plan {
                             "followed",
                         ELOOP);
         }
-        auto [text, target] = read_link(norm);
+        auto [text, target] = read_link(norm, real_dirs);
         struct stat tst;
         if (::lstat(target.c_str(), &tst) < 0) {
             if (optional && errno == ENOENT)
@@ -98,7 +118,7 @@ struct Plan {
         struct stat st;
         if (::lstat(norm.c_str(), &st) < 0)
             return;
-        std::string real = S_ISLNK(st.st_mode) ? read_link(norm).second : norm;
+        std::string real = S_ISLNK(st.st_mode) ? read_link(norm, real_dirs).second : norm;
         UniqueDir d = UniqueDir::open(real);
         if (!d)
             return;
@@ -110,7 +130,7 @@ struct Plan {
                  ::fstatat(d.fd(), e->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0 ||
                  !S_ISLNK(est.st_mode)))
                 continue;
-            std::string target = read_link(real + "/" + e->d_name).second;
+            std::string target = read_link(real + "/" + e->d_name, real_dirs).second;
             if (!starts_with(target, real + "/"))
                 outside.push_back(target);
         }
@@ -135,9 +155,11 @@ void make_parent_private(const std::string &dir)
     }
 }
 
-// maskedPaths and readonlyPaths, on the root's own /proc (and anything else bound in).
-void confine_paths(const RootDir &root, const MonitorRootRequest &req)
+// maskedPaths and readonlyPaths, on the root's own /proc (and anything else bound in): those
+// under /dev when `dev` (after the nodes are made), the others when not.
+void confine_paths(const RootDir &root, const MonitorRootRequest &req, bool dev)
 {
+    auto wanted = [&](const std::string &path) { return starts_with(path, "/dev/") == dev; };
     auto exists = [&](const std::string &path, bool &dir) {
         try {
             UniqueFd fd = root.open(path);
@@ -157,7 +179,7 @@ void confine_paths(const RootDir &root, const MonitorRootRequest &req)
         readonly.push_back("/proc/sys");
     for (const auto &p : readonly) {
         bool dir = false;
-        if (exists(normalize_path(p), dir))
+        if (wanted(normalize_path(p)) && exists(normalize_path(p), dir))
             root.bind_read_only("/proc/self/fd/" +
                                     std::to_string(root.open(normalize_path(p)).get()),
                                 normalize_path(p));
@@ -165,7 +187,7 @@ void confine_paths(const RootDir &root, const MonitorRootRequest &req)
     for (const auto &p : req.masked_paths) {
         std::string path = normalize_path(p);
         bool dir = false;
-        if (!exists(path, dir))
+        if (!wanted(path) || !exists(path, dir))
             continue;
         if (dir)
             root.mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -190,7 +212,7 @@ Plan make_plan(const MonitorRootRequest &req)
         struct stat st;
         std::string norm = normalize_path(l);
         if (::lstat(norm.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && plan.seen.insert(norm).second)
-            plan.links.emplace_back(norm, read_link(norm).first);
+            plan.links.emplace_back(norm, read_link(norm, plan.real_dirs).first);
     }
     std::sort(plan.binds.begin(), plan.binds.end(),
               [](const auto &a, const auto &b) { return a.path < b.path; });  // parents first
@@ -275,36 +297,51 @@ void make_devices(RootDir &root, const MonitorRootRequest &req)
     }
 }
 
-void build(const MonitorRootRequest &req)
+// The first part: every mount but the masks under /dev.
+RootDir begin(const MonitorRootRequest &req,
+              std::vector<std::pair<std::string, std::string>> &links)
 {
-    Plan plan = make_plan(req);
-    RootDir root = mount_root_tmpfs(req);
-    mount_pseudo_filesystems(root, req);
-    bind_files(root, plan, req);
-    make_devices(root, req);
-    confine_paths(root, req);
-    for (const auto &f : req.files)
-        root.write_file(f.path, f.content, f.mode);
-    for (const auto &[path, text] : plan.links)
-        root.symlink(text, path);
-    if (req.read_only_root) {
-        std::string self = "/proc/self/fd/" + std::to_string(root.fd());
-        if (::mount(nullptr, self.c_str(), nullptr,
-                    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) < 0)
-            throw sys_error("remount `" + req.root_dir + "` read-only");
+    try {
+        Plan plan = make_plan(req);
+        RootDir root = mount_root_tmpfs(req);
+        mount_pseudo_filesystems(root, req);
+        bind_files(root, plan, req);
+        confine_paths(root, req, false);
+        links = std::move(plan.links);
+        return root;
+    } catch (const Error &e) {
+        throw wrap("monitor root", e);
     }
 }
 
 }  // namespace
 
-void build_monitor_root(const MonitorRootRequest &req)
+MonitorRootBuild::MonitorRootBuild(MonitorRootRequest req)
+    : req_(std::move(req)), root_(begin(req_, links_))
+{
+}
+
+void MonitorRootBuild::finish()
 {
     try {
-        build(req);
+        make_devices(root_, req_);
+        confine_paths(root_, req_, true);
+        for (const auto &f : req_.files)
+            root_.write_file(f.path, f.content, f.mode);
+        for (const auto &[path, text] : links_)
+            root_.symlink(text, path);
+        if (req_.read_only_root) {
+            std::string self = "/proc/self/fd/" + std::to_string(root_.fd());
+            if (::mount(nullptr, self.c_str(), nullptr,
+                        MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) < 0)
+                throw sys_error("remount `" + req_.root_dir + "` read-only");
+        }
     } catch (const Error &e) {
         throw wrap("monitor root", e);
     }
 }
+
+void build_monitor_root(const MonitorRootRequest &req) { MonitorRootBuild(req).finish(); }
 
 void enter_monitor_root(const std::string &dir)
 {

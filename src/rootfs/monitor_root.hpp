@@ -3,6 +3,8 @@
 // and everything disappears with the namespace; then the process pivots into it.
 #pragma once
 
+#include "rootfs/in_root.hpp"
+
 #include <sys/mount.h>
 #include <sys/types.h>
 
@@ -69,9 +71,28 @@ struct MonitorRootRequest {
     std::string run_size;
 };
 
-// Build the tree. Call in a fresh private mount namespace (after unshare(CLONE_NEWNS)).
-// A path that is a symlink on the host (/lib -> usr/lib) becomes the same symlink in the
-// root, and its target (one level) is bound instead. Errors are prefixed "monitor root: ".
+// The tree, built in two parts. Call in a fresh private mount namespace (after
+// unshare(CLONE_NEWNS)). A path that is a symlink on the host (/lib -> usr/lib) becomes the
+// same symlink in the root, and its target (one level) is bound instead. Errors are prefixed
+// "monitor root: ".
+// The constructor checks every path, then mounts the tmpfs, /proc, /dev, /tmp, /run, binds
+// the host paths and files, and applies maskedPaths and readonlyPaths outside /dev: the
+// mounts, most of the time, none of which a cgroup limits. finish() makes the device nodes
+// (a devices cgroup rules mknod, so the container's init runs it once it is in its
+// cgroups), masks under /dev, writes the files and links, and makes the root and /dev
+// read-only.
+class MonitorRootBuild {
+public:
+    explicit MonitorRootBuild(MonitorRootRequest req);
+    void finish();
+
+private:
+    MonitorRootRequest req_;
+    std::vector<std::pair<std::string, std::string>> links_;  // path in root -> link text
+    RootDir root_;
+};
+
+// Both parts at once.
 void build_monitor_root(const MonitorRootRequest &req);
 
 // Make `dir` the root: pivot_root(".", "."), detach the old root (made rslave first so the

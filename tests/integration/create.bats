@@ -4,7 +4,11 @@
 load helpers
 
 setup() { it_setup; }
-teardown() { it_teardown; }
+teardown() {
+	# a loop device a test attached (its backing file is under $T)
+	[ ! -f "${T:-}/loopdev" ] || losetup -d "$(cat "$T/loopdev")" 2>/dev/null || true
+	it_teardown
+}
 
 @test "create: state created, pid file holds digits only (no newline) equal to state's pid; the VMM has not run" {
 	local id pid
@@ -395,4 +399,80 @@ teardown() { it_teardown; }
 	eq "$(vmm "$id" ns.pid)" "$(readlink /proc/self/ns/pid)"
 	run ur ps --format json "$id"
 	eq "$output" "[$(pid_of "$id")]"
+}
+
+# The init builds the monitor root's mounts while create still places it in its cgroups
+# (no prestart or createRuntime hooks) or after (hooks): either way the cgroup namespace
+# must be rooted at the container's cgroup, i.e. unshared only once the init is placed.
+@test "create: a cgroup namespace is rooted at the container's cgroup, with and without prestart hooks" {
+	local id pid line n hooks
+	for hooks in none prestart; do
+		id=$(new_id "cgns-$hooks")
+		mk_bundle "$T/$id"
+		cfg "$T/$id" '.linux.namespaces += [{"type": "cgroup"}]'
+		[ "$hooks" = none ] || cfg "$T/$id" '.hooks.prestart = [{"path": "/bin/true"}]'
+		create_ct "$id" "$T/$id" || { cat "$T/$id.err"; false; }
+		pid=$(pid_of "$id")
+		[ "$(readlink "/proc/$pid/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ]
+		# Read from inside that namespace, every hierarchy's path of the init is its root.
+		n=0
+		while IFS= read -r line; do
+			[[ $line == *":/" ]] || { echo "$hooks: not the namespace's root: $line"; false; }
+			n=$((n + 1))
+		done < <(nsenter -t "$pid" -C cat "/proc/$pid/cgroup")
+		[ "$n" -gt 0 ]
+		ur delete --force "$id"
+	done
+}
+
+# The nodes of linux.devices are made by the init under the container's device rules, not
+# its caller's: a caller whose devices cgroup forbids mknod of block devices still creates
+# a container whose (unrestricted) cgroup allows it.
+@test "create: linux.devices nodes are made under the container's device cgroup, not the caller's; a masked one is masked" {
+	[ -d /sys/fs/cgroup/devices ] || skip "no cgroup v1 devices hierarchy"
+	local id pid caller lo
+	truncate -s 1M "$T/disk.img"
+	lo=$(losetup -f --show "$T/disk.img")
+	echo "$lo" >"$T/loopdev"
+	id=$(new_id devrules)
+	mk_bundle "$T/$id"
+	cfg "$T/$id" --argjson maj "$((0x$(stat -c %t "$lo")))" --argjson min "$((0x$(stat -c %T "$lo")))" \
+		'.linux.devices = [{path: "/dev/xvdz", type: "b", major: $maj, minor: $min, fileMode: 432, uid: 0, gid: 0},
+		                   {path: "/dev/xvdy", type: "b", major: $maj, minor: $min, fileMode: 432, uid: 0, gid: 0}]
+		 | .linux.maskedPaths = ["/dev/xvdy"]'
+	caller=/sys/fs/cgroup/devices/$CG/caller
+	mkdir -p "$caller"
+	echo 'b *:* m' >"$caller/devices.deny"
+	# the control: in that cgroup, mknod of a block device is refused
+	run bash -c "echo \$\$ >'$caller/cgroup.procs' && exec mknod '$T/blk' b 7 0"
+	[ "$status" -ne 0 ]
+	has "$output" "Operation not permitted"
+	run bash -c "echo \$\$ >'$caller/cgroup.procs' && exec \"\$URUNC\" --root '$ROOT' create --bundle '$T/$id' --pid-file '$T/$id.pid' '$id' >'$T/$id.out' 2>'$T/$id.err' </dev/null"
+	[ "$status" -eq 0 ] || { cat "$T/$id.err"; false; }
+	pid=$(pid_of "$id")
+	eq "$(stat -c '%F %t:%T' "/proc/$pid/root/dev/xvdz")" "block special file $(stat -c '%t:%T' "$lo")"
+	# masked: /dev/null bound over it
+	eq "$(stat -c '%F %t:%T' "/proc/$pid/root/dev/xvdy")" "character special file 1:3"
+	ur delete --force "$id"
+}
+
+# execve keeps ignored signals and the blocked mask: a caller's (a shell's SIGPIPE, a shim's
+# mask) must not reach the VMM. Only the ignored ones need resetting, the caught ones exec
+# resets itself.
+@test "the VMM starts with no signal ignored or blocked, whatever its caller ignored and blocked" {
+	local id
+	id=$(new_id sigs)
+	mk_bundle "$T/$id"
+	python3 - "$URUNC" "$ROOT" "$T/$id" "$T/$id.pid" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null <<-'PY'
+		import os, signal, sys
+		urunc, root, bundle, pidfile, cid = sys.argv[1:]
+		for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE, signal.SIGUSR1, signal.SIGTERM, signal.SIGCHLD):
+		    signal.signal(s, signal.SIG_IGN)
+		signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGHUP, signal.SIGALRM})
+		os.execv(urunc, [urunc, "--root", root, "create", "--bundle", bundle, "--pid-file", pidfile, cid])
+	PY
+	ur start "$id"
+	wait_ready "$id"
+	eq "$(vmm "$id" sigign)" 0000000000000000
+	eq "$(vmm "$id" sigblk)" 0000000000000000
 }
