@@ -2,6 +2,7 @@
 
 #include "base/cleanup_errors.hpp"
 #include "base/error.hpp"
+#include "base/fd.hpp"
 #include "base/file.hpp"
 #include "base/strings.hpp"
 #include "net/netlink.hpp"
@@ -9,7 +10,11 @@
 #include "net/tc.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <net/if.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -145,9 +150,38 @@ std::string first_ipv4_nameserver(std::string_view resolv_conf)
     return "";
 }
 
+bool may_have_ipv4_default_route(std::string_view table)
+{
+    if (table.empty())
+        return false;  // the kernel prints not even the header while no main table exists
+    auto lines = split(table, '\n');
+    if (!starts_with(lines.front(), "Iface\t"))
+        return true;  // not the table we know: ask netlink
+    for (size_t i = 1; i < lines.size(); ++i) {
+        auto fields = split(lines[i], '\t');
+        if (fields.size() > 1 && fields[1] == "00000000")
+            return true;
+    }
+    return false;
+}
+
 std::optional<GuestNetwork> setup_guest_network(uint32_t uid, uint32_t gid,
                                                 std::string_view container_id)
 {
+    // Most containers without a network have only lo: one read of the route table answers
+    // that, where the netlink dumps below cost ~0.4 ms on the way to the VMM's exec. Only
+    // procfs's own file counts (not a mask bound over it).
+    if (UniqueFd routes(::open("/proc/thread-self/net/route", O_RDONLY | O_CLOEXEC)); routes) {
+        struct statfs fs;
+        std::string table;
+        char buf[4096];
+        ssize_t n = -1;
+        if (::fstatfs(routes.get(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC)
+            while ((n = ::read(routes.get(), buf, sizeof buf)) > 0)
+                table.append(buf, static_cast<size_t>(n));
+        if (n == 0 && !may_have_ipv4_default_route(table))
+            return std::nullopt;
+    }
     try {
         NlSocket s;
         auto links = list_links(s);

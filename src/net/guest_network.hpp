@@ -50,6 +50,11 @@ std::string teardown_guest_network(const std::string &tap, const std::string &co
 // True for names this module creates: tap<digits>_urunc (not any name containing "tap").
 bool is_urunc_tap_name(std::string_view name);
 
+// From the text of /proc/net/route (this namespace's IPv4 routes of the main table): false
+// only when it is that table (or empty: no main table yet) and lists no default route, i.e.
+// no link can qualify.
+bool may_have_ipv4_default_route(std::string_view proc_net_route);
+
 // First IPv4 `nameserver` of resolv.conf text, "" if none.
 std::string first_ipv4_nameserver(std::string_view resolv_conf);
 

@@ -440,3 +440,45 @@ TEST_CASE("frames cross the mirror both ways, and a non-root VMM can attach", "[
     CHECK(f["to_guest"] == "yes");
     CHECK(f["from_guest"] == "yes");
 }
+
+TEST_CASE("the route table answers \"no default route\" without netlink only when it is sure",
+          "[net]")
+{
+    const std::string header =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"
+        "\t\t\n";
+    // lo only: /proc/net/route lists nothing (lo's routes live in the local table)
+    CHECK_FALSE(may_have_ipv4_default_route(header));
+    CHECK_FALSE(may_have_ipv4_default_route(
+        header + "v0\t00C8A80A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\t\t\n"));
+    CHECK(may_have_ipv4_default_route(
+        header + "v0\t00C8A80A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\t\t\n" +
+        "v0\t00000000\t01C8A80A\t0003\t0\t0\t0\t00000000\t0\t0\t0\t\t\n"));
+    // a namespace with no main table yet: the kernel prints nothing, not even the header
+    CHECK_FALSE(may_have_ipv4_default_route(""));
+    // not the table we know: netlink decides
+    CHECK(may_have_ipv4_default_route("garbage\n"));
+}
+
+TEST_CASE("the kernel's route table as the guest network reads it: lo only, then a default route",
+          "[net][privileged]")
+{
+    if (!can_run())
+        return;
+    Facts f = in_scratch_netns([](Facts &f) {
+        f["fresh"] =
+            may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        sh("ip link set lo up");
+        f["lo"] = may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        f["lo.setup"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
+        make_container_iface(true);
+        f["v0"] = may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        f["v0.setup"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
+    });
+    REQUIRE_NO_CHILD_ERROR(f);
+    CHECK(f["fresh"] == "no");
+    CHECK(f["lo"] == "no");
+    CHECK(f["lo.setup"] == "no");
+    CHECK(f["v0"] == "yes");
+    CHECK(f["v0.setup"] == "yes");
+}
