@@ -4,6 +4,8 @@
 // an error report is the byte Stage::error followed by the message.
 //   create -> init: go          (cgroup placed; later: prestart / createRuntime hooks done)
 //   init -> create: ns_ready    (namespaces joined)
+//   When InitArgs::early (no such hooks, no block rootfs): the first go right after clone,
+//   ns_ready once the root's mounts are made too, the second go when the cgroup is placed.
 //   init -> create: ready       (parked, monitor root ready)
 //   init -> create: error<msg>  (any failure; the init exits)
 //
