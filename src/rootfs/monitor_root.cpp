@@ -155,11 +155,13 @@ void make_parent_private(const std::string &dir)
     }
 }
 
-// maskedPaths and readonlyPaths, on the root's own /proc (and anything else bound in): those
-// under /dev when `dev` (after the nodes are made), the others when not.
+// maskedPaths and readonlyPaths, on the root's own /proc (and anything else bound in): /dev
+// and those under it when `dev` (after the nodes are made), the others when not.
 void confine_paths(const RootDir &root, const MonitorRootRequest &req, bool dev)
 {
-    auto wanted = [&](const std::string &path) { return starts_with(path, "/dev/") == dev; };
+    auto wanted = [&](const std::string &path) {
+        return (path == "/dev" || starts_with(path, "/dev/")) == dev;
+    };
     auto exists = [&](const std::string &path, bool &dir) {
         try {
             UniqueFd fd = root.open(path);

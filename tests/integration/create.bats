@@ -428,7 +428,7 @@ teardown() {
 # The nodes of linux.devices are made by the init under the container's device rules, not
 # its caller's: a caller whose devices cgroup forbids mknod of block devices still creates
 # a container whose (unrestricted) cgroup allows it.
-@test "create: linux.devices nodes are made under the container's device cgroup, not the caller's; a masked one is masked" {
+@test "create: linux.devices nodes are made under the container's device cgroup, not the caller's; a masked one is masked; a read-only /dev still gets them" {
 	[ -d /sys/fs/cgroup/devices ] || skip "no cgroup v1 devices hierarchy"
 	local id pid caller lo
 	truncate -s 1M "$T/disk.img"
@@ -439,7 +439,7 @@ teardown() {
 	cfg "$T/$id" --argjson maj "$((0x$(stat -c %t "$lo")))" --argjson min "$((0x$(stat -c %T "$lo")))" \
 		'.linux.devices = [{path: "/dev/xvdz", type: "b", major: $maj, minor: $min, fileMode: 432, uid: 0, gid: 0},
 		                   {path: "/dev/xvdy", type: "b", major: $maj, minor: $min, fileMode: 432, uid: 0, gid: 0}]
-		 | .linux.maskedPaths = ["/dev/xvdy"]'
+		 | .linux.maskedPaths = ["/dev/xvdy"] | .linux.readonlyPaths = ["/dev"]'
 	caller=/sys/fs/cgroup/devices/$CG/caller
 	mkdir -p "$caller"
 	echo 'b *:* m' >"$caller/devices.deny"
@@ -453,6 +453,8 @@ teardown() {
 	eq "$(stat -c '%F %t:%T' "/proc/$pid/root/dev/xvdz")" "block special file $(stat -c '%t:%T' "$lo")"
 	# masked: /dev/null bound over it
 	eq "$(stat -c '%F %t:%T' "/proc/$pid/root/dev/xvdy")" "character special file 1:3"
+	# /dev made read-only once its nodes are there (readonlyPaths)
+	has "$(awk '$5 == "/dev" { print $6 }' "/proc/$pid/mountinfo")" ro
 	ur delete --force "$id"
 }
 
