@@ -124,18 +124,20 @@ void install_parked_handlers()
 // cannot be read.
 uint64_t ignored_signals()
 {
-    UniqueFd fd(::open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC));
-    char buf[4096];
-    ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
-    if (n <= 0)
-        return ~uint64_t{0};
-    buf[n] = '\0';
-    const char *line = std::strstr(buf, "\nSigIgn:");
-    if (!line)
+    const std::string path = "/proc/thread-self/status";
+    std::string status;
+    try {
+        if (UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); fd)
+            status = read_fd(fd.get(), path);
+    } catch (const Error &) {
+    }
+    const std::string field = "\nSigIgn:";
+    const size_t at = status.find(field);
+    if (at == std::string::npos)
         return ~uint64_t{0};
     char *end = nullptr;
-    uint64_t mask = std::strtoull(line + std::strlen("\nSigIgn:"), &end, 16);
-    return end && *end == '\n' ? mask : ~uint64_t{0};
+    const uint64_t mask = std::strtoull(status.c_str() + at + field.size(), &end, 16);
+    return *end == '\n' ? mask : ~uint64_t{0};
 }
 
 // What the exec'ed program inherits: execve itself resets every caught signal to its default

@@ -466,13 +466,15 @@ TEST_CASE("the kernel's route table as the guest network reads it: lo only, then
     if (!can_run())
         return;
     Facts f = in_scratch_netns([](Facts &f) {
-        f["fresh"] =
-            may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        auto table_says = [] {
+            return may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        };
+        f["fresh"] = table_says();
         sh("ip link set lo up");
-        f["lo"] = may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        f["lo"] = table_says();
         f["lo.setup"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
         make_container_iface(true);
-        f["v0"] = may_have_ipv4_default_route(slurp("/proc/thread-self/net/route")) ? "yes" : "no";
+        f["v0"] = table_says();
         f["v0.setup"] = setup_guest_network(0, 0, "c1") ? "yes" : "no";
     });
     REQUIRE_NO_CHILD_ERROR(f);
