@@ -3,6 +3,8 @@
 set -euo pipefail
 pkgs=(
   build-essential g++ meson ninja-build pkg-config
+  # lld: the urunc binary's link puts its hot code first (src/cli/meson.build)
+  lld
   libmount-dev libdevmapper-dev rapidjson-dev libcli11-dev libfmt-dev catch2
   libtomlplusplus-dev libseccomp-dev libnl-3-dev libnl-route-3-dev
   # urunc-view-shim: gRPC/protobuf (stubs generated from containerd's packaged protos), libmd

@@ -8,6 +8,7 @@
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "base/prefault.hpp"
 #include "base/rollback.hpp"
 #include "linux/cgroup.hpp"
 #include "linux/console.hpp"
@@ -325,8 +326,10 @@ pid_t clone_init(const Spec &spec, int flags, InitArgs &args)
     ts::mark(ts::Step::cr_start_reexec);
     pid_t child =
         static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
-    if (child == 0)
+    if (child == 0) {
+        base::prefault_image(false);
         init_main(args);
+    }
     int clone_errno = errno;
     if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) {
         int e = errno;

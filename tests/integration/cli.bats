@@ -46,6 +46,26 @@ teardown() { it_teardown; }
 	! grep '_ZNSt8ios_base4InitC[12]Ev' <<<"$output" || false
 }
 
+@test "the hot code lies together at the front (src/cli/hot-functions.txt): main, create, the init, libc start-up inside; a cold function outside" {
+	command -v nm >/dev/null || skip "binutils not installed"
+	local begin end f a
+	# addr <symbol>: its address in the binary, as a number
+	addr() { printf '%d' "0x$(nm "$URUNC" | awk -v s="$1" '$3 == s { print $1; exit }')"; }
+	begin=$(addr urunc_hot_text_begin)
+	end=$(addr urunc_hot_text_end)
+	[ "$begin" -lt "$end" ]
+	# under 2 MiB of the ~2.8 MiB of code: every command maps it with one call
+	[ $((end - begin)) -lt $((2 << 20)) ]
+	for f in main _ZN5urunc9container16create_containerERKNS0_7GlobalsERKNS0_13CreateOptionsE \
+		_ZN5urunc9container9init_mainERNS0_8InitArgsE __libc_start_main_impl malloc; do
+		a=$(addr "$f")
+		[ "$a" -gt "$begin" ] && [ "$a" -lt "$end" ] || { echo "$f at $a, not in [$begin, $end)"; false; }
+	done
+	# A cold function (the seccomp compiler of an hvt guest) stays out of it.
+	a=$(addr seccomp_export_bpf)
+	[ "$a" -ge "$end" ] || [ "$a" -lt "$begin" ]
+}
+
 @test "every verb of a unikernel without block rootfs or view opens no shared object; a view loads libmount" {
 	command -v strace >/dev/null || skip "strace not installed"
 	local id objs
