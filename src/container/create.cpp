@@ -331,6 +331,7 @@ pid_t clone_init(const Spec &spec, int flags, InitArgs &args)
         init_main(args);
     }
     int clone_errno = errno;
+    linux::pin_to_cpu(child, args.cpu_pin);
     if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) {
         int e = errno;
         if (child > 0) {
@@ -482,6 +483,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     args.early =
         spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
     open_block_devices(l);
+    args.cpu_pin = linux::plan_cpu_pin();
     child = clone_init(spec, flags, args);
     ch.child_sock.reset();
     ch.pty.slave.reset();

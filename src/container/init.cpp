@@ -351,6 +351,7 @@ void init_main(InitArgs &a)
         proto::send_stage(a.sync_fd, proto::Stage::ns_ready, "init: sync");
         wait_go(a.sync_fd);  // early: placed in the cgroups; else: hooks done
         ts::mark(ts::Step::rx_received_ack);
+        linux::unpin_from_cpu(a.cpu_pin);
         if (a.early) {
             unshare_cgroup_namespace(l.spec);
         } else {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "container/launch.hpp"
+#include "linux/cpu_affinity.hpp"
 #include "oci/state.hpp"
 
 #include <string>
@@ -22,6 +23,9 @@ struct InitArgs {
     // places it in its cgroups; the second go says it is placed. Otherwise the first go
     // comes once it is placed (and the rootfs unmounted), the second once the hooks ran.
     bool early = false;
+    // create runs the init on another CPU than its own until it is placed in its cgroups
+    // (linux/cpu_affinity.hpp); then the init unpins itself.
+    linux::CpuPin cpu_pin;
 };
 
 // Runs in the cloned child; never returns.
