@@ -480,32 +480,26 @@ teardown() {
 }
 
 @test "the init and the VMM run on the CPUs of the caller or of the spec's cpuset: create's pin of the init does not stay" {
-	local id pid mine cpus
+	local mine cpus
 	mine=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status)
-	cpus_of() { awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$1/status"; }
 	# the pin needs a second CPU (create pins its init to another CPU than its own)
 	[ "$(nproc)" -ge 2 ] || { echo "needs two CPUs"; false; }
-	id=$(new_id cpu)
-	mk_bundle "$T/$id"
-	create_ct "$id" "$T/$id" || { cat "$T/$id.err"; false; }
-	pid=$(pid_of "$id")
-	eq "$(cpus_of "$pid")" "$mine"
-	ur start "$id"
-	wait_ready "$id"
-	eq "$(cpus_of "$pid")" "$mine"
-	ur delete --force "$id"
-	# a cpuset of one CPU: the init and the VMM get exactly that one, whichever CPU
-	# create pinned the init to
-	for cpus in 0 1; do
-		id=$(new_id cpu$cpus)
+	# cpus_are <id> <expected list> [cpuset]: the parked init and then the VMM run on
+	# exactly the expected CPUs
+	cpus_are() {
+		local id=$1 want=$2 pid
 		mk_bundle "$T/$id"
-		cfg "$T/$id" --arg c "$cpus" '.linux.resources.cpu.cpus = $c'
-		create_ct "$id" "$T/$id" || { cat "$T/$id.err"; false; }
+		[ -z "${3:-}" ] || cfg "$T/$id" --arg c "$3" '.linux.resources.cpu.cpus = $c'
+		create_ct "$id" "$T/$id" || { cat "$T/$id.err"; return 1; }
 		pid=$(pid_of "$id")
-		eq "$(cpus_of "$pid")" "$cpus"
-		ur start "$id"
-		wait_ready "$id"
-		eq "$(cpus_of "$pid")" "$cpus"
+		eq "$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$pid/status")" "$want" || return 1
+		ur start "$id" && wait_ready "$id" || return 1
+		eq "$(awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$pid/status")" "$want" || return 1
 		ur delete --force "$id"
+	}
+	cpus_are "$(new_id cpu)" "$mine"
+	# a cpuset of one CPU: exactly that one, whichever CPU create pinned the init to
+	for cpus in 0 1; do
+		cpus_are "$(new_id cpu$cpus)" "$cpus" "$cpus"
 	done
 }

@@ -51,16 +51,23 @@ bool two_cpus()
     return CPU_COUNT(&m) >= 2;
 }
 
+// In a forked child: plan a pin (which must find a CPU: the machine has two), then `body`.
+// 0 = every check held, else the number of the first that failed (1: no CPU to pin to).
+int with_pin(const std::function<int(CpuPin &)> &body)
+{
+    INFO("these tests need two CPUs in the test's mask");
+    REQUIRE(two_cpus());
+    return in_child([&body] {
+        CpuPin p = plan_cpu_pin();
+        return p.cpu < 0 ? 1 : body(p);
+    });
+}
+
 }  // namespace
 
 TEST_CASE("cpu pin: another CPU of the caller's mask, none with one CPU allowed", "[cpu_affinity]")
 {
-    INFO("these tests need two CPUs in the test's mask");
-    REQUIRE(two_cpus());
-    CHECK(in_child([] {
-              CpuPin p = plan_cpu_pin();
-              if (p.cpu < 0)
-                  return 1;
+    CHECK(with_pin([](CpuPin &p) {
               if (!CPU_ISSET(p.cpu, &p.before))
                   return 2;
               cpu_set_t own = mask_of(0);
@@ -77,12 +84,7 @@ TEST_CASE("cpu pin: another CPU of the caller's mask, none with one CPU allowed"
 TEST_CASE("cpu pin: the child runs on the pinned CPU; unpinned, it gets its mask back",
           "[cpu_affinity]")
 {
-    INFO("these tests need two CPUs in the test's mask");
-    REQUIRE(two_cpus());
-    CHECK(in_child([] {
-              CpuPin p = plan_cpu_pin();
-              if (p.cpu < 0)
-                  return 1;
+    CHECK(with_pin([](CpuPin &p) {
               int go[2];
               if (::pipe(go) < 0)
                   return 2;
@@ -110,12 +112,7 @@ TEST_CASE("cpu pin: the child runs on the pinned CPU; unpinned, it gets its mask
 
 TEST_CASE("cpu pin: a mask a cpuset set meanwhile stays", "[cpu_affinity]")
 {
-    INFO("these tests need two CPUs in the test's mask");
-    REQUIRE(two_cpus());
-    CHECK(in_child([] {
-              CpuPin p = plan_cpu_pin();
-              if (p.cpu < 0)
-                  return 1;
+    CHECK(with_pin([](CpuPin &p) {
               // as a cpuset's attach would: the pin replaced by the cpuset's CPUs (here the
               // pinned CPU and ours)
               cpu_set_t cpuset = just(p.cpu);
