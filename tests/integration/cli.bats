@@ -46,7 +46,7 @@ teardown() { it_teardown; }
 	! grep '_ZNSt8ios_base4InitC[12]Ev' <<<"$output" || false
 }
 
-@test "the hot code lies together at the front (src/cli/hot-functions.txt): main, create, the init, libc start-up inside; a cold function outside" {
+@test "the hot code lies together at the front of the binary, as hot-functions.txt orders it; a cold function lies outside" {
 	command -v nm >/dev/null || skip "binutils not installed"
 	local begin end f a
 	# addr <symbol>: its address in the binary, as a number
