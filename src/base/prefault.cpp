@@ -43,8 +43,9 @@ constexpr int kHeapStart = 256 << 10;
 // (the stack's mapping already covers it); create and the init use ~50 KiB.
 constexpr std::uintptr_t kStack = 64 << 10;
 
-// Before libc's and the libraries' constructors (priority 101 runs first): they touch much
-// of the hot code already.
+// Before every other constructor (priority 101 runs first; libnl's and the C++ library's
+// would otherwise fault in much of the hot code one page run at a time). libc's own
+// start-up has run already: it does not go through constructors.
 [[gnu::constructor(101)]] void prefault_at_start()
 {
     ::mallopt(M_TOP_PAD, kHeapStart);
