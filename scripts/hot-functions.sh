@@ -57,8 +57,8 @@ nm --defined-only "$URUNC" | awk '$2 ~ /^[tTwW]$/ { print $1, $3 }' >"$W/syms"
 {
 	echo urunc_hot_text_begin
 	# prefault_image's own path first: it runs before the rest is mapped
-	printf '%s\n' _ZN5urunc4base12_GLOBAL__N_117prefault_at_startEv _ZN5urunc4base14prefault_imageEb \
-		_ZN5urunc4base12_GLOBAL__N_18populateEmmi madvise __madvise mallopt __libc_mallopt sbrk __sbrk \
+	printf '%s\n' _ZL13map_hot_pagesv _ZN5urunc4base14prefault_imageEb \
+		_ZN5urunc4base12_GLOBAL__N_18populateEmmi madvise __madvise sbrk __sbrk \
 		mallinfo2 __libc_mallinfo2
 	python3 - "$W/syms" "$W/entered.log" <<'PY'
 import sys

@@ -35,24 +35,9 @@ void populate(std::uintptr_t from, std::uintptr_t to, int advice) noexcept
     }
 }
 
-// A command's heap: the first brk grows it by this much, all of it populated. create, the
-// busiest, touches ~160 KiB of heap; what a smaller verb does not touch costs it ~0.7 us a
-// page and its resident size.
-constexpr int kHeapStart = 256 << 10;
 // The stack below the caller's frame: the kernel maps 128 KiB under the arguments at exec
 // (the stack's mapping already covers it); create and the init use ~50 KiB.
 constexpr std::uintptr_t kStack = 64 << 10;
-
-// Before every other constructor (priority 101 runs first; libnl's and the C++ library's
-// would otherwise fault in much of the hot code one page run at a time). libc's own
-// start-up has run already: it does not go through constructors.
-[[gnu::constructor(101)]] void prefault_at_start()
-{
-    ::mallopt(M_TOP_PAD, kHeapStart);
-    ::free(::malloc(1));
-    ::mallopt(M_TOP_PAD, 128 << 10);  // glibc's default again for later growth
-    prefault_image(true);
-}
 
 }  // namespace
 
@@ -67,7 +52,8 @@ void prefault_image(bool with_heap) noexcept
              MADV_POPULATE_WRITE);
     if (!with_heap)
         return;
-    // The main arena's heap (brk, contiguous: it ends at the break).
+    // The main arena's heap (brk, contiguous: it ends at the break): at start-up the ~132 KiB
+    // glibc's first growth made, ~40 pages of which create writes.
     auto brk = reinterpret_cast<std::uintptr_t>(::sbrk(0));
     std::size_t arena = ::mallinfo2().arena;
     if (arena > 0 && arena <= brk)

@@ -7,13 +7,15 @@
 namespace urunc::base {
 
 // The hot code (the functions src/cli/hot-functions.txt lists, which the link puts first,
-// between the markers urunc_hot_text_begin and urunc_hot_text_end), the writable data and
-// bss, the heap and the top 64 KiB of stack: mapped (and, for what is written, made
-// private) now. Run by a constructor before every other one (which also makes the first
-// heap 256 KiB), and on both sides of the container init's clone: the init inherits none of
-// the code's page table entries and both share the rest copy-on-write. Best effort: a
-// kernel without MADV_POPULATE_READ/WRITE (before 5.14) or a binary linked without the
-// order changes nothing.
+// between the markers urunc_hot_text_begin and urunc_hot_text_end) and the writable data
+// and bss, and with `with_heap` the heap and the top 64 KiB of stack: mapped (and, for what
+// is written, made private) now. The container init calls it without the heap right after
+// clone: it inherits none of the code's page table entries and shares the data
+// copy-on-write (copying the whole heap there cost more than the faults it saved). Best
+// effort: a kernel without MADV_POPULATE_READ/WRITE (before 5.14) or a binary linked
+// without the order changes nothing. The urunc binary's first constructor calls it with the
+// heap (src/cli/main.cpp), before libnl's and the C++ library's would fault in much of the
+// hot code one page run at a time.
 void prefault_image(bool with_heap) noexcept;
 
 }  // namespace urunc::base

@@ -2,6 +2,7 @@
 // CLI11 is kept to this one translation unit (it costs 10-16 s to compile).
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/prefault.hpp"
 #include "container/lifecycle.hpp"
 #include "container/timestamps.hpp"
 #include "container/verbs.hpp"
@@ -289,6 +290,10 @@ int dispatch(Cli &c)
 }
 
 }  // namespace
+
+// The first constructor (priority 101 runs before the default ones; libc's own start-up is
+// not a constructor and has run already): maps what every command touches in one call each.
+[[gnu::constructor(101)]] static void map_hot_pages() { base::prefault_image(true); }
 
 int main(int argc, char **argv)
 {
