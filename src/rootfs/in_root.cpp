@@ -85,10 +85,21 @@ UniqueFd RootDir::mkdirs(const std::string &path, mode_t mode) const
 void RootDir::make_file(const std::string &path, mode_t mode) const
 {
     auto [parent, name] = split_parent(path);
-    UniqueFd f(::openat(dir_fd(parent, true, 0755), name.c_str(),
-                        O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!f)
+    // mknod makes the file without an fd to close: one syscall per bind target instead of
+    // two (a VMM's root has some 60). It never follows a symlink at `name`.
+    int dir = dir_fd(parent, true, 0755);
+    if (::mknodat(dir, name.c_str(), S_IFREG | (mode & 07777), 0) == 0)
+        return;
+    if (errno != EEXIST)
         throw sys_error("create `" + shown(path) + "`");
+    // Kept only if it is a file: a directory or symlink there fails as the open did.
+    struct stat st;
+    if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        throw sys_error("create `" + shown(path) + "`");
+    if (S_ISLNK(st.st_mode))
+        throw sys_error("create `" + shown(path) + "`", ELOOP);
+    if (!S_ISREG(st.st_mode))
+        throw sys_error("create `" + shown(path) + "`", S_ISDIR(st.st_mode) ? EISDIR : EEXIST);
 }
 
 UniqueFd RootDir::open(const std::string &path, int flags) const
@@ -216,8 +227,8 @@ void RootDir::write_file(const std::string &path, const std::string &content, mo
 void RootDir::symlink(const std::string &target, const std::string &path) const
 {
     auto [parent, name] = split_parent(path);
-    UniqueFd dir = mkdirs(parent);
-    if (::symlinkat(target.c_str(), dir.get(), name.c_str()) < 0)
+    // The cached directory fd, not a dup of it: nothing is mounted before it is used.
+    if (::symlinkat(target.c_str(), dir_fd(parent, true, 0755), name.c_str()) < 0)
         throw sys_error("symlink `" + shown(path) + "` -> `" + target + "`");
 }
 
