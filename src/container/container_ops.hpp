@@ -15,10 +15,17 @@ struct Created {
     pid_t pid = -1;
     std::string state_dir;
     UniqueFd console;  // the pty master when CreateOptions::keep_console
+    // The read end of the exec fifo when CreateOptions::start_at_once took effect: the init
+    // is not parked, it is already on its way to the VMM's execve.
+    UniqueFd exec_fifo;
 };
 
 Created create_container(const Globals &g, const CreateOptions &o);
 void start_container(const Globals &g, const std::string &id);
+// The rest of a start for a container created with start_at_once: the init's exec report
+// from `exec_fifo`, the network it reports, the poststart hooks. The VMM may have run and
+// even exited by now: its status is not checked.
+void finish_started(const Globals &g, const std::string &id, UniqueFd exec_fifo);
 // Remove everything a container created. Best effort: returns all errors joined ("" = ok).
 std::string destroy(StateDir &dir, const oci::State &st);
 // Wait for a pid that is not our child to exit (pidfd + poll). True if it is gone.

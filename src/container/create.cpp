@@ -354,7 +354,7 @@ void kill_init(pid_t child)
 
 // The init's cgroup: the spec's, with the device rules the VMM needs.
 Cgroup place_init_in_cgroup(pid_t child, const Spec &spec, const Globals &g, const CreateOptions &o,
-                            const Launch &l)
+                            const Launch &l, const std::vector<linux::CgroupMount> &hierarchies)
 {
     CgroupRequest cr;
     cr.path = spec.cgroups_path;
@@ -369,7 +369,7 @@ Cgroup place_init_in_cgroup(pid_t child, const Spec &spec, const Globals &g, con
             if (d.type != 'p')
                 cr.resources.devices.push_back(allow_node(d.type, d.major, d.minor));
     }
-    return place_in_cgroup(child, cr);
+    return place_in_cgroup(child, cr, hierarchies);
 }
 
 // Recorded now: if create is killed from here on (a shim's Pdeathsig), delete still finds
@@ -421,10 +421,14 @@ void hand_over_console(const Spec &spec, const CreateOptions &o, Pty &pty, Creat
         send_console_master(o.console_socket, pty.master.get(), pty.slave_name);
 }
 
-// The init is parked on the exec fifo: state says created, the pid file names it.
-void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_t child)
+// The init is parked on the exec fifo: state says created, the pid file names it. Started
+// at once, it may already be the VMM, even one that has exited (a zombie until run reaps
+// it): its start time was recorded after the clone.
+void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_t child,
+                    bool started)
 {
-    st.pid_start = process_start_time(child);
+    if (!started)
+        st.pid_start = process_start_time(child);
     if (st.pid_start == 0)
         throw Error("container init exited before it was ready");
     st.creating = false;
@@ -477,6 +481,14 @@ Created create_container(const Globals &g, const CreateOptions &o)
     State st = record_state(dir, g, o, in, l);
     make_monitor_root_dir(l);
     InitChannels ch = open_init_channels(dir, spec);
+    if (o.start_at_once && spec.hooks.start_container.empty()) {
+        out.exec_fifo = open_exec_fifo(dir);
+        // Off the disk at once: no start can come between (the container goes from creating
+        // to running, as the init may be the VMM before create returns); the init reopens
+        // it through its O_PATH fd.
+        if (::unlink(dir.file("exec.fifo").c_str()) < 0)
+            throw sys_error("unlink `" + dir.file("exec.fifo") + "`");
+    }
     InitArgs args = init_args(l, ch, spec, new_uts, st);
     // Nothing for the init to wait for but its cgroups: it builds the monitor root's mounts
     // while we place it (both take milliseconds, mostly in the kernel).
@@ -484,6 +496,9 @@ Created create_container(const Globals &g, const CreateOptions &o)
         spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
     open_block_devices(l);
     args.cpu_pin = linux::plan_cpu_pin();
+    // Read before the clone: once the init runs, it takes the kernel's mount lock for its
+    // namespace and mounts, and reading our mount table waited for it (~1 ms after clone).
+    auto hierarchies = linux::mounted_cgroup_hierarchies();
     child = clone_init(spec, flags, args);
     ch.child_sock.reset();
     ch.pty.slave.reset();
@@ -491,12 +506,12 @@ Created create_container(const Globals &g, const CreateOptions &o)
     if (args.early)
         send_go(ch.parent_sock.get());
 
-    cgroup = place_init_in_cgroup(child, spec, g, o, l);
+    cgroup = place_init_in_cgroup(child, spec, g, o, l, hierarchies);
     record_init(dir, st, child, *cgroup);
     unmount_block_rootfs(o.id, l, unmounted);
     run_create_hooks(ch.parent_sock.get(), spec, st, args.early);
     hand_over_console(spec, o, ch.pty, out);
-    record_created(dir, st, o, child);
+    record_created(dir, st, o, child, static_cast<bool>(out.exec_fifo));
     ts::mark(ts::Step::cr_terminated);
     undo.commit();
     return out;

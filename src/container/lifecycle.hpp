@@ -24,6 +24,10 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool keep_console = false;  // run in the foreground: keep the pty master and proxy it
+    // run: the init goes on to the VMM as soon as it is ready, without waiting for a start
+    // (create opens start's end of the exec fifo; Created::exec_fifo). Not when the spec has
+    // startContainer hooks: those run between create and the VMM.
+    bool start_at_once = false;
 };
 
 // The global flags as given, before apply_global_flags() checks them.

@@ -84,6 +84,8 @@ int run(const Globals &g, const RunOptions &ro)
     CreateOptions o = ro.create;
     bool detach = ro.detach, keep = ro.keep;
     o.keep_console = !detach && o.console_socket.empty();
+    // Nothing can come between our create and our start: the VMM need not wait for us.
+    o.start_at_once = true;
     Created c = create_container(g, o);
     {
         Rollback undo("cleanup after failed start");
@@ -91,7 +93,10 @@ int run(const Globals &g, const RunOptions &ro)
             remove(g, DeleteOptions{o.id, true});
             return std::string();
         });
-        start_container(g, o.id);
+        if (c.exec_fifo)
+            finish_started(g, o.id, std::move(c.exec_fifo));
+        else
+            start_container(g, o.id);
         undo.commit();
     }
     if (detach)

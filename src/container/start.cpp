@@ -66,56 +66,22 @@ std::string read_exec_fifo(int fifo, int pidfd)
     }
 }
 
-}  // namespace
-
-void start_container(const Globals &g, const std::string &id)
+// After the fifo is open: the init's exec report, the network it reports, the poststart
+// hooks.
+void complete_start(StateDir &dir, State &st, const Spec &spec, UniqueFd fifo)
 {
-    auto dir = StateDir::open(g.root, id);
-    if (!dir || !dir->has_state())
-        throw Error("container does not exist");
-    State st = dir->load();
-    if (!st.host_config.empty()) {
-        HostConfig hc = host_config_from_json(st.host_config);
-        ts::configure(hc.timestamps.enabled, hc.timestamps.destination, id);
-    } else {
-        ts::configure(false, "", id);
-    }
-    ts::mark(ts::Step::st_invoked);
-    ts::mark(ts::Step::st_unikontainer_created);
-    Status status = live_status(st, dir->path());
-    if (status == Status::running)
-        throw Error("cannot start an already running container");
-    if (status == Status::stopped)
-        throw Error("cannot start a container that has stopped");
-    if (status != Status::created)
-        throw Error(std::string("cannot start a container in the ") + to_string(status) + " state");
-
-    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
-    std::string created_json = oci_state_json(st, Status::created, false);
-    // startContainer hooks run in the container's namespaces except the mount namespace:
-    // the VMM's root holds only the VMM, so hook paths resolve on the host.
-    try {
-        run_hooks(spec.hooks.start_container, "startContainer", created_json, st.pid);
-    } catch (const Error &) {
-        ::kill(st.pid, SIGKILL);  // as runc: the container stops, it cannot be started again
-        throw;
-    }
-
-    std::string fifo_path = dir->file("exec.fifo");
-    UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo)
-        throw sys_error("open `" + fifo_path + "`");
+    const std::string &id = st.id;
     UniqueFd pidfd = pidfd_open(st.pid);
     ts::mark(ts::Step::st_sent_start_msg);
     std::string out = read_exec_fifo(fifo.get(), pidfd.get());
-    ::unlink(fifo_path.c_str());
+    ::unlink(dir.file("exec.fifo").c_str());
     proto::ExecReport report = proto::parse_exec_report(out);
     if (report.net_iface) {
         st.net_iface = *report.net_iface;
         st.net_tap = report.net_tap;
         log::debug("container {}: guest network on `{}` through tap `{}`", id, st.net_iface,
                    st.net_tap);
-        dir->save(st);
+        dir.save(st);
     }
     if (!report.execed)
         throw Error(report.error);
@@ -136,6 +102,62 @@ void start_container(const Globals &g, const std::string &id)
         ::kill(st.pid, SIGKILL);
         throw;
     }
+}
+
+// The state dir and its state, with timestamps configured as the host config says.
+State load_for_start(const StateDir &dir, const std::string &id)
+{
+    State st = dir.load();
+    if (!st.host_config.empty()) {
+        HostConfig hc = host_config_from_json(st.host_config);
+        ts::configure(hc.timestamps.enabled, hc.timestamps.destination, id);
+    } else {
+        ts::configure(false, "", id);
+    }
+    ts::mark(ts::Step::st_invoked);
+    ts::mark(ts::Step::st_unikontainer_created);
+    return st;
+}
+
+}  // namespace
+
+void finish_started(const Globals &g, const std::string &id, UniqueFd exec_fifo)
+{
+    auto dir = StateDir::open(g.root, id);
+    if (!dir || !dir->has_state())
+        throw Error("container does not exist");
+    State st = load_for_start(*dir, id);
+    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
+    complete_start(*dir, st, spec, std::move(exec_fifo));
+}
+
+void start_container(const Globals &g, const std::string &id)
+{
+    auto dir = StateDir::open(g.root, id);
+    if (!dir || !dir->has_state())
+        throw Error("container does not exist");
+    State st = load_for_start(*dir, id);
+    Status status = live_status(st, dir->path());
+    if (status == Status::running)
+        throw Error("cannot start an already running container");
+    if (status == Status::stopped)
+        throw Error("cannot start a container that has stopped");
+    if (status != Status::created)
+        throw Error(std::string("cannot start a container in the ") + to_string(status) + " state");
+
+    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
+    std::string created_json = oci_state_json(st, Status::created, false);
+    // startContainer hooks run in the container's namespaces except the mount namespace:
+    // the VMM's root holds only the VMM, so hook paths resolve on the host.
+    try {
+        run_hooks(spec.hooks.start_container, "startContainer", created_json, st.pid);
+    } catch (const Error &) {
+        ::kill(st.pid, SIGKILL);  // as runc: the container stops, it cannot be started again
+        throw;
+    }
+
+    UniqueFd fifo = open_exec_fifo(*dir);
+    complete_start(*dir, st, spec, std::move(fifo));
 }
 
 int start(const Globals &g, const StartOptions &o)

@@ -157,6 +157,15 @@ std::string StateDir::remove()
     return err;
 }
 
+UniqueFd open_exec_fifo(const StateDir &dir)
+{
+    std::string path = dir.file("exec.fifo");
+    UniqueFd fifo(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo)
+        throw sys_error("open `" + path + "`");
+    return fifo;
+}
+
 bool is_urunc_state(const std::string &root, const std::string &id)
 {
     std::string p = root + "/" + id + "/state.json";

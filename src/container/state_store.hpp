@@ -43,6 +43,9 @@ void check_trusted_dir(int dirfd, const std::string &path);
 // The same for `--root` by path; a root that does not exist yet is fine (create makes it).
 void check_state_root(const std::string &root);
 
+// Start's end of the exec fifo (non-blocking read): opening it lets a parked init go on.
+UniqueFd open_exec_fifo(const StateDir &dir);
+
 // Is this a state dir of ours (vs runc's, which shares the root)?
 bool is_urunc_state(const std::string &root, const std::string &id);
 

@@ -395,6 +395,8 @@ std::string resolve_cgroup_path(const CgroupRequest &r)
     return join_path(expand_slice(slice), is_slice ? name : prefix + "-" + name + ".scope");
 }
 
+std::vector<CgroupMount> mounted_cgroup_hierarchies() { return mounted_hierarchies(); }
+
 Cgroup place_in_cgroup(pid_t pid, const CgroupRequest &r)
 {
     return place_in_cgroup(pid, r, mounted_hierarchies());

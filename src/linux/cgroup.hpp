@@ -58,6 +58,8 @@ struct CgroupMount {
 // which it brings) would cost it ~1 MiB of resident pages and their loading. A cgroup line
 // without its fields is an Error naming `name`.
 std::vector<CgroupMount> cgroup_mounts(std::string_view mountinfo, const std::string &name);
+// Those of our mount namespace (/proc/self/mountinfo).
+std::vector<CgroupMount> mounted_cgroup_hierarchies();
 
 // Make the cgroup in every mounted hierarchy, apply the resources where their controller is
 // (an asked limit no hierarchy can apply is an error, as in runc), then move `pid` in.

@@ -95,3 +95,31 @@ rc() {
 		fi
 	done
 }
+
+@test "run starts the VMM without a start step: SIGKILL of run or its init at each step after the fork leaves no container 'created' that start would wait on; delete --force leaves nothing" {
+	local step id n=0 r s s2 out
+	mk_bundle "$T/b"
+	for step in CR.received_pids CR.hooks_executed CR.sent_ack CR.terminated RX.received_ack \
+		RX.disk_setup_completed RX.received_start_msg RX.execve_hypervisor; do
+		n=$((n + 1))
+		id=$(new_id "r$n")
+		r=0
+		URUNC_TEST_KILL_AT=$step timeout -k 2 30 "$URUNC" --root "$ROOT" run -d --bundle "$T/b" "$id" \
+			</dev/null >"$T/$id.out" 2>"$T/$id.err" || r=$?
+		[ "$r" != 124 ] || { echo "$step: run hung"; false; }
+		s=$(status_of "$id")
+		# Not "created": nothing parks, so no start could ever reach the VMM.
+		case "$s" in
+		"" | creating | running | stopped) ;;
+		*) echo "$step: status '$s' after run (rc $r)"; false ;;
+		esac
+		s2=0
+		out=$(timeout -k 2 10 "$URUNC" --root "$ROOT" start "$id" 2>&1) || s2=$?
+		[ "$s2" != 0 ] || { echo "$step: start of a container run already started succeeded"; false; }
+		[ "$s2" != 124 ] || { echo "$step: start hung"; false; }
+		out=$(timeout -k 2 30 "$URUNC" --root "$ROOT" delete --force "$id" 2>&1) ||
+			{ echo "$step: delete --force failed: $out"; false; }
+		clean "$id" || { echo "$step: something left (run $r, status '$s')"; false; }
+		echo "# run killed at $step: run $r, status '$s', start refused, nothing left" >&3
+	done
+}
