@@ -220,6 +220,29 @@ TEST_CASE("a child is placed in every hierarchy with its limits, then removed",
     CHECK(remove_cgroup(cg) == "");  // again: nothing left, nothing to complain about
 }
 
+TEST_CASE("remove_cgroup: child cgroups someone made inside ours go too, nested, in every "
+          "hierarchy",
+          "[cgroup][privileged]")
+{
+    if (!can_use_cgroups())
+        return;
+    std::string name = "/" + unique_name("kids");
+    CgroupGuard guard;
+    Blocker child;
+    guard.cg = place_in_cgroup(child.pid, {name, false, "x", {}});
+    child.stop();
+    // As a shim or the workload would: a nested child in some leaves, a plain one in others.
+    for (size_t i = 0; i < guard.cg.all_dirs.size(); ++i) {
+        const std::string &d = guard.cg.all_dirs[i];
+        REQUIRE(::mkdir((d + "/shim").c_str(), 0755) == 0);
+        if (i % 2 == 0)
+            REQUIRE(::mkdir((d + "/shim/sub").c_str(), 0755) == 0);
+    }
+    CHECK(remove_cgroup(guard.cg) == "");
+    for (auto &d : guard.cg.all_dirs)
+        CHECK_FALSE(path_exists(d));
+}
+
 TEST_CASE("a cgroup that holds processes is refused and left alone", "[cgroup][privileged]")
 {
     if (!can_use_cgroups())
