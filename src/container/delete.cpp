@@ -78,14 +78,20 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
 
 }  // namespace
 
-std::string destroy(StateDir &dir, const State &st)
+std::string destroy(StateDir &dir, const State &st, const Spec *known)
 {
     CleanupErrors errors;
     std::optional<Spec> spec;
-    try {
-        spec = parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
-    } catch (const Error &e) {
-        log::warn("container {}: no config snapshot, poststop hooks skipped: {}", st.id, e.what());
+    if (known) {
+        spec = *known;
+    } else {
+        try {
+            spec =
+                parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
+        } catch (const Error &e) {
+            log::warn("container {}: no config snapshot, poststop hooks skipped: {}", st.id,
+                      e.what());
+        }
     }
     if (!st.cgroup.empty())
         errors.attempt([&] { return remove_cgroup(cgroup_from_json(st.cgroup)); });
@@ -113,6 +119,17 @@ std::string destroy(StateDir &dir, const State &st)
         }
     }
     return errors.str();
+}
+
+void remove_reaped(const Globals &g, const Started &s)
+{
+    auto dir = StateDir::open(g.root, s.state.id);
+    if (!dir)
+        return;
+    ts::mark(ts::Step::dl_killed);
+    std::string errors = destroy(*dir, s.state, &s.spec);
+    if (!errors.empty())
+        throw Error("delete " + s.state.id + ": " + errors);
 }
 
 int remove(const Globals &g, const DeleteOptions &o)

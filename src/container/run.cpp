@@ -87,6 +87,7 @@ int run(const Globals &g, const RunOptions &ro)
     // Nothing can come between our create and our start: the VMM need not wait for us.
     o.start_at_once = true;
     Created c = create_container(g, o);
+    std::optional<Started> started;
     {
         Rollback undo("cleanup after failed start");
         undo.add([&] {
@@ -94,7 +95,7 @@ int run(const Globals &g, const RunOptions &ro)
             return std::string();
         });
         if (c.exec_fifo)
-            finish_started(g, o.id, std::move(c.exec_fifo));
+            started = finish_started(g, o.id, std::move(c.exec_fifo));
         else
             start_container(g, o.id);
         undo.commit();
@@ -155,7 +156,11 @@ int run(const Globals &g, const RunOptions &ro)
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!keep) {
         try {
-            remove(g, DeleteOptions{o.id, true});
+            // The VMM is reaped: nothing to kill, and we hold its state and spec.
+            if (started)
+                remove_reaped(g, *started);
+            else
+                remove(g, DeleteOptions{o.id, true});
         } catch (const Error &e) {
             log::error("{}", e.what());
             return code ? code : 1;

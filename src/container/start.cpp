@@ -121,14 +121,16 @@ State load_for_start(const StateDir &dir, const std::string &id)
 
 }  // namespace
 
-void finish_started(const Globals &g, const std::string &id, UniqueFd exec_fifo)
+Started finish_started(const Globals &g, const std::string &id, UniqueFd exec_fifo)
 {
     auto dir = StateDir::open(g.root, id);
     if (!dir || !dir->has_state())
         throw Error("container does not exist");
-    State st = load_for_start(*dir, id);
-    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
-    complete_start(*dir, st, spec, std::move(exec_fifo));
+    Started s{load_for_start(*dir, id), {}};
+    s.spec =
+        parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), s.state.bundle);
+    complete_start(*dir, s.state, s.spec, std::move(exec_fifo));
+    return s;
 }
 
 void start_container(const Globals &g, const std::string &id)

@@ -282,3 +282,27 @@ EOF
 	eq "$(jq -r .pid "$T/q.createRuntime.state")" "$(pid_of "$id")"
 	eq "$(cat "$T/q.createRuntime.ps")" "[$(pid_of "$id")]"
 }
+
+@test "run in the foreground: the hooks run in order with runc's statuses, the poststop after the VMM exited; without startContainer hooks too (the VMM then does not wait for a start step)" {
+	local id rc s
+	for s in all no-startContainer; do
+		id=$(new_id "run-$s")
+		rm -f "$T/hooks.log"
+		hooks_bundle "$T/b-$s"
+		cfg "$T/b-$s" '.process.args = ["fakevmm:exit=0"]'
+		[ "$s" = all ] || cfg "$T/b-$s" 'del(.hooks.startContainer)'
+		rc=0
+		timeout 30 "$URUNC" --root "$ROOT" run --bundle "$T/b-$s" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null || rc=$?
+		eq "$rc" 0
+		if [ "$s" = all ]; then
+			eq "$(cut -d' ' -f1 "$T/hooks.log" | tr '\n' ' ')" "prestart createRuntime createContainer startContainer poststart poststop "
+			eq "$(field startContainer 2)" created
+		else
+			eq "$(cut -d' ' -f1 "$T/hooks.log" | tr '\n' ' ')" "prestart createRuntime createContainer poststart poststop "
+		fi
+		eq "$(field poststart 2)" running
+		eq "$(field poststop 2)" stopped
+		eq "$(field poststop 3)" "$IT_HOSTNS_NET"
+		no_state "$id"
+	done
+}
