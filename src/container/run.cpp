@@ -77,32 +77,10 @@ private:
     bool stdin_open_ = true;
 };
 
-}  // namespace
-
-int run(const Globals &g, const RunOptions &ro)
+// Foreground: forward signals to the VMM, proxy its terminal, and reap it. Returns its
+// wait status.
+int wait_for_vmm(const Created &c)
 {
-    CreateOptions o = ro.create;
-    bool detach = ro.detach, keep = ro.keep;
-    o.keep_console = !detach && o.console_socket.empty();
-    // Nothing can come between our create and our start: the VMM need not wait for us.
-    o.start_at_once = true;
-    Created c = create_container(g, o);
-    std::optional<Started> started;
-    {
-        Rollback undo("cleanup after failed start");
-        undo.add([&] {
-            remove(g, DeleteOptions{o.id, true});
-            return std::string();
-        });
-        if (c.exec_fifo)
-            started = finish_started(g, o.id, std::move(c.exec_fifo));
-        else
-            start_container(g, o.id);
-        undo.commit();
-    }
-    if (detach)
-        return 0;
-
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
@@ -153,6 +131,36 @@ int run(const Globals &g, const RunOptions &ro)
         tty.reset();
     }
     sfd.reset();
+    return status;
+}
+
+}  // namespace
+
+int run(const Globals &g, const RunOptions &ro)
+{
+    CreateOptions o = ro.create;
+    bool detach = ro.detach, keep = ro.keep;
+    o.keep_console = !detach && o.console_socket.empty();
+    // Nothing can come between our create and our start: the VMM need not wait for us.
+    o.start_at_once = true;
+    Created c = create_container(g, o);
+    std::optional<Started> started;
+    {
+        Rollback undo("cleanup after failed start");
+        undo.add([&] {
+            remove(g, DeleteOptions{o.id, true});
+            return std::string();
+        });
+        if (c.exec_fifo)
+            started = finish_started(g, o.id, std::move(c.exec_fifo));
+        else
+            start_container(g, o.id);
+        undo.commit();
+    }
+    if (detach)
+        return 0;
+
+    int status = wait_for_vmm(c);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (!keep) {
         try {
