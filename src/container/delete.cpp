@@ -81,18 +81,17 @@ std::string teardown_in_netns(const std::string &path, const std::string &iface,
 std::string destroy(StateDir &dir, const State &st, const Spec *known)
 {
     CleanupErrors errors;
-    std::optional<Spec> spec;
-    if (known) {
-        spec = *known;
-    } else {
+    std::optional<Spec> read;
+    if (!known) {
         try {
-            spec =
+            read =
                 parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
         } catch (const Error &e) {
             log::warn("container {}: no config snapshot, poststop hooks skipped: {}", st.id,
                       e.what());
         }
     }
+    const Spec *spec = known ? known : read ? &*read : nullptr;
     if (!st.cgroup.empty())
         errors.attempt([&] { return remove_cgroup(cgroup_from_json(st.cgroup)); });
     ts::mark(ts::Step::dl_cgroup_removed);

@@ -19,6 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace urunc::container {
 using oci::HostConfig;
 using oci::Namespace;
@@ -104,10 +106,14 @@ void complete_start(StateDir &dir, State &st, const Spec &spec, UniqueFd fifo)
     }
 }
 
-// The state dir and its state, with timestamps configured as the host config says.
-State load_for_start(const StateDir &dir, const std::string &id)
+// The container's state dir (locked) and its state, with timestamps configured as the host
+// config says.
+std::pair<StateDir, State> load_for_start(const Globals &g, const std::string &id)
 {
-    State st = dir.load();
+    auto dir = StateDir::open(g.root, id);
+    if (!dir || !dir->has_state())
+        throw Error("container does not exist");
+    State st = dir->load();
     if (!st.host_config.empty()) {
         HostConfig hc = host_config_from_json(st.host_config);
         ts::configure(hc.timestamps.enabled, hc.timestamps.destination, id);
@@ -116,30 +122,24 @@ State load_for_start(const StateDir &dir, const std::string &id)
     }
     ts::mark(ts::Step::st_invoked);
     ts::mark(ts::Step::st_unikontainer_created);
-    return st;
+    return {std::move(*dir), std::move(st)};
 }
 
 }  // namespace
 
 Started finish_started(const Globals &g, const std::string &id, UniqueFd exec_fifo)
 {
-    auto dir = StateDir::open(g.root, id);
-    if (!dir || !dir->has_state())
-        throw Error("container does not exist");
-    Started s{load_for_start(*dir, id), {}};
-    s.spec =
-        parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), s.state.bundle);
-    complete_start(*dir, s.state, s.spec, std::move(exec_fifo));
+    auto [dir, st] = load_for_start(g, id);
+    Started s{std::move(st), {}};
+    s.spec = parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), s.state.bundle);
+    complete_start(dir, s.state, s.spec, std::move(exec_fifo));
     return s;
 }
 
 void start_container(const Globals &g, const std::string &id)
 {
-    auto dir = StateDir::open(g.root, id);
-    if (!dir || !dir->has_state())
-        throw Error("container does not exist");
-    State st = load_for_start(*dir, id);
-    Status status = live_status(st, dir->path());
+    auto [dir, st] = load_for_start(g, id);
+    Status status = live_status(st, dir.path());
     if (status == Status::running)
         throw Error("cannot start an already running container");
     if (status == Status::stopped)
@@ -147,7 +147,7 @@ void start_container(const Globals &g, const std::string &id)
     if (status != Status::created)
         throw Error(std::string("cannot start a container in the ") + to_string(status) + " state");
 
-    Spec spec = parse_spec(read_regular_file(dir->file("config.json"), kMaxConfigJson), st.bundle);
+    Spec spec = parse_spec(read_regular_file(dir.file("config.json"), kMaxConfigJson), st.bundle);
     std::string created_json = oci_state_json(st, Status::created, false);
     // startContainer hooks run in the container's namespaces except the mount namespace:
     // the VMM's root holds only the VMM, so hook paths resolve on the host.
@@ -158,8 +158,8 @@ void start_container(const Globals &g, const std::string &id)
         throw;
     }
 
-    UniqueFd fifo = open_exec_fifo(*dir);
-    complete_start(*dir, st, spec, std::move(fifo));
+    UniqueFd fifo = open_exec_fifo(dir);
+    complete_start(dir, st, spec, std::move(fifo));
 }
 
 int start(const Globals &g, const StartOptions &o)
