@@ -182,13 +182,14 @@ void add_libraries(Launch &l)
         r = resolve_libraries(l, interp);
         cache.store(library_inputs(l, r), {{"libs", r.libs}, {"modules", r.modules}});
     }
-    // Each object is bound where it really is (/usr/lib/..., not /lib/... through the merged-
-    // /usr link) and the host's top-level links are replicated, so both spellings resolve in
-    // the root as on the host: the loader's, and QEMU's module directory.
+    // Each object is bound in the directory it really is in (/usr/lib/..., not /lib/...
+    // through the merged-/usr link) and the host's top-level links are replicated, so both
+    // spellings resolve in the root as on the host: the loader's, and QEMU's module
+    // directory. A library is bound at its soname, the name the loader opens.
     for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
         l.root.links.push_back(link);
     l.root.binds.insert(l.root.binds.end(), r.modules.begin(), r.modules.end());
-    l.root.binds.insert(l.root.binds.end(), r.libs.begin(), r.libs.end());
+    l.root.libraries.insert(l.root.libraries.end(), r.libs.begin(), r.libs.end());
     // The loader in the root finds libraries outside its default directories through the
     // cache, as on the host.
     if (path_exists("/etc/ld.so.cache"))
@@ -206,7 +207,7 @@ void add_virtiofsd(Launch &l)
     l.root.binds.push_back(bin);
     auto libs = rootfs::needed_libraries({bin});
     for (auto &lib : libs)
-        l.root.binds.push_back(canonical_dir(lib));  // duplicates of the VMM's: bound once
+        l.root.libraries.push_back(canonical_dir(lib));  // duplicates of the VMM's: bound once
     if (!libs.empty()) {
         for (const char *link : {"/lib", "/lib64", "/lib32", "/libx32"})
             l.root.links.push_back(link);

@@ -218,6 +218,9 @@ Plan make_plan(const MonitorRootRequest &req)
     }
     std::sort(plan.binds.begin(), plan.binds.end(),
               [](const auto &a, const auto &b) { return a.path < b.path; });  // parents first
+    for (const auto &lib : req.libraries)
+        if (lib.empty() || lib.front() != '/')
+            throw Error("library `" + lib + "`: must be an absolute path", EINVAL);
     for (const auto &dev : req.devices) {
         if (!starts_with(normalize_path(dev), "/dev/"))
             throw Error("device `" + dev + "` must be under /dev", EINVAL);
@@ -269,6 +272,15 @@ void bind_files(RootDir &root, const Plan &plan, const MonitorRootRequest &req)
         else
             root.make_file(b.path);
         root.bind_read_only(b.path, b.path);
+    }
+    // Through the soname link, no lstat first (monitor_root.hpp); each path once.
+    std::set<std::string> bound(plan.seen);
+    for (const auto &lib : req.libraries) {
+        std::string path = normalize_path(lib);
+        if (!bound.insert(path).second)
+            continue;
+        root.make_file(path);
+        root.bind_read_only(path, path);
     }
     for (const auto &fb : req.file_binds) {
         if (fb.directory)

@@ -1,5 +1,6 @@
 #include "rootfs/monitor_root.hpp"
 
+#include "base/dir.hpp"
 #include "base/error.hpp"
 #include "base/file.hpp"
 #include "rootfs/mountinfo.hpp"
@@ -7,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -198,4 +200,76 @@ TEST_CASE("monitor root: errors name the step and the path", "[rootfs][monitor_r
           "monitor root: bind `usr/bin/qemu`: must be an absolute path");
     CHECK(error_of([&] { enter_monitor_root(tmp / "absent"); }) ==
           "enter monitor root `" + (tmp / "absent") + "`: chdir: No such file or directory");
+}
+
+TEST_CASE("monitor root: a library is bound at its soname, through the link",
+          "[rootfs][monitor_root][privileged]")
+{
+    // A host library whose soname is a link (libz.so.1 -> libz.so.1.2.13 on Debian).
+    std::string lib;
+    for (const char *p :
+         {"/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/lib64/ld-linux-x86-64.so.2"}) {
+        struct stat st;
+        if (::lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+            lib = p;
+            break;
+        }
+    }
+    if (lib.empty()) {
+        WARN("no library here is a symlink: skipped");
+        return;
+    }
+    std::string content = read_file(lib);
+    std::string dir = lib.substr(0, lib.rfind('/'));
+    TempDir tmp;
+    mkdir_p(tmp / "root");
+    std::string err = run_in_child([&] {
+        if (::unshare(CLONE_NEWNS) < 0)
+            throw sys_error("unshare");
+        MonitorRootRequest req;
+        req.root_dir = tmp / "root";
+        req.binds = {"/bin/busybox"};
+        req.libraries = {lib, dir + "/../" + dir.substr(dir.rfind('/') + 1) +
+                                  lib.substr(lib.rfind('/'))};
+        build_monitor_root(req);
+        enter_monitor_root(req.root_dir);
+
+        struct stat st;
+        expect(::lstat(lib.c_str(), &st) == 0 && S_ISREG(st.st_mode),
+               lib + " is a file in the root, not a link");
+        expect(read_file(lib) == content, lib + " has the library's content");
+        expect(::open(lib.c_str(), O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS,
+               lib + " is read-only");
+        auto mi = MountInfo::load("/proc/self/mountinfo");
+        int mounts = 0;
+        for (const auto &m : mi.entries())
+            mounts += m.mountpoint == lib;
+        expect(mounts == 1, "the library is bound once, though asked for twice");
+        // Only the soname: no link, no versioned file beside it.
+        UniqueDir d = UniqueDir::open(dir);
+        int entries = 0;
+        while (const dirent *e = d.next())
+            entries += std::string(e->d_name) != "." && std::string(e->d_name) != "..";
+        expect(entries == 1, dir + " holds the library alone");
+    });
+    CHECK(err == "");
+    CHECK_FALSE(MountInfo::load().is_mountpoint(tmp / "root"));
+
+    auto build_in_child = [&](MonitorRootRequest req) {
+        return run_in_child([&] {
+            if (::unshare(CLONE_NEWNS) < 0)
+                throw sys_error("unshare");
+            req.root_dir = tmp / "root";
+            build_monitor_root(req);
+        });
+    };
+    MonitorRootRequest missing;
+    missing.libraries = {"/usr/lib/no-such-library.so.1"};
+    CHECK(build_in_child(missing) ==
+          "monitor root: mount `/usr/lib/no-such-library.so.1` on `" + (tmp / "root") +
+              "/usr/lib/no-such-library.so.1`: No such file or directory");
+    MonitorRootRequest relative;
+    relative.libraries = {"libz.so.1"};
+    CHECK(build_in_child(relative) ==
+          "monitor root: library `libz.so.1`: must be an absolute path");
 }
