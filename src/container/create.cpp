@@ -395,19 +395,23 @@ void unmount_block_rootfs(const std::string &id, const Launch &l,
 }
 
 // The init has its namespaces: the prestart and createRuntime hooks run, then it goes on
-// until it is parked on the exec fifo. Early, the first go went out right after clone.
+// until it is parked on the exec fifo. Early (no such hooks), the first go went out right
+// after clone and the second, "placed in the cgroups", goes out now, before the init
+// says its namespaces are ready: it finds it waiting instead of waiting for a round trip.
 void run_create_hooks(int sock, const Spec &spec, const State &st, bool early)
 {
-    if (!early)
-        send_go(sock);
+    send_go(sock);
     expect(sock, proto::Stage::ns_ready);
     ts::mark(ts::Step::cr_received_pids);
 
-    std::string creating = oci_state_json(st, Status::creating, false);
-    run_hooks(spec.hooks.prestart, "prestart", creating, 0);
-    run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
+    if (!early) {
+        std::string creating = oci_state_json(st, Status::creating, false);
+        run_hooks(spec.hooks.prestart, "prestart", creating, 0);
+        run_hooks(spec.hooks.create_runtime, "createRuntime", creating, 0);
+    }
     ts::mark(ts::Step::cr_hooks_executed);
-    send_go(sock);
+    if (!early)
+        send_go(sock);
     ts::mark(ts::Step::cr_sent_ack);
     expect(sock, proto::Stage::ready);
 }
