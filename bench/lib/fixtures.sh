@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034 # STEPRUN and R_* are read by the other parts
+# shellcheck shell=bash disable=SC2034 # STEPRUN, NSEXEC and R_* are read by the other parts
 # Bundles, images and state roots for the bench (sourced by run.sh).
 # Expects: T, REPO, URUNC, TESTKERNEL, FAKEVMM, MAKE_BUNDLE (from paths.env).
 
@@ -8,6 +8,8 @@
 setup_common() {
 	cc -O2 -Wall -Wextra -o "$T/steprun" "$BENCH/steprun.c" || die "cannot build bench/steprun.c"
 	STEPRUN=$T/steprun
+	cc -O2 -static -Wall -Wextra -o "$T/nsexec" "$BENCH/nsexec.c" || die "cannot build bench/nsexec.c"
+	NSEXEC=$T/nsexec
 	# A private copy: the tree is shared, and a rebuild in the middle of a run
 	# would otherwise mix two binaries in one table.
 	URUNC_SRC=$URUNC
