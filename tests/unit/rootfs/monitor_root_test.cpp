@@ -57,6 +57,17 @@ int run(const char *path, const char *arg0, const char *arg1)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+// The root built from `req` over `root_dir` in a child's own mount namespace: its error, or "".
+std::string build_in(const std::string &root_dir, MonitorRootRequest req)
+{
+    return run_in_child([&] {
+        if (::unshare(CLONE_NEWNS) < 0)
+            throw sys_error("unshare");
+        req.root_dir = root_dir;
+        build_monitor_root(req);
+    });
+}
+
 }  // namespace
 
 TEST_CASE("monitor root: build, pivot and find exactly what was asked for",
@@ -170,14 +181,7 @@ TEST_CASE("monitor root: errors name the step and the path", "[rootfs][monitor_r
 {
     TempDir tmp;
     mkdir_p(tmp / "root");
-    auto build_in_child = [&](MonitorRootRequest req) {
-        return run_in_child([&] {
-            if (::unshare(CLONE_NEWNS) < 0)
-                throw sys_error("unshare");
-            req.root_dir = tmp / "root";
-            build_monitor_root(req);
-        });
-    };
+    auto build_in_child = [&](MonitorRootRequest req) { return build_in(tmp / "root", req); };
     MonitorRootRequest missing_bin;
     missing_bin.binds = {"/usr/bin/no-such-vmm"};
     CHECK(build_in_child(missing_bin) ==
@@ -255,14 +259,7 @@ TEST_CASE("monitor root: a library is bound at its soname, through the link",
     CHECK(err == "");
     CHECK_FALSE(MountInfo::load().is_mountpoint(tmp / "root"));
 
-    auto build_in_child = [&](MonitorRootRequest req) {
-        return run_in_child([&] {
-            if (::unshare(CLONE_NEWNS) < 0)
-                throw sys_error("unshare");
-            req.root_dir = tmp / "root";
-            build_monitor_root(req);
-        });
-    };
+    auto build_in_child = [&](MonitorRootRequest req) { return build_in(tmp / "root", req); };
     MonitorRootRequest missing;
     missing.libraries = {"/usr/lib/no-such-library.so.1"};
     CHECK(build_in_child(missing) ==
