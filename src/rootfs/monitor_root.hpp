@@ -40,14 +40,14 @@ struct MonitorRootRequest {
     std::string root_dir;  // an existing (empty) host directory, e.g. <state>/<id>/root
     // Applied to "/" first so nothing mounted here propagates back to the host.
     unsigned long root_propagation = MS_SLAVE | MS_REC;
-    // Host paths bound read-only at the same path; they must exist (the VMM binary, each
-    // library it needs: see elf_libs.hpp). A symlink is replicated and its target bound.
+    // Host paths bound read-only at the same path; they must exist (the VMM binary, QEMU's
+    // accelerator modules). A symlink is replicated and its target bound.
     std::vector<std::string> binds;
-    // Shared libraries, bound read-only at the same path through their symlinks: a soname
-    // link (libz.so.1 -> libz.so.1.2.13) becomes a file with the library bound on it. The
-    // loader opens the soname, which is all it needs; one bind per library instead of a
-    // link and a bind, and no lstat or readlink to decide them (a VMM has some fifty).
-    // A path also in `binds` is bound once, as a bind; a missing one fails the bind.
+    // Shared libraries (elf_libs.hpp), bound read-only at the same path through their
+    // symlinks: a soname link (libz.so.1 -> libz.so.1.2.13) becomes a file with the library
+    // bound on it. The loader opens the soname, which is all it needs; one bind per library
+    // instead of a link and a bind, and no lstat or readlink to decide them (a VMM has some
+    // fifty). A path also in `binds` is bound once, as a bind; a missing one fails the bind.
     std::vector<std::string> libraries;
     // Data directories (/usr/share/qemu, /usr/share/seabios), skipped when missing. Their
     // entries that are symlinks leading out of the directory get their target bound too
