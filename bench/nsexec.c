@@ -64,15 +64,19 @@ static int write_small(const char *path, const char *text)
 }
 
 /* Our own cgroup in the hierarchy with these controllers ("" for v2):
- * /proc/self/cgroup lines are "id:controllers:path". */
+ * /proc/self/cgroup lines are "id:controllers:path", read once for all. */
 static const char *own_path(const char *controllers)
 {
-    static char path[512];
+    static char path[512], table[4096];
+    static int have = 0;
     char *save = NULL;
-    char buf[4096];
+    char buf[sizeof table];
     strcpy(path, "/");
-    if (read_small("/proc/self/cgroup", buf, sizeof buf) < 0)
+    if (!have)
+        have = read_small("/proc/self/cgroup", table, sizeof table) < 0 ? -1 : 1;
+    if (have < 0)
         return path;
+    memcpy(buf, table, sizeof buf);
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *c = strchr(line, ':');
         char *p = c ? strchr(c + 1, ':') : NULL;

@@ -264,7 +264,7 @@ void mount_pseudo_filesystems(RootDir &root, const MonitorRootRequest &req)
 }
 
 // The host paths (read-only, at the same path) and the files bound by fd.
-void bind_files(RootDir &root, const Plan &plan, const MonitorRootRequest &req)
+void bind_files(RootDir &root, Plan &plan, const MonitorRootRequest &req)
 {
     for (const auto &b : plan.binds) {
         if (b.dir)
@@ -274,10 +274,9 @@ void bind_files(RootDir &root, const Plan &plan, const MonitorRootRequest &req)
         root.bind_read_only(b.path, b.path);
     }
     // Through the soname link, no lstat first (monitor_root.hpp); each path once.
-    std::set<std::string> bound(plan.seen);
     for (const auto &lib : req.libraries) {
         std::string path = normalize_path(lib);
-        if (!bound.insert(path).second)
+        if (!plan.seen.insert(path).second)
             continue;
         root.make_file(path);
         root.bind_read_only(path, path);
