@@ -83,6 +83,8 @@ e2e_file_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
 e2e_assert_line_has() {
 	grep -qF -- "$1" <<<"$output" && return 0
 	printf 'expected a line containing `%s` in:\n%s\n' "$1" "$output"
+	# With `run --separate-stderr`, what went to stderr tells which side lost the rest.
+	[ -z "${stderr-}" ] || printf 'its stderr:\n%s\n' "$stderr"
 	return 1
 }
 
