@@ -2,6 +2,7 @@
 #include "container/lifecycle.hpp"
 
 #include "base/file.hpp"
+#include "container/commit.hpp"
 #include "oci/capabilities.hpp"
 #include "unikernels/guest.hpp"
 #include "vmm/vmm.hpp"
@@ -28,7 +29,7 @@ std::string registry_list()
 
 std::string version_text()
 {
-    return std::string("urunc version ") + URUNC_VERSION + "\ncommit: " + URUNC_VERSION +
+    return std::string("urunc version ") + URUNC_VERSION + "\ncommit: " + URUNC_COMMIT +
            "\nspec: " + kSpecVersion + "\n" + registry_list() + "\n";
 }
 
@@ -90,6 +91,8 @@ int features()
     "annotations": {
         "io.urunc.version": ")" +
                       URUNC_VERSION + R"(",
+        "io.urunc.commit": ")" +
+                      URUNC_COMMIT + R"(",
         "io.urunc.vmms": ")" +
                       vmms + R"(",
         "io.urunc.guests": ")" +

@@ -14,6 +14,22 @@ teardown() { it_teardown; }
 	has "$output" "spec: "
 }
 
+@test "--version and features name the commit built from, as runc's do (not the version again)" {
+	run "$URUNC" --version
+	[ "$status" -eq 0 ]
+	# `git describe --always --dirty` of the tree built, or "unknown" outside git
+	[[ ${lines[1]} =~ ^commit:\ ([0-9a-f]{7,40}(-dirty)?|unknown)$ ]] || { echo "$output"; false; }
+	local commit=${lines[1]#commit: }
+	if git -C "$TL_REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		[ "$commit" != unknown ]
+		# the hash is one of this repository's commits
+		git -C "$TL_REPO" cat-file -e "${commit%-dirty}^{commit}"
+	fi
+	run "$URUNC" features
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.annotations["io.urunc.commit"]' <<<"$output")" = "$commit" ]
+}
+
 @test "--help and a usage error: help on stdout exit 0; one usage line on stderr exit 1 (no standard streams needed)" {
 	run --separate-stderr "$URUNC" --help
 	[ "$status" -eq 0 ]
