@@ -17,13 +17,17 @@ teardown() { it_teardown; }
 @test "--version and features name the commit built from, as runc's do (not the version again)" {
 	run "$URUNC" --version
 	[ "$status" -eq 0 ]
-	# `git describe --always --dirty` of the tree built, or "unknown" outside git
-	[[ ${lines[1]} =~ ^commit:\ ([0-9a-f]{7,40}(-dirty)?|unknown)$ ]] || { echo "$output"; false; }
-	local commit=${lines[1]#commit: }
+	# `git describe --always --dirty` of the tree built (`<tag>-<n>-g<hash>` once tagged), or
+	# "unknown" outside git
+	[[ ${lines[1]} =~ ^commit:\ (([0-9A-Za-z._+~-]+-[0-9]+-g)?[0-9a-f]{7,40}(-dirty)?|unknown)$ ]] ||
+		{ echo "$output"; false; }
+	local commit=${lines[1]#commit: } hash
 	if git -C "$TL_REPO" rev-parse --git-dir >/dev/null 2>&1; then
 		[ "$commit" != unknown ]
 		# the hash is one of this repository's commits
-		git -C "$TL_REPO" cat-file -e "${commit%-dirty}^{commit}"
+		hash=${commit%-dirty}
+		hash=${hash##*-g}
+		git -C "$TL_REPO" cat-file -e "$hash^{commit}"
 	fi
 	run "$URUNC" features
 	[ "$status" -eq 0 ]
