@@ -36,12 +36,34 @@ const char *stage_name(Stage s)
     return "unknown";
 }
 
+namespace {
+
+// An error report the peer queued before it closed its end, if any (never blocks).
+std::optional<std::string> queued_error(int fd)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0 && buf[0] == static_cast<char>(Stage::error))
+            return std::string(buf + 1, static_cast<size_t>(n - 1));
+    return std::nullopt;
+}
+
+}  // namespace
+
 void send_stage(int fd, Stage s, const char *who)
 {
     char b = static_cast<char>(s);
     while (::send(fd, &b, 1, MSG_NOSIGNAL) < 0) {
-        if (errno != EINTR)
-            throw sys_error(std::string(who) + ": send " + stage_name(s));
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        // The peer failed and exited before this stage reached it (create's second go can
+        // leave after the init's error when it goes out early): its report says why.
+        if (e == EPIPE || e == ECONNRESET)
+            if (auto report = queued_error(fd))
+                throw Error(*report);
+        throw sys_error(std::string(who) + ": send " + stage_name(s), e);
     }
 }
 

@@ -31,7 +31,8 @@ enum class Stage : char {
 // The stage's name, for error messages.
 const char *stage_name(Stage s);
 
-// Send one stage; throws sys_error naming `who` (e.g. "sync with init").
+// Send one stage; throws sys_error naming `who` (e.g. "sync with init"), or, when the peer
+// reported an error and closed its end before the stage reached it, Error(<its message>).
 void send_stage(int fd, Stage s, const char *who);
 // Best-effort error report (the sender is about to exit): never throws.
 void send_error(int fd, std::string_view message) noexcept;

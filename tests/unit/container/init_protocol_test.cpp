@@ -194,3 +194,21 @@ TEST_CASE("exec fifo: a writer that closes early or sends an unknown byte")
                          "before the VMM started)");
     }
 }
+
+TEST_CASE(
+    "init protocol: a go sent to an init that already failed and exited reports the init's error",
+    "[init_protocol]")
+{
+    // Early mode: create's second go can leave after the init has reported an error and
+    // closed its end. The send fails (EPIPE), but the report is still queued for create.
+    SyncPair p;
+    proto::send_error(p.init_end.get(), "monitor root: linux.rootfsPropagation `shared`");
+    p.init_end.reset();
+    std::string what = "(no error)";
+    try {
+        proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    } catch (const Error &e) {
+        what = e.what();
+    }
+    CHECK(what == "monitor root: linux.rootfsPropagation `shared`");
+}
