@@ -85,6 +85,12 @@ e2e_assert_line_has() {
 	printf 'expected a line containing `%s` in:\n%s\n' "$1" "$output"
 	# With `run --separate-stderr`, what went to stderr tells which side lost the rest.
 	[ -z "${stderr-}" ] || printf 'its stderr:\n%s\n' "$stderr"
+	# Through a private containerd: its log (the shim's lines too) says whether the output was
+	# lost on the way (CI saw a guest's output lost whole or after its first byte, status 0).
+	if [ -n "${CPRIV_DIR-}" ] && [ -f "$CPRIV_DIR/containerd.log" ]; then
+		echo "containerd's log, last lines:"
+		tail -n 40 "$CPRIV_DIR/containerd.log"
+	fi
 	return 1
 }
 
