@@ -38,14 +38,22 @@ const char *stage_name(Stage s)
 
 namespace {
 
+// The text of an error report (Stage::error + message), if the message is one.
+std::optional<std::string> error_report(const char *buf, ssize_t n)
+{
+    if (n > 0 && buf[0] == static_cast<char>(Stage::error))
+        return std::string(buf + 1, static_cast<size_t>(n - 1));
+    return std::nullopt;
+}
+
 // An error report the peer queued before it closed its end, if any (never blocks).
 std::optional<std::string> queued_error(int fd)
 {
     char buf[4096];
     ssize_t n;
     while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0 && buf[0] == static_cast<char>(Stage::error))
-            return std::string(buf + 1, static_cast<size_t>(n - 1));
+        if (auto report = error_report(buf, n))
+            return report;
     return std::nullopt;
 }
 
@@ -86,8 +94,8 @@ void expect_stage(int fd, Stage want, const std::string &closed_message)
     }
     if (n == 0)
         throw Error(closed_message);
-    if (buf[0] == static_cast<char>(Stage::error))
-        throw Error(std::string(buf + 1, static_cast<size_t>(n - 1)));
+    if (auto report = error_report(buf, n))
+        throw Error(*report);
     if (n == 1 && buf[0] == static_cast<char>(want))
         return;
     throw Error(std::string("sync: expected stage ") + stage_name(want) + ", got " +
