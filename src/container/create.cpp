@@ -126,6 +126,26 @@ void expect(int fd, proto::Stage stage)
 
 void send_go(int fd) { proto::send_stage(fd, proto::Stage::go, "sync with init"); }
 
+// The container's new network namespace, made here after the clone (InitArgs::netns_from_go)
+// and sent with the first go; create goes back to its own at once (run's later hooks and
+// steps run where they always did).
+void send_go_with_new_netns(int fd)
+{
+    const char *self = "/proc/thread-self/ns/net";
+    UniqueFd own(::open(self, O_RDONLY | O_CLOEXEC));
+    if (!own)
+        throw sys_error(std::string("open `") + self + "`");
+    if (::unshare(CLONE_NEWNET) < 0)
+        throw sys_error("create the container's network namespace");
+    UniqueFd ns(::open(self, O_RDONLY | O_CLOEXEC));
+    int e = errno;
+    if (::setns(own.get(), CLONE_NEWNET) < 0)
+        throw sys_error("return to create's network namespace");
+    if (!ns)
+        throw sys_error(std::string("open `") + self + "` (the container's network namespace)", e);
+    proto::send_stage_with_fd(fd, proto::Stage::go, ns.get(), "sync with init");
+}
+
 void write_pid_file(const std::string &path, int pid)
 {
     if (path.empty())
@@ -498,6 +518,9 @@ Created create_container(const Globals &g, const CreateOptions &o)
     // while we place it (both take milliseconds, mostly in the kernel).
     args.early =
         spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
+    args.netns_from_go = args.early && (flags & CLONE_NEWNET);
+    if (args.netns_from_go)
+        flags &= ~CLONE_NEWNET;
     open_block_devices(l);
     args.cpu_pin = linux::plan_cpu_pin();
     // Read before the clone: once the init runs, it takes the kernel's mount lock for its
@@ -507,7 +530,9 @@ Created create_container(const Globals &g, const CreateOptions &o)
     ch.child_sock.reset();
     ch.pty.slave.reset();
     out.pid = child;
-    if (args.early)
+    if (args.netns_from_go)
+        send_go_with_new_netns(ch.parent_sock.get());
+    else if (args.early)
         send_go(ch.parent_sock.get());
 
     cgroup = place_init_in_cgroup(child, spec, g, o, l, hierarchies);

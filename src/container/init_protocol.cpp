@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace urunc::container::proto {
 namespace {
@@ -59,10 +60,26 @@ std::optional<std::string> queued_error(int fd)
 
 }  // namespace
 
-void send_stage(int fd, Stage s, const char *who)
+namespace {
+
+void send_message(int fd, Stage s, int attached, const char *who)
 {
     char b = static_cast<char>(s);
-    while (::send(fd, &b, 1, MSG_NOSIGNAL) < 0) {
+    iovec iov{&b, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (attached >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &attached, sizeof(int));
+    }
+    while (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
         if (errno == EINTR)
             continue;
         int e = errno;
@@ -75,6 +92,15 @@ void send_stage(int fd, Stage s, const char *who)
     }
 }
 
+}  // namespace
+
+void send_stage(int fd, Stage s, const char *who) { send_message(fd, s, -1, who); }
+
+void send_stage_with_fd(int fd, Stage s, int attached, const char *who)
+{
+    send_message(fd, s, attached, who);
+}
+
 void send_error(int fd, std::string_view message) noexcept
 {
     std::string msg = static_cast<char>(Stage::error) + std::string(message);
@@ -84,23 +110,49 @@ void send_error(int fd, std::string_view message) noexcept
     } while (r < 0 && errno == EINTR);
 }
 
-void expect_stage(int fd, Stage want, const std::string &closed_message)
+UniqueFd expect_stage_with_fd(int fd, Stage want, const std::string &closed_message)
 {
     char buf[4096];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
     ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) < 0) {
+    for (;;) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if ((n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) >= 0)
+            break;
         if (errno != EINTR)
             throw sys_error(std::string("sync: waiting for ") + stage_name(want));
     }
+    // Taken first, so that every return and throw below closes it.
+    UniqueFd got;
+    for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            int passed;
+            std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
+            got.reset(passed);
+        }
+    if (msg.msg_flags & MSG_CTRUNC)
+        throw Error(std::string("sync: stage ") + stage_name(want) +
+                    " came with more file descriptors than one");
     if (n == 0)
         throw Error(closed_message);
     if (auto report = error_report(buf, n))
         throw Error(*report);
     if (n == 1 && buf[0] == static_cast<char>(want))
-        return;
+        return got;
     throw Error(std::string("sync: expected stage ") + stage_name(want) + ", got " +
                 (n == 1 ? "byte " : "a " + std::to_string(n) + "-byte message starting with ") +
                 describe_byte(buf[0]));
+}
+
+void expect_stage(int fd, Stage want, const std::string &closed_message)
+{
+    expect_stage_with_fd(fd, want, closed_message);
 }
 
 void report_network(int fifo, std::string_view iface, std::string_view tap)

@@ -6,6 +6,8 @@
 //   init -> create: ns_ready    (namespaces joined)
 //   When InitArgs::early (no such hooks, no block rootfs): the first go right after clone,
 //   ns_ready once the root's mounts are made too, the second go when the cgroup is placed.
+//   With InitArgs::netns_from_go, that first go carries an fd of the container's new
+//   network namespace, which create made after the clone.
 //   init -> create: ready       (parked, monitor root ready)
 //   init -> create: error<msg>  (any failure; the init exits)
 //
@@ -14,6 +16,8 @@
 //   "0"           right before execve
 //   "E<message>"  failure (possibly after "0", when execve itself failed)
 #pragma once
+
+#include "base/fd.hpp"
 
 #include <optional>
 #include <string>
@@ -34,11 +38,16 @@ const char *stage_name(Stage s);
 // Send one stage; throws sys_error naming `who` (e.g. "sync with init"), or, when the peer
 // reported an error and closed its end before the stage reached it, Error(<its message>).
 void send_stage(int fd, Stage s, const char *who);
+// The same with an fd attached (SCM_RIGHTS): create's first go carries the container's new
+// network namespace when create made it after the clone.
+void send_stage_with_fd(int fd, Stage s, int attached, const char *who);
 // Best-effort error report (the sender is about to exit): never throws.
 void send_error(int fd, std::string_view message) noexcept;
 // Wait for `want`. A reported error throws Error(<its message>); a peer that closed throws
 // Error(closed_message); any other byte throws an Error naming what came and what was due.
 void expect_stage(int fd, Stage want, const std::string &closed_message);
+// The same, returning the fd the stage carried (empty when it carried none).
+UniqueFd expect_stage_with_fd(int fd, Stage want, const std::string &closed_message);
 
 // Exec fifo tags.
 inline constexpr char kFifoNetwork = 'N';

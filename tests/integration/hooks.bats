@@ -306,3 +306,34 @@ EOF
 		no_state "$id"
 	done
 }
+
+@test "run without prestart or createRuntime hooks (create makes the new network namespace after the clone): the container's hooks run in that namespace, poststart and poststop in the host's, and the VMM's namespace is a new one" {
+	local id rc s ctnet
+	for s in run create; do
+		id=$(new_id "early-$s")
+		rm -f "$T/hooks.log"
+		hooks_bundle "$T/b-$s"
+		cfg "$T/b-$s" 'del(.hooks.prestart) | del(.hooks.createRuntime)'
+		if [ "$s" = run ]; then
+			cfg "$T/b-$s" '.process.args = ["fakevmm:exit=0"]'
+			rc=0
+			timeout 30 "$URUNC" --root "$ROOT" run --bundle "$T/b-$s" "$id" >"$T/$id.out" 2>"$T/$id.err" </dev/null || rc=$?
+			eq "$rc" 0
+			eq "$(cut -d' ' -f1 "$T/hooks.log" | tr '\n' ' ')" "createContainer startContainer poststart poststop "
+			no_state "$id"
+		else
+			create_ct "$id" "$T/b-$s" || { cat "$T/$id.err"; false; }
+			ur start "$id"
+			wait_ready "$id"
+			# the VMM's namespace: new, with only its loopback
+			eq "$(vmm "$id" ns.net)" "$(field createContainer 3)"
+			eq "$(nsenter --net="/proc/$(pid_of "$id")/ns/net" ip -o link | awk -F': ' '{print $2}' | tr '\n' ' ')" "lo "
+			ur delete --force "$id"
+		fi
+		ctnet=$(field createContainer 3)
+		[ -n "$ctnet" ] && [ "$ctnet" != "$IT_HOSTNS_NET" ]
+		eq "$(field startContainer 3)" "$ctnet"
+		eq "$(field poststart 3)" "$IT_HOSTNS_NET"
+		[ "$s" = create ] || eq "$(field poststop 3)" "$IT_HOSTNS_NET"
+	done
+}

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -211,4 +212,45 @@ TEST_CASE(
         what = e.what();
     }
     CHECK(what == "monitor root: linux.rootfsPropagation `shared`");
+}
+
+TEST_CASE("init protocol: a go can carry one fd, which arrives open and close-on-exec",
+          "[init_protocol]")
+{
+    SyncPair p;
+    Fifo f;  // any fd will do: the pipe's write end, recognised by its inode
+    struct stat sent {};
+    REQUIRE(::fstat(f.w.get(), &sent) == 0);
+    proto::send_stage_with_fd(p.create_end.get(), proto::Stage::go, f.w.get(), "sync with init");
+    UniqueFd got = proto::expect_stage_with_fd(p.init_end.get(), proto::Stage::go, "peer closed");
+    REQUIRE(got);
+    CHECK(got.get() != f.w.get());
+    struct stat st {};
+    REQUIRE(::fstat(got.get(), &st) == 0);
+    CHECK(st.st_ino == sent.st_ino);
+    CHECK((::fcntl(got.get(), F_GETFD) & FD_CLOEXEC) != 0);
+
+    // A go without one: nothing comes, and the stage is still a go.
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    CHECK(!proto::expect_stage_with_fd(p.init_end.get(), proto::Stage::go, "peer closed"));
+}
+
+TEST_CASE("init protocol: an fd on a stage that expects none, or on an error, is not left open",
+          "[init_protocol]")
+{
+    SyncPair p;
+    Fifo f;
+    // The reader's only reference to the pipe's write end is the one in flight: once it is
+    // closed, the read end sees EOF.
+    proto::send_stage_with_fd(p.create_end.get(), proto::Stage::go, f.w.get(), "sync with init");
+    f.w.reset();
+    proto::expect_stage(p.init_end.get(), proto::Stage::go, "peer closed");
+    char c;
+    CHECK(::read(f.r.get(), &c, 1) == 0);
+
+    Fifo g;
+    proto::send_stage_with_fd(p.create_end.get(), proto::Stage::ready, g.w.get(), "sync");
+    g.w.reset();
+    CHECK(error_of(p.init_end.get(), proto::Stage::go) == "sync: expected stage go, got byte 'r'");
+    CHECK(::read(g.r.get(), &c, 1) == 0);
 }
