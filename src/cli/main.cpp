@@ -27,7 +27,9 @@ extern ostream clog;
 #endif
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,10 +106,9 @@ int raw_verb(int argc, char **argv)
     }
 }
 
-// The command line as CLI11 reads it: the global flags, each verb's options, and the
-// verbs' subcommands (set by parse: the one given is true).
-struct Cli {
-    CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
+// What the command line says, whoever read it (CLI11, or quick_read for the lifecycle verbs
+// in the forms the engines use).
+struct Options {
     container::Globals g;
     container::GlobalFlags gf;
     std::string rootless, criu;
@@ -119,8 +120,15 @@ struct Cli {
     container::DeleteOptions dopt;
     container::ListOptions lo;
     std::string ps_format = "table";
+    std::vector<std::string> ps_args;
     bool detach = false, no_subreaper = false;
     int preserve_fds = 0;
+};
+
+// The command line as CLI11 reads it: the global flags, each verb's options, and the
+// verbs' subcommands (set by parse: the one given is true).
+struct Cli : Options {
+    CLI::App app{"urunc: an OCI runtime for unikernels", "urunc"};
     CLI::App *create = nullptr, *run = nullptr, *start = nullptr, *state = nullptr, *kill = nullptr,
              *del = nullptr, *list = nullptr, *ps = nullptr, *features = nullptr;
 };
@@ -259,35 +267,179 @@ std::optional<int> parse(Cli &c, const std::vector<std::string> &args)
     return std::nullopt;
 }
 
-// The verb given, called with its options.
-int dispatch(Cli &c)
+// One flag the quick reader knows: its long name, its short alias (0: none) and where it
+// goes (a text, a switch, or a number).
+struct QuickFlag {
+    const char *name;
+    char alias;
+    std::string *text = nullptr;
+    bool *on = nullptr;
+    int *number = nullptr;
+};
+
+// Reads the flag word at args[i] (and its value) against `table`; false when the word is not
+// one of them in a form CLI11 reads the same way, or names a flag `seen` already holds.
+bool quick_flag(const std::vector<std::string> &args, size_t &i, std::vector<QuickFlag> &table,
+                std::set<std::string> &seen)
 {
-    // Only the given verb's subcommand may exist (add_verbs).
-    auto given = [](const CLI::App *sub) { return sub && sub->parsed(); };
+    const std::string &a = args[i];
+    const QuickFlag *f = nullptr;
+    std::optional<std::string> value;
+    if (a.size() > 2 && a[0] == '-' && a[1] == '-') {
+        std::string name = a.substr(2);
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        for (const QuickFlag &q : table)
+            if (name == q.name)
+                f = &q;
+    } else if (a.size() == 2 && a[0] == '-') {
+        for (const QuickFlag &q : table)
+            if (q.alias && a[1] == q.alias)
+                f = &q;
+    }
+    if (!f || !seen.insert(f->name).second)
+        return false;
+    if (f->on) {
+        *f->on = true;
+        return !value;  // "--flag=value" of a switch: CLI11's reading
+    }
+    if (!value) {
+        if (i + 1 >= args.size())
+            return false;
+        value = args[++i];
+    }
+    if (value->empty())
+        return false;
+    if (f->number) {
+        int n = 0;
+        auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+        if (ec != std::errc() || end != value->data() + value->size() || n < 0)
+            return false;
+        *f->number = n;
+        return true;
+    }
+    *f->text = *value;
+    return true;
+}
+
+// create, run, start, state, kill and delete as containerd, docker, podman and people write
+// them: the global flags, the verb, its flags (each once: "--name value", "--name=value",
+// Go's "-name", which normalise_args made "--name", or the short alias alone, "-b value"),
+// then the id (and kill's signal). Read here without building CLI11's parser, ~0.3 ms of
+// every command. Anything else (help, version, an unknown or repeated flag, a flag after
+// the id, "--", an empty or non-numeric value) returns false, and CLI11 reads the line as
+// before: its errors and help are unchanged.
+bool quick_read(const std::vector<std::string> &args, const std::string &verb, Options &o)
+{
+#ifdef URUNC_TEST_SEAMS
+    // Test builds only: URUNC_TEST_CLI11_ONLY=1 sends every line to CLI11, so that a test can
+    // compare both readings of the same line.
+    if (const char *e = std::getenv("URUNC_TEST_CLI11_ONLY"); e && *e == '1')
+        return false;
+#endif
+    std::vector<QuickFlag> globals = {{"root", 0, &o.g.root},
+                                      {"log", 0, &o.gf.log_file},
+                                      {"log-format", 0, &o.gf.log_format},
+                                      {"criu", 0, &o.criu},
+                                      {"rootless", 0, &o.rootless},
+                                      {"debug", 0, nullptr, &o.gf.debug},
+                                      {"systemd-cgroup", 0, nullptr, &o.g.systemd_cgroup}};
+    std::vector<QuickFlag> flags;
+    std::vector<std::string *> ids;  // the positionals, in order
+    size_t optional_ids = 0;
+    if (verb == "create" || verb == "run") {
+        flags = {{"bundle", 'b', &o.co.bundle},
+                 {"pid-file", 0, &o.co.pid_file},
+                 {"console-socket", 0, &o.co.console_socket},
+                 {"preserve-fds", 0, nullptr, nullptr, &o.preserve_fds},
+                 {"no-pivot", 0, nullptr, &o.co.no_pivot},
+                 {"no-new-keyring", 0, nullptr, &o.co.no_new_keyring},
+                 {"detach", 'd', nullptr, verb == "run" ? &o.ro.detach : &o.detach}};
+        if (verb == "run") {
+            flags.push_back({"keep", 0, nullptr, &o.ro.keep});
+            flags.push_back({"no-subreaper", 0, nullptr, &o.no_subreaper});
+        }
+        ids = {&o.co.id};
+    } else if (verb == "start") {
+        ids = {&o.so.id};
+    } else if (verb == "state") {
+        ids = {&o.sto.id};
+    } else if (verb == "kill") {
+        flags = {{"all", 'a', nullptr, &o.ko.all}};
+        ids = {&o.ko.id, &o.ko.signal};
+        optional_ids = 1;
+    } else if (verb == "delete") {
+        flags = {{"force", 'f', nullptr, &o.dopt.force}};
+        ids = {&o.dopt.id};
+    } else {
+        return false;
+    }
+    std::set<std::string> seen;
+    size_t i = 1;
+    for (; i < args.size() && args[i] != verb; ++i)
+        if (!quick_flag(args, i, globals, seen))
+            return false;
+    if (i >= args.size())
+        return false;
+    seen.clear();
+    for (++i; i < args.size() && !args[i].empty() && args[i][0] == '-'; ++i)
+        if (!quick_flag(args, i, flags, seen))
+            return false;
+    size_t given = args.size() - i;
+    if (given > ids.size() || given < ids.size() - optional_ids)
+        return false;
+    for (size_t k = 0; k < given; ++k, ++i) {
+        if (args[i].empty() || args[i][0] == '-')
+            return false;
+        *ids[k] = args[i];
+    }
+    o.g.argv = args;
+    return true;
+}
+
+// The verb, called with its options.
+int call_verb(const std::string &verb, Options &o)
+{
     try {
-        container::apply_global_flags(c.g, c.gf);
-        if (given(c.create))
-            return container::create(c.g, c.co);
-        if (given(c.run))
-            return container::run(c.g, c.ro);
-        if (given(c.start))
-            return container::start(c.g, c.so);
-        if (given(c.state))
-            return container::state(c.g, c.sto);
-        if (given(c.kill))
-            return container::kill(c.g, c.ko);
-        if (given(c.del))
-            return container::remove(c.g, c.dopt);
-        if (given(c.list))
-            return container::list(c.g, c.lo);
-        if (given(c.ps))
-            return container::ps(c.g, container::ps_options(c.ps_format, c.ps->remaining()));
-        if (given(c.features))
+        container::apply_global_flags(o.g, o.gf);
+        if (verb == "create")
+            return container::create(o.g, o.co);
+        if (verb == "run")
+            return container::run(o.g, o.ro);
+        if (verb == "start")
+            return container::start(o.g, o.so);
+        if (verb == "state")
+            return container::state(o.g, o.sto);
+        if (verb == "kill")
+            return container::kill(o.g, o.ko);
+        if (verb == "delete")
+            return container::remove(o.g, o.dopt);
+        if (verb == "list")
+            return container::list(o.g, o.lo);
+        if (verb == "ps")
+            return container::ps(o.g, container::ps_options(o.ps_format, o.ps_args));
+        if (verb == "features")
             return container::features();
     } catch (const std::exception &e) {
         log::fatal(e.what());
         return 1;
     }
+    return 1;
+}
+
+// The verb CLI11 parsed, called with its options.
+int dispatch(Cli &c)
+{
+    // Only the given verb's subcommand may exist (add_verbs).
+    for (CLI::App *sub :
+         {c.create, c.run, c.start, c.state, c.kill, c.del, c.list, c.ps, c.features})
+        if (sub && sub->parsed()) {
+            if (sub == c.ps)
+                c.ps_args = c.ps->remaining();
+            return call_verb(sub->get_name(), c);
+        }
     return 1;
 }
 
@@ -316,6 +468,8 @@ int main(int argc, char **argv)
     if (oci::is_raw_verb(verb))
         leave(raw_verb(argc, argv));
     std::vector<std::string> args = normalise_args(argc, argv);
+    if (Options o; quick_read(args, verb, o))
+        leave(call_verb(verb, o));
     // The verb as runc's flag tables read it: CLI11 gets only that verb's subcommand. Should
     // CLI11 read the line differently (it refuses it with only that subcommand), the full
     // command line is parsed again, so errors and help are those of the whole CLI.

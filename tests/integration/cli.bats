@@ -291,3 +291,50 @@ teardown() { it_teardown; }
 	has "$msg" "line2"
 	no_state "$id"
 }
+
+@test "lifecycle verbs read without CLI11 (the forms engines use) behave exactly as CLI11 reads them; every other form is left to CLI11" {
+	local id line out1 out2 err1 err2 rc1 rc2 n=0
+	mk_bundle "$T/b"
+	id=$(new_id quick)
+	ur run -d -b "$T/b" "$id" >"$T/$id.out" 2>"$T/$id.err"
+	wait_ready "$id"
+	local lines=(
+		"state $id" "state" "state $id extra" "state --bogus $id" "state -- $id" "state -h"
+		"--debug state $id" "--debug=true state $id" "-debug state $id" "--root $ROOT state $id"
+		"--log-format json state nosuch-$id" "--log-format=text --log-format=json state nosuch-$id"
+		"start nosuch-$id" "start $id"
+		"kill nosuch-$id KILL" "kill -a nosuch-$id" "kill nosuch-$id -9" "kill --all=true nosuch-$id"
+		"kill nosuch-$id KILL extra" "kill $id USR2"
+		"delete nosuch-$id" "delete --force nosuch-$id" "delete nosuch-$id --force"
+		"delete -f -f nosuch-$id" "delete -force nosuch-$id"
+		"create --bundle $T/nosuch nosuch-$id" "create -b $T/nosuch nosuch-$id"
+		"create --bundle=$T/nosuch nosuch-$id" "create -bundle $T/nosuch nosuch-$id"
+		"create --bundle $T/b --bundle $T/nosuch nosuch-$id" "create --preserve-fds=abc -b $T/nosuch nosuch-$id"
+		"create --preserve-fds 2 -b $T/nosuch nosuch-$id" "create --detach=true -b $T/nosuch nosuch-$id"
+		"create --bundle= nosuch-$id" "create -b $T/nosuch nosuch-$id other" "create -b $T/nosuch"
+		"create -b $T/nosuch --pid-file $T/p --console-socket $T/s --no-pivot --no-new-keyring -d nosuch-$id"
+		"create $id -b $T/nosuch" "create -b$T/nosuch nosuch-$id" "create -b=$T/nosuch nosuch-$id"
+		"run --bundle $T/nosuch --keep --no-subreaper -d nosuch-$id" "run -b $T/nosuch nosuch-$id"
+		"create -b $T/b $id" "run -b $T/b -d $id"
+	)
+	for line in "${lines[@]}"; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086  # word splitting of $line is the point
+		rc1=0; "$URUNC" --root "$ROOT" $line >"$T/q$n.out1" 2>"$T/q$n.err1" </dev/null || rc1=$?
+		# shellcheck disable=SC2086
+		rc2=0; URUNC_TEST_CLI11_ONLY=1 "$URUNC" --root "$ROOT" $line >"$T/q$n.out2" 2>"$T/q$n.err2" </dev/null || rc2=$?
+		out1=$(cat "$T/q$n.out1"); out2=$(cat "$T/q$n.out2")
+		err1=$(sed -E 's/time="[^"]*"|"time":"[^"]*"//g' "$T/q$n.err1")
+		err2=$(sed -E 's/time="[^"]*"|"time":"[^"]*"//g' "$T/q$n.err2")
+		[ "$rc1" = "$rc2" ] && [ "$out1" = "$out2" ] && [ "$err1" = "$err2" ] || {
+			printf 'line: %s\nquick: rc %s out %s err %s\nCLI11: rc %s out %s err %s\n' "$line" \
+				"$rc1" "$out1" "$err1" "$rc2" "$out2" "$err2"
+			false
+		}
+	done
+	# the container saw both USR2s and is still there
+	eq "$(grep -c 'fakevmm: signal=12' "$T/$id.out")" 2
+	eq "$(status_of "$id")" running
+	ur delete -f "$id"
+	no_state "$id"
+}
