@@ -123,3 +123,43 @@ TEST_CASE("file cache: disabled, or unwritable, is only a miss", "[rootfs][cache
     nl.store({}, {{"libs", {"a\nb"}}});
     CHECK_FALSE(nl.load());
 }
+
+TEST_CASE("file cache: an entry read unchecked carries its watch; the check is load()'s",
+          "[rootfs][cache]")
+{
+    TempDir t;
+    write_text(t / "bin", "BINARY");
+    FileCache c(t / "cache", {"k1", t / "bin"});
+    CHECK_FALSE(c.load_unchecked());  // nothing stored yet
+    c.store({t / "bin", t / "absent"}, kLists);
+    auto entry = c.load_unchecked();
+    REQUIRE(entry);
+    CHECK(entry->lists == kLists);
+    REQUIRE(entry->watch.size() == 2);
+    CHECK(entry->watch[0].second == t / "bin");
+    CHECK_FALSE(entry->watch[0].first.empty());
+    CHECK(entry->watch[1] == std::make_pair(std::string(), std::string(t / "absent")));
+    CHECK(check_watch(entry->watch));
+
+    SECTION("a changed watched file: the unchecked entry still reads, its check fails")
+    {
+        write_text(t / "bin", "BINARY2");
+        auto stale = c.load_unchecked();
+        REQUIRE(stale);
+        CHECK(stale->lists == kLists);
+        CHECK_FALSE(check_watch(stale->watch));
+        CHECK_FALSE(c.load());
+    }
+    SECTION("a file that was absent appears: the check fails")
+    {
+        write_text(t / "absent", "x");
+        CHECK_FALSE(check_watch(entry->watch));
+    }
+    SECTION("a dropped entry is gone; dropping it again or dropping \"\" does nothing")
+    {
+        FileCache::drop_file(c.file());
+        CHECK_FALSE(c.load_unchecked());
+        FileCache::drop_file(c.file());
+        FileCache::drop_file("");
+    }
+}
