@@ -462,34 +462,7 @@ void record_created(const StateDir &dir, State &st, const CreateOptions &o, pid_
 
 }  // namespace
 
-namespace {
-
-// What create and the init do in parallel. Nothing for the init to wait for but its cgroups
-// (no prestart or createRuntime hooks, no block rootfs): it builds the monitor root's mounts
-// while we place it (both take milliseconds, mostly in the kernel), we make its new network
-// namespace after the clone, and we check the library list the cache gave meanwhile; else
-// that list is checked now.
-void plan_init_branches(InitArgs &args, Launch &l, const Spec &spec, int &flags)
-{
-    args.early =
-        spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
-    if (!args.early)
-        check_library_cache(l);
-    args.netns_from_go = args.early && (flags & CLONE_NEWNET);
-    if (args.netns_from_go)
-        flags &= ~CLONE_NEWNET;
-}
-
-// Early, the first go right after the clone, with the new network namespace if we make it.
-void send_first_go(int sock, const InitArgs &args)
-{
-    if (args.netns_from_go)
-        send_go_with_new_netns(sock);
-    else if (args.early)
-        send_go(sock);
-}
-
-Created create_once(const Globals &g, const CreateOptions &o)
+Created create_container(const Globals &g, const CreateOptions &o)
 {
     // Read once for all of create's checks (the unmount re-reads it: the table it checks
     // must be the one it acts on).
@@ -541,7 +514,13 @@ Created create_once(const Globals &g, const CreateOptions &o)
             throw sys_error("unlink `" + dir.file("exec.fifo") + "`");
     }
     InitArgs args = init_args(l, ch, spec, new_uts, st);
-    plan_init_branches(args, l, spec, flags);
+    // Nothing for the init to wait for but its cgroups: it builds the monitor root's mounts
+    // while we place it (both take milliseconds, mostly in the kernel).
+    args.early =
+        spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
+    args.netns_from_go = args.early && (flags & CLONE_NEWNET);
+    if (args.netns_from_go)
+        flags &= ~CLONE_NEWNET;
     open_block_devices(l);
     args.cpu_pin = linux::plan_cpu_pin();
     // Read before the clone: once the init runs, it takes the kernel's mount lock for its
@@ -551,12 +530,13 @@ Created create_once(const Globals &g, const CreateOptions &o)
     ch.child_sock.reset();
     ch.pty.slave.reset();
     out.pid = child;
-    send_first_go(ch.parent_sock.get(), args);
+    if (args.netns_from_go)
+        send_go_with_new_netns(ch.parent_sock.get());
+    else if (args.early)
+        send_go(ch.parent_sock.get());
 
     cgroup = place_init_in_cgroup(child, spec, g, o, l, hierarchies);
     record_init(dir, st, child, *cgroup);
-    // Before the second go: the init binds the libraries meanwhile but runs nothing.
-    check_library_cache(l);
     unmount_block_rootfs(o.id, l, unmounted);
     run_create_hooks(ch.parent_sock.get(), spec, st, args.early);
     hand_over_console(spec, o, ch.pty, out);
@@ -564,20 +544,6 @@ Created create_once(const Globals &g, const CreateOptions &o)
     ts::mark(ts::Step::cr_terminated);
     undo.commit();
     return out;
-}
-
-}  // namespace
-
-Created create_container(const Globals &g, const CreateOptions &o)
-{
-    try {
-        return create_once(g, o);
-    } catch (const StaleLibraryCache &e) {
-        // Everything the first try made is undone and the entry dropped: this one resolves
-        // the libraries afresh (and writes the cache again).
-        log::debug("container {}: {}; creating it again", o.id, e.what());
-        return create_once(g, o);
-    }
 }
 
 int create(const Globals &g, const CreateOptions &o)

@@ -174,13 +174,9 @@ void add_libraries(Launch &l)
                             {"vmm-libraries 1", l.exec.binary,
                              l.vmm->dlopens_accel_modules() ? "modules" : "no modules"});
     VmmLibraries r;
-    if (auto hit = cache.load_unchecked()) {
-        r.libs = std::move(hit->lists["libs"]);
-        r.modules = std::move(hit->lists["modules"]);
-        if (!r.libs.empty()) {
-            l.library_watch = std::move(hit->watch);
-            l.library_cache_file = cache.file();
-        }
+    if (auto hit = cache.load()) {
+        r.libs = std::move((*hit)["libs"]);
+        r.modules = std::move((*hit)["modules"]);
     }
     if (r.libs.empty()) {
         r = resolve_libraries(l, interp);
@@ -199,22 +195,6 @@ void add_libraries(Launch &l)
     if (path_exists("/etc/ld.so.cache"))
         l.root.binds.push_back("/etc/ld.so.cache");
 }
-
-}  // namespace
-
-void check_library_cache(Launch &l)
-{
-    if (l.library_watch.empty())
-        return;
-    if (!rootfs::check_watch(l.library_watch)) {
-        rootfs::FileCache::drop_file(l.library_cache_file);
-        throw StaleLibraryCache("the VMM's library list in the cache `" + l.library_cache_file +
-                                "` is stale (a package changed a file)");
-    }
-    l.library_watch.clear();
-}
-
-namespace {
 
 // virtiofs: the init starts virtiofsd inside the monitor root (init.cpp), so its binary
 // and libraries are bound there as the VMM's are, /var/run (its pid file) leads to a

@@ -9,8 +9,6 @@
 #include "oci/host_config.hpp"
 #include "oci/spec.hpp"
 #include "oci/unikernel_config.hpp"
-#include "base/error.hpp"
-#include "rootfs/file_cache.hpp"
 #include "rootfs/monitor_root.hpp"
 #include "rootfs/mountinfo.hpp"
 #include "rootfs/view.hpp"
@@ -89,24 +87,7 @@ struct Launch {
     // autoclear flag (mount -o loop, containerd's loop mounts) would otherwise be detached
     // when its filesystem is unmounted, before the VMM opens it.
     std::vector<UniqueFd> device_fds;
-
-    // The VMM's libraries as the cache answered, its watched files not yet checked
-    // (rootfs::FileCache::load_unchecked): create checks them with check_library_cache before
-    // anything runs the VMM, on its own branch while the init builds the root (the ~75 stats
-    // cost ~0.3 ms before the clone). Empty: nothing to check (resolved now, or no cache).
-    rootfs::CacheWatch library_watch;
-    std::string library_cache_file;  // the entry, dropped when the check fails
 };
-
-// Thrown by check_library_cache: the cache's answer is stale. The entry is gone; a create
-// started again resolves the libraries afresh.
-class StaleLibraryCache : public Error {
-public:
-    using Error::Error;
-};
-
-// Throws StaleLibraryCache unless the VMM's library list from the cache still holds.
-void check_library_cache(Launch &l);
 
 // A bundle's unikernel config (validated), and the snapshot view when urunc.json was read
 // from it: validated then, it is not validated again.

@@ -74,7 +74,7 @@ FileCache::FileCache(std::string dir, std::vector<std::string> key)
         file_ = join_path(dir_, key_hash(key_));
 }
 
-std::optional<UncheckedEntry> FileCache::load_unchecked() const
+std::optional<CachedLists> FileCache::load() const
 {
     if (file_.empty())
         return std::nullopt;
@@ -82,7 +82,7 @@ std::optional<UncheckedEntry> FileCache::load_unchecked() const
     auto lines = split(text, '\n');
     if (lines.empty() || lines[0] != kMagic)
         return std::nullopt;
-    UncheckedEntry out;
+    CachedLists out;
     size_t keys = 0;
     for (size_t i = 1; i < lines.size(); ++i) {
         std::string_view line = lines[i];
@@ -100,20 +100,20 @@ std::optional<UncheckedEntry> FileCache::load_unchecked() const
             size_t at = 0;
             for (int f = 0; f < 5 && at != std::string_view::npos; ++f)
                 at = rest.find(' ', at + (f ? 1 : 0));
-            if (at == std::string_view::npos || at == 0)
+            if (at == std::string_view::npos ||
+                identity(std::string(rest.substr(at + 1))) != rest.substr(0, at))
                 return std::nullopt;
-            out.watch.emplace_back(std::string(rest.substr(0, at)),
-                                   std::string(rest.substr(at + 1)));
             break;
         }
         case 'A':  // a watched file that did not exist
-            out.watch.emplace_back(std::string(), std::string(rest));
+            if (path_exists(std::string(rest)))
+                return std::nullopt;
             break;
         case 'V': {  // "<list> <value>"
             size_t sp = rest.find(' ');
             if (sp == std::string_view::npos)
                 return std::nullopt;
-            out.lists[std::string(rest.substr(0, sp))].emplace_back(rest.substr(sp + 1));
+            out[std::string(rest.substr(0, sp))].emplace_back(rest.substr(sp + 1));
             break;
         }
         default: return std::nullopt;
@@ -122,28 +122,6 @@ std::optional<UncheckedEntry> FileCache::load_unchecked() const
     if (keys != key_.size())
         return std::nullopt;
     return out;
-}
-
-bool check_watch(const CacheWatch &watch)
-{
-    for (const auto &[id, path] : watch)
-        if (identity(path) != id)
-            return false;
-    return true;
-}
-
-std::optional<CachedLists> FileCache::load() const
-{
-    auto entry = load_unchecked();
-    if (!entry || !check_watch(entry->watch))
-        return std::nullopt;
-    return std::move(entry->lists);
-}
-
-void FileCache::drop_file(const std::string &file) noexcept
-{
-    if (!file.empty())
-        ::unlink(file.c_str());
 }
 
 void FileCache::store(const std::vector<std::string> &watched,

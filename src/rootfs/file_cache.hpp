@@ -22,19 +22,6 @@ namespace urunc::rootfs {
 // Named lists of strings ("libs" -> paths, ...).
 using CachedLists = std::map<std::string, std::vector<std::string>>;
 
-// The watched files of an entry and what they were when it was written: (identity, path),
-// identity "" for a file that was absent.
-using CacheWatch = std::vector<std::pair<std::string, std::string>>;
-
-// An entry read but not yet checked: `lists` answer the key only if check_watch(watch) holds.
-struct UncheckedEntry {
-    CachedLists lists;
-    CacheWatch watch;
-};
-
-// True while every watched file is as the entry recorded it (one stat each).
-bool check_watch(const CacheWatch &watch);
-
 class FileCache {
 public:
     // `dir` "" disables the cache (every lookup misses, store does nothing). `key` is what was
@@ -43,13 +30,6 @@ public:
 
     // The lists, if an entry for the key exists and none of its watched files changed.
     std::optional<CachedLists> load() const;
-    // The entry for the key as written, its watched files not looked at: for a caller that
-    // checks them later (check_watch), off its critical path, and does not act on the lists
-    // before that check passed.
-    std::optional<UncheckedEntry> load_unchecked() const;
-    // Best effort: the entry in `file` goes (a check failed; the next lookup misses and
-    // recomputes).
-    static void drop_file(const std::string &file) noexcept;
     // Best effort: a cache that cannot be written (read-only, full) only costs the next create
     // the loader's time again. `watched` are the files the answer was computed from.
     void store(const std::vector<std::string> &watched, const CachedLists &lists) const noexcept;
