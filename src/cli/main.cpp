@@ -306,7 +306,8 @@ bool quick_flag(const std::vector<std::string> &args, size_t &i, std::vector<Qui
         return !value;  // "--flag=value" of a switch: CLI11's reading
     }
     if (!value) {
-        if (i + 1 >= args.size())
+        // A separate value that looks like a flag: CLI11 may read it as one.
+        if (i + 1 >= args.size() || (!args[i + 1].empty() && args[i + 1][0] == '-'))
             return false;
         value = args[++i];
     }

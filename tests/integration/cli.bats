@@ -314,6 +314,7 @@ teardown() { it_teardown; }
 		"create --bundle= nosuch-$id" "create -b $T/nosuch nosuch-$id other" "create -b $T/nosuch"
 		"create -b $T/nosuch --pid-file $T/p --console-socket $T/s --no-pivot --no-new-keyring -d nosuch-$id"
 		"create $id -b $T/nosuch" "create -b$T/nosuch nosuch-$id" "create -b=$T/nosuch nosuch-$id"
+		"create -b $T/nosuch --pid-file -x nosuch-$id" "create --bundle -b nosuch-$id" "--root -x state $id"
 		"run --bundle $T/nosuch --keep --no-subreaper -d nosuch-$id" "run -b $T/nosuch nosuch-$id"
 		"create -b $T/b $id" "run -b $T/b -d $id"
 	)
