@@ -146,6 +146,28 @@ void send_go_with_new_netns(int fd)
     proto::send_stage_with_fd(fd, proto::Stage::go, ns.get(), "sync with init");
 }
 
+// What create and the init do in parallel. Nothing for the init to wait for but its cgroups
+// (no prestart or createRuntime hooks, no block rootfs): it builds the monitor root's mounts
+// while we place it (both take milliseconds, mostly in the kernel), and a new network
+// namespace is made by us after the clone instead of by the clone, before both branches.
+void plan_init_branches(InitArgs &args, const Launch &l, const Spec &spec, int &flags)
+{
+    args.early =
+        spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
+    args.netns_from_go = args.early && (flags & CLONE_NEWNET);
+    if (args.netns_from_go)
+        flags &= ~CLONE_NEWNET;
+}
+
+// Early, the first go right after the clone, with the new network namespace if we made it.
+void send_first_go(int sock, const InitArgs &args)
+{
+    if (args.netns_from_go)
+        send_go_with_new_netns(sock);
+    else if (args.early)
+        send_go(sock);
+}
+
 void write_pid_file(const std::string &path, int pid)
 {
     if (path.empty())
@@ -514,13 +536,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
             throw sys_error("unlink `" + dir.file("exec.fifo") + "`");
     }
     InitArgs args = init_args(l, ch, spec, new_uts, st);
-    // Nothing for the init to wait for but its cgroups: it builds the monitor root's mounts
-    // while we place it (both take milliseconds, mostly in the kernel).
-    args.early =
-        spec.hooks.prestart.empty() && spec.hooks.create_runtime.empty() && l.unmounts.empty();
-    args.netns_from_go = args.early && (flags & CLONE_NEWNET);
-    if (args.netns_from_go)
-        flags &= ~CLONE_NEWNET;
+    plan_init_branches(args, l, spec, flags);
     open_block_devices(l);
     args.cpu_pin = linux::plan_cpu_pin();
     // Read before the clone: once the init runs, it takes the kernel's mount lock for its
@@ -530,10 +546,7 @@ Created create_container(const Globals &g, const CreateOptions &o)
     ch.child_sock.reset();
     ch.pty.slave.reset();
     out.pid = child;
-    if (args.netns_from_go)
-        send_go_with_new_netns(ch.parent_sock.get());
-    else if (args.early)
-        send_go(ch.parent_sock.get());
+    send_first_go(ch.parent_sock.get(), args);
 
     cgroup = place_init_in_cgroup(child, spec, g, o, l, hierarchies);
     record_init(dir, st, child, *cgroup);
