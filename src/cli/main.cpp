@@ -279,8 +279,8 @@ struct QuickFlag {
 
 // Reads the flag word at args[i] (and its value) against `table`; false when the word is not
 // one of them in a form CLI11 reads the same way, or names a flag `seen` already holds.
-bool quick_flag(const std::vector<std::string> &args, size_t &i, std::vector<QuickFlag> &table,
-                std::set<std::string> &seen)
+bool quick_flag(const std::vector<std::string> &args, size_t &i,
+                const std::vector<QuickFlag> &table, std::set<std::string> &seen)
 {
     const std::string &a = args[i];
     const QuickFlag *f = nullptr;

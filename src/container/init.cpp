@@ -46,26 +46,20 @@ using linux::write_sysctls;
 
 namespace {
 
-// create went away (or failed): nothing to do but leave.
-void wait_go(int fd)
+// create went away (or failed): nothing to do but leave. The fd the go carried, if any.
+UniqueFd wait_go(int fd)
 {
     try {
-        proto::expect_stage(fd, proto::Stage::go, "create exited");
+        return proto::expect_stage_with_fd(fd, proto::Stage::go, "create exited");
     } catch (const std::exception &) {
         ::_exit(1);
     }
 }
 
-// The first go when it carries the container's network namespace: joined at once, before
-// anything reads or writes the init's network namespace (sysctls, the host check).
-void wait_go_join_netns(int fd)
+// The container's network namespace, carried by create's first go (InitArgs::netns_from_go):
+// joined at once, before anything reads or writes the init's (sysctls, the host check).
+void join_netns_from_go(const UniqueFd &ns)
 {
-    UniqueFd ns;
-    try {
-        ns = proto::expect_stage_with_fd(fd, proto::Stage::go, "create exited");
-    } catch (const std::exception &) {
-        ::_exit(1);
-    }
     if (!ns)
         throw Error("sync: create's first go carried no network namespace");
     if (::setns(ns.get(), CLONE_NEWNET) < 0)
@@ -344,10 +338,9 @@ void init_main(InitArgs &a)
         close_fds_except(keep);  // includes create's lock on the state dir
         ts::mark(ts::Step::rx_close_pipes_and_setup_base);
 
+        UniqueFd carried = wait_go(a.sync_fd);  // early: cloned; else: placed in the cgroups
         if (a.netns_from_go)
-            wait_go_join_netns(a.sync_fd);  // early, and its network namespace
-        else
-            wait_go(a.sync_fd);  // early: cloned; else: placed in the cgroups
+            join_netns_from_go(carried);
         // Held from the copy of the host's mounts until they are detached in the monitor
         // root: a parallel create checks its block rootfs only outside that window.
         rootfs::MountCopyLock copying(rootfs::MountCopyLock::shared);

@@ -1,6 +1,7 @@
 #include "container/init_protocol.hpp"
 
 #include "base/error.hpp"
+#include "base/fd_passing.hpp"
 #include "base/file.hpp"
 
 #include <sys/socket.h>
@@ -65,23 +66,7 @@ namespace {
 void send_message(int fd, Stage s, int attached, const char *who)
 {
     char b = static_cast<char>(s);
-    iovec iov{&b, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (attached >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &attached, sizeof(int));
-    }
-    while (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) {
-        if (errno == EINTR)
-            continue;
+    if (send_with_fd(fd, &b, 1, attached, MSG_NOSIGNAL) < 0) {
         int e = errno;
         // The peer failed and exited before this stage reached it (create's second go can
         // leave after the init's error when it goes out early): its report says why.

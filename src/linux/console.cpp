@@ -1,6 +1,7 @@
 #include "linux/console.hpp"
 
 #include "base/error.hpp"
+#include "base/fd_passing.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -66,21 +67,7 @@ void send_console_master(const std::string &socket_path, int master_fd, const st
     if (r < 0)
         throw sys_error("connect to " + what);
 
-    struct iovec iov = {const_cast<char *>(name.data()), name.size()};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-
-    ssize_t n;
-    while ((n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+    ssize_t n = send_with_fd(sock.get(), name.data(), name.size(), master_fd, MSG_NOSIGNAL);
     if (n < 0)
         throw sys_error("send the console master to " + what);
     // Unix stream sockets take a message this small whole; a short send would split what
