@@ -73,8 +73,10 @@ me_run() {
 		>"$ME_T/$id.out" 2>"$ME_T/$id.err" </dev/null || ME_STATUS=$?
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	ME_SECONDS=$((ms / 1000)).$(printf '%03d' $((ms % 1000)))
-	# Serial consoles end lines with CR LF.
-	sed -i 's/\r$//' "$ME_T/$id.out"
+	# Serial consoles end lines with CR LF. A Linux guest's kernel may print (asynchronous
+	# printk, "[    2.299077] tsc: ...") in the middle of a line its init is writing: the
+	# message and the rest of that line go, the init's text before it stays.
+	sed -i -E -e 's/\r$//' -e 's/^(.+)\[ *[0-9]+\.[0-9]+\] .*$/\1/' "$ME_T/$id.out"
 	# For the test log (shown by bats when the test fails).
 	echo "urunc run $id: status $ME_STATUS after ${ME_SECONDS}s"
 	echo "--- guest console:"
