@@ -97,6 +97,31 @@ span_ms() {
 	END { for (i in t1) if ((i in t0) && !(i in bad)) print (t1[i] - t0[i]) / 1e6 }' "$1"
 }
 
+# paired_ms FILE STEP_A STEP_B [FIRST_ITER]: per iteration, step A's duration minus
+# step B's (ms) where both succeeded. Interleaved steps share the machine's moment, so
+# the spread of what both contain (a guest's boot under TCG) drops out of each pair.
+paired_ms() {
+	awk -v a="$2" -v b="$3" -v w="${4:-0}" '$1 == "R" && $2 >= w && $6 == 0 {
+		if ($3 == a) x[$2] = $5
+		if ($3 == b) y[$2] = $5 }
+	END { for (i in x) if (i in y) print (x[i] - y[i]) / 1e6 }' "$1"
+}
+
+# median_ci < numbers: "MEDIAN LO HI", the median and its distribution-free 95%
+# confidence interval (the order statistics n/2 - 0.98 sqrt(n) and n/2 + 1 + 0.98
+# sqrt(n), as the sign test gives them); "- - -" under 6 numbers.
+median_ci() {
+	sort -g | awk '{ v[NR] = $1 }
+	END { n = NR
+	      if (n < 6) { print "- - -"; exit }
+	      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	      h = 0.98 * sqrt(n); lo = int(n / 2 - h); hi = int(n / 2 + 1 + h)
+	      if (hi < n / 2 + 1 + h) hi++
+	      if (lo < 1) lo = 1
+	      if (hi > n) hi = n
+	      printf "%.2f %.2f %.2f\n", m, v[lo], v[hi] }'
+}
+
 # failures FILE STEP... : how many iterations had a non-zero status in those steps.
 failures() {
 	local f=$1
