@@ -27,6 +27,12 @@ bench_init() {
 	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 }
 
+# crun 1.8.1 refuses this host's hybrid cgroup layout (v1 controllers plus a v2
+# hierarchy at /sys/fs/cgroup/unified): it runs under this prefix, in a private mount
+# namespace with the unified hierarchy unmounted, i.e. as on a pure v1 host. An argv,
+# so that steprun can run it as a step.
+CRUN_NS=(unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh)
+
 register_root() { CLEAN_ROOTS+=("$1 $2"); }
 register_mount() { CLEAN_MOUNTS+=("$1"); }
 register_loop() { CLEAN_LOOPS+=("$1"); }
@@ -45,9 +51,7 @@ bench_cleanup() {
 			[ -e "$id" ] || continue
 			id=${id##*/}
 			if [ "$rt" = crun ]; then
-				unshare -m --propagation private sh -c \
-					'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root "$0" delete --force "$1"' \
-					"$root" "$id" >/dev/null 2>&1 || true
+				"${CRUN_NS[@]}" crun --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 			else
 				"$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 			fi

@@ -9,11 +9,22 @@
 # read-only): what a real boot costs through the runtimes urunc is compared
 # with everywhere else. Interleaved: each iteration boots once each way.
 
+S_BOOT="8. Real boot under QEMU/TCG"
+
 # /dev/kvm stays as the host has it: urunc's probe picks KVM or TCG, and QEMU by
 # hand gets the same accelerator through the argv urunc built.
 
+# boot_pair FILE STEP_A STEP_B LABEL: records step A - step B boot by boot (median and
+# its 95% interval) and prints "MEDIAN LO HI".
+boot_pair() {
+	local m lo hi
+	read -r m lo hi < <(paired_ms "$1" "$2" "$3" "$WARMUP" | median_ci)
+	result_value "$S_BOOT" "$4, boot by boot (median)" "$m" ms "95% confidence interval of the median: $lo to $hi ms"
+	echo "$m $lo $hi"
+}
+
 m_boot() {
-	local S="8. Real boot under QEMU/TCG" o=$T/out/boot argv=() qemu kernel i raw=$T/raw/boot.txt
+	local S=$S_BOOT o=$T/out/boot argv=() qemu kernel i raw=$T/raw/boot.txt
 	local peers=$T/raw/boot-peers.txt
 	local n=$((WARMUP + RUNS)) booted a b k
 	log "8: real boots, urunc run vs QEMU by hand ($RUNS each)"
@@ -39,26 +50,21 @@ m_boot() {
 	done
 	printf '%q ' "${argv[@]}" >"$T/raw/boot-argv.txt"
 
-	# qc: that QEMU as the process of a runc or crun container, with the namespaces of
-	# urunc's bundle. Merged /usr: /lib, /lib64 and /bin are links into it.
+	# qc: that QEMU as the process of a runc or crun container: runc's and crun's
+	# bundle rb (fixtures.sh, the namespaces of urunc's bundle) with an empty root that
+	# gets the host's /usr and /etc and the kernel's directory, read-only. Merged /usr:
+	# /lib, /lib64 and /bin are links into it.
 	mkdir -p "$T/qc/rootfs"
 	ln -s usr/lib "$T/qc/rootfs/lib"
 	ln -s usr/lib64 "$T/qc/rootfs/lib64"
 	ln -s usr/bin "$T/qc/rootfs/bin"
-	(cd "$T/qc" && runc spec)
 	# (jq 1.6 would read QEMU's options as its own after --args: the argv goes as JSON.)
-	local argv_json a
-	argv_json=$(for a in "${argv[@]}"; do jq -n --arg a "$a" '$a'; done | jq -s .)
-	jq --arg k "$T/qb" --argjson a "$argv_json" '.process.args = $a | .process.terminal = false
-	    | .linux.namespaces = [{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}]
+	printf '%s\n' "${argv[@]}" | jq -R . | jq -s --arg k "$T/qb" --slurpfile c "$T/rb/config.json" \
+		'. as $a | $c[0] | .process.args = $a
 	    | .mounts += [{"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro"]},
 	                  {"destination":"/etc","type":"bind","source":"/etc","options":["rbind","ro"]},
 	                  {"destination":$k,"type":"bind","source":$k,"options":["rbind","ro"]}]' \
-		"$T/qc/config.json" >"$T/qc/c" && mv "$T/qc/c" "$T/qc/config.json"
-	# crun refuses this host's hybrid cgroups (m_cycle.sh, in_crun_ns): it runs in a mount
-	# namespace without the v2 hierarchy, and QEMU runs once in the same wrapper, whose own
-	# cost (unshare, sh, umount: a few ms) drops out of the difference.
-	local cw=(unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh)
+		>"$T/qc/config.json"
 
 	# The real QEMU this time: no URUNC_CONFIG.
 	(
@@ -73,8 +79,8 @@ m_boot() {
 		"$STEPRUN" -n "$n" -o "$T/raw/boot-peers.log" -t 60 -- \
 			runc --root "$R_RUNC" run --bundle "$T/qc" "$PREFIX-qr%i" ::: \
 			"${argv[@]}" ::: \
-			"${cw[@]}" "${argv[@]}" ::: \
-			"${cw[@]}" crun --root "$R_CRUN" run --bundle "$T/qc" "$PREFIX-qc%i" >"$peers"
+			"${CRUN_NS[@]}" "${argv[@]}" ::: \
+			"${CRUN_NS[@]}" crun --root "$R_CRUN" run --bundle "$T/qc" "$PREFIX-qc%i" >"$peers"
 	)
 	booted=$(cat "$T/raw/boot.log" "$T/raw/boot-peers.log" | grep -c 'URUNC-TESTKERNEL: exiting' || true)
 	step_ms "$raw" 0 "$WARMUP" | result "$S" "urunc run (create, start, boot, exit, delete)" ms \
@@ -98,19 +104,14 @@ m_boot() {
 	# The same differences boot by boot: each guest's boot varies by several ms under TCG,
 	# so a difference of two p50s moves by ±1-2 ms between runs; the pairs show how far
 	# the figure above can be trusted.
-	local f pa pb label m lo hi pm=- plo=- phi=- cm=-
-	while read -r f pa pb label; do
-		read -r m lo hi < <(paired_ms "$f" "$pa" "$pb" "$WARMUP" | median_ci)
-		result_value "$S" "$label, boot by boot (median)" "$m" ms "95% confidence interval of the median: $lo to $hi ms"
-		[ "$f$pa$pb" = "${raw}01" ] && { pm=$m; plo=$lo; phi=$hi; }
-		[ "$f$pa$pb" = "${peers}32" ] && cm=$m
-	done <<-EOF
-		$raw 0 1 urunc run - QEMU by hand
-		$raw 2 1 nsexec - QEMU by hand
-		$raw 0 2 urunc run - nsexec
-		$peers 0 1 runc run - QEMU by hand
-		$peers 3 2 crun run - QEMU in crun's wrapper
-	EOF
+	local pm plo phi cm
+	read -r pm plo phi < <(boot_pair "$raw" 0 1 "urunc run - QEMU by hand")
+	boot_pair "$raw" 2 1 "nsexec - QEMU by hand" >/dev/null
+	boot_pair "$raw" 0 2 "urunc run - nsexec" >/dev/null
+	boot_pair "$peers" 0 1 "runc run - QEMU by hand" >/dev/null
+	# crun's beside QEMU in crun's wrapper, whose own cost (unshare, sh, umount: a few ms)
+	# drops out of the difference.
+	read -r cm _ < <(boot_pair "$peers" 3 2 "crun run - QEMU in crun's wrapper")
 	target "urunc run of a real boot vs QEMU by hand (p50)" "$a vs $b ms (+$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.2f", a - b }') ms; boot by boot +$pm ms, 95% CI $plo to $phi)" \
 		"<= QEMU + 5 ms" "$(fcmp "$a" "<=" "$(awk -v b="$b" 'BEGIN { if (b == "-") print "-"; else print b + 5 }')")"
 	target "(extra) a real boot's cost over QEMU vs crun's, boot by boot (median)" \

@@ -15,13 +15,8 @@ round_range() {
 	echo "$first $n"
 }
 
-# crun 1.8.1 refuses this host's hybrid cgroup layout (v1 controllers plus a v2
-# hierarchy at /sys/fs/cgroup/unified): it runs in a private mount namespace
-# with the unified hierarchy unmounted, i.e. as on a pure v1 host.
-in_crun_ns() {
-	unshare -m --propagation private sh -c \
-		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh "$@"
-}
+# crun under its wrapper (CRUN_NS, common.sh).
+in_crun_ns() { "${CRUN_NS[@]}" "$@"; }
 
 # runtime_of RT URUNC_BUNDLE OTHER_BUNDLE: sets bin, root, wrap (the command prefix it runs
 # under) and bundle (urunc's or the one runc and crun share) for runtime RT.
