@@ -53,9 +53,17 @@ std::optional<std::string> queued_error(int fd)
 {
     char buf[4096];
     ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR))
+    bool reset_seen = false;
+    while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR) ||
+           (n < 0 && errno == ECONNRESET && !reset_seen)) {
+        // ECONNRESET comes ahead of the queued messages once (see expect_stage_with_fd).
+        if (n < 0) {
+            reset_seen = reset_seen || errno == ECONNRESET;
+            continue;
+        }
         if (auto report = error_report(buf, n))
             return report;
+    }
     return std::nullopt;
 }
 
@@ -104,11 +112,20 @@ UniqueFd expect_stage_with_fd(int fd, Stage want, const std::string &closed_mess
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     ssize_t n;
+    bool reset_seen = false;
     for (;;) {
         msg.msg_control = control;
         msg.msg_controllen = sizeof control;
         if ((n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) >= 0)
             break;
+        // A peer that closed its end with a message of ours unread (create's early second
+        // go, when the init failed) leaves ECONNRESET, which a SEQPACKET read returns ahead
+        // of what the peer queued before it closed. Reading it clears it: the next read
+        // gives the queued report, or end of file.
+        if (errno == ECONNRESET && !reset_seen) {
+            reset_seen = true;
+            continue;
+        }
         if (errno != EINTR)
             throw sys_error(std::string("sync: waiting for ") + stage_name(want));
     }

@@ -214,6 +214,30 @@ TEST_CASE(
     CHECK(what == "monitor root: linux.rootfsPropagation `shared`");
 }
 
+TEST_CASE("init protocol: an init that fails with create's go unread still reports its error",
+          "[init_protocol]")
+{
+    // Early mode: create's second go reaches the init after the init has reported an error
+    // but before it exits. The init closes its end with that go unread, so the kernel hands
+    // create ECONNRESET ahead of the report queued for it: the report must still win.
+    SyncPair p;
+    proto::send_error(p.init_end.get(), "linux.rootfsPropagation `shared` is not supported");
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    p.init_end.reset();
+    CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) ==
+          "linux.rootfsPropagation `shared` is not supported");
+}
+
+TEST_CASE("init protocol: an init that exits with create's go unread and no report",
+          "[init_protocol]")
+{
+    // The same reset without a report: the caller's message, not a bare ECONNRESET.
+    SyncPair p;
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    p.init_end.reset();
+    CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) == "peer closed");
+}
+
 TEST_CASE("init protocol: a go can carry one fd, which arrives open and close-on-exec",
           "[init_protocol]")
 {
