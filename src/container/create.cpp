@@ -443,6 +443,8 @@ void unmount_block_rootfs(const std::string &id, const Launch &l,
 void run_create_hooks(int sock, const Spec &spec, const State &st, bool early)
 {
     send_go(sock);
+    if (early)
+        proto::test_sync_reset_order(sock, false);
     expect(sock, proto::Stage::ns_ready);
     ts::mark(ts::Step::cr_received_pids);
 

@@ -387,6 +387,7 @@ void init_main(InitArgs &a)
         ::close(a.sync_fd);
     } catch (const std::exception &e) {
         proto::send_error(a.sync_fd, e.what());
+        proto::test_sync_reset_order(a.sync_fd, true);
         ::_exit(1);
     }
 

@@ -4,11 +4,13 @@
 #include "base/fd_passing.hpp"
 #include "base/file.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace urunc::container::proto {
@@ -155,6 +157,17 @@ UniqueFd expect_stage_with_fd(int fd, Stage want, const std::string &closed_mess
 void expect_stage(int fd, Stage want, const std::string &closed_message)
 {
     expect_stage_with_fd(fd, want, closed_message);
+}
+
+void test_sync_reset_order([[maybe_unused]] int fd, [[maybe_unused]] bool init_side)
+{
+#ifdef URUNC_TEST_SEAMS
+    if (const char *v = std::getenv("URUNC_TEST_SYNC_RESET"); v && *v == '1') {
+        // A SEQPACKET socket whose peer closed polls as POLLHUP.
+        pollfd p{fd, static_cast<short>(init_side ? POLLIN : POLLHUP), 0};
+        while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {}
+    }
+#endif
 }
 
 void report_network(int fifo, std::string_view iface, std::string_view tap)

@@ -49,6 +49,13 @@ void expect_stage(int fd, Stage want, const std::string &closed_message);
 // The same, returning the fd the stage carried (empty when it carried none).
 UniqueFd expect_stage_with_fd(int fd, Stage want, const std::string &closed_message);
 
+// Test builds only (meson -Dtest_seams=true; nothing elsewhere): URUNC_TEST_SYNC_RESET=1 puts
+// create and a failing init in the order that makes the kernel answer create's read with
+// ECONNRESET ahead of the init's queued error report. The init, after its report, waits until
+// create's next stage reaches it and exits with it unread (`init_side`); create, after its
+// early second go, waits until the init has hung up before it reads. Each wait ends after 5 s.
+void test_sync_reset_order(int fd, bool init_side);
+
 // Exec fifo tags.
 inline constexpr char kFifoNetwork = 'N';
 inline constexpr char kFifoExec = '0';

@@ -150,6 +150,22 @@ fails_cleanly() {
 	[ ! -e "$T/$ID.pid" ]
 }
 
+@test "error inside the init child reaches create even when the init exits with create's go unread" {
+	# The init reports its error and waits until create's early second go has reached it,
+	# then exits without reading it; create reads only once the init has hung up (test seam):
+	# the kernel gives create ECONNRESET ahead of the queued report, the order in which CI
+	# once lost the message.
+	cfg "$T/b" '.linux.rootfsPropagation = "shared"'
+	URUNC_TEST_SYNC_RESET=1 run "$URUNC" --root "$ROOT" --log "$T/log.json" --log-format json \
+		create --bundle "$T/b" --pid-file "$T/$ID.pid" "$ID" </dev/null
+	[ "$status" -eq 1 ]
+	eq "$output" 'linux.rootfsPropagation `shared` is not supported (use rslave, slave, rprivate or private)'
+	no_state "$ID"
+	no_cgroup
+	no_mounts
+	[ ! -e "$T/$ID.pid" ]
+}
+
 @test "error inside the init child reaches create: failing createContainer hook" {
 	cfg "$T/b" '.hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "echo cc-broke >&2; exit 9"]}]'
 	fails_cleanly "error running createContainer hook #0" "exit status 9" "cc-broke"
