@@ -55,17 +55,9 @@ std::optional<std::string> queued_error(int fd)
 {
     char buf[4096];
     ssize_t n;
-    bool reset_seen = false;
-    while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR) ||
-           (n < 0 && errno == ECONNRESET && !reset_seen)) {
-        // ECONNRESET comes ahead of the queued messages once (see expect_stage_with_fd).
-        if (n < 0) {
-            reset_seen = reset_seen || errno == ECONNRESET;
-            continue;
-        }
+    while ((n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR))
         if (auto report = error_report(buf, n))
             return report;
-    }
     return std::nullopt;
 }
 

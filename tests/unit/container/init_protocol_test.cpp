@@ -228,6 +228,25 @@ TEST_CASE("init protocol: an init that fails with create's go unread still repor
           "linux.rootfsPropagation `shared` is not supported");
 }
 
+TEST_CASE("init protocol: a go sent after the init exited with an earlier go unread reports "
+          "the init's error",
+          "[init_protocol]")
+{
+    // Both early goes went out; the init read neither, reported and exited. The second send
+    // fails with ECONNRESET (the first go was left unread), and the report is still queued.
+    SyncPair p;
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    proto::send_error(p.init_end.get(), "join the network namespace: Invalid argument");
+    p.init_end.reset();
+    std::string what = "(no error)";
+    try {
+        proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    } catch (const Error &e) {
+        what = e.what();
+    }
+    CHECK(what == "join the network namespace: Invalid argument");
+}
+
 TEST_CASE("init protocol: an init that exits with create's go unread and no report",
           "[init_protocol]")
 {
