@@ -40,6 +40,25 @@ std::string error_of(int fd, proto::Stage want)
     return "(no error)";
 }
 
+// What create's send of a go throws (the init's report, when it failed).
+std::string go_error_of(int fd)
+{
+    try {
+        proto::send_stage(fd, proto::Stage::go, "sync with init");
+    } catch (const Error &e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// Create's go reaches the init, which reports `message` and exits without reading it.
+void init_fails_with_go_unread(SyncPair &p, const char *message)
+{
+    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
+    proto::send_error(p.init_end.get(), message);
+    p.init_end.reset();
+}
+
 // What a reader of the fifo sees once the writer is done.
 std::string drain(int fd)
 {
@@ -205,13 +224,7 @@ TEST_CASE(
     SyncPair p;
     proto::send_error(p.init_end.get(), "monitor root: linux.rootfsPropagation `shared`");
     p.init_end.reset();
-    std::string what = "(no error)";
-    try {
-        proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
-    } catch (const Error &e) {
-        what = e.what();
-    }
-    CHECK(what == "monitor root: linux.rootfsPropagation `shared`");
+    CHECK(go_error_of(p.create_end.get()) == "monitor root: linux.rootfsPropagation `shared`");
 }
 
 TEST_CASE("init protocol: an init that fails with create's go unread still reports its error",
@@ -221,9 +234,7 @@ TEST_CASE("init protocol: an init that fails with create's go unread still repor
     // but before it exits. The init closes its end with that go unread, so the kernel hands
     // create ECONNRESET ahead of the report queued for it: the report must still win.
     SyncPair p;
-    proto::send_error(p.init_end.get(), "linux.rootfsPropagation `shared` is not supported");
-    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
-    p.init_end.reset();
+    init_fails_with_go_unread(p, "linux.rootfsPropagation `shared` is not supported");
     CHECK(error_of(p.create_end.get(), proto::Stage::ns_ready) ==
           "linux.rootfsPropagation `shared` is not supported");
 }
@@ -235,16 +246,8 @@ TEST_CASE("init protocol: a go sent after the init exited with an earlier go unr
     // Both early goes went out; the init read neither, reported and exited. The second send
     // fails with ECONNRESET (the first go was left unread), and the report is still queued.
     SyncPair p;
-    proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
-    proto::send_error(p.init_end.get(), "join the network namespace: Invalid argument");
-    p.init_end.reset();
-    std::string what = "(no error)";
-    try {
-        proto::send_stage(p.create_end.get(), proto::Stage::go, "sync with init");
-    } catch (const Error &e) {
-        what = e.what();
-    }
-    CHECK(what == "join the network namespace: Invalid argument");
+    init_fails_with_go_unread(p, "join the network namespace: Invalid argument");
+    CHECK(go_error_of(p.create_end.get()) == "join the network namespace: Invalid argument");
 }
 
 TEST_CASE("init protocol: an init that exits with create's go unread and no report",
